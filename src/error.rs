@@ -1,0 +1,133 @@
+//! The one error type of labelcheck: every way a request or start-up can *fail*.
+//!
+//! Verdicts (MATCH, MISMATCH, BLURRY, NOT_FOUND, INCONCLUSIVE) are data, never errors. An [`Error`]
+//! means the service could not judge the photo at all: the input is bad, the model is broken, the
+//! engine failed or the service is overloaded. Each variant has a stable machine-readable
+//! [`Error::code`] and a [`Error::kind`] that adapters map to gRPC status codes and exit codes in
+//! one place each.
+
+use std::path::PathBuf;
+
+use crate::pipeline::decode::PhotoFormat;
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Broad classes of failure, for mapping to transport codes in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The caller sent something we cannot use (gRPC INVALID_ARGUMENT, CLI exit 2).
+    BadInput,
+    /// The service was configured wrongly or its model is missing or corrupt (refuses to start).
+    Config,
+    /// The OCR engine or another internal component failed (gRPC INTERNAL).
+    Internal,
+}
+
+/// Every failure labelcheck reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The photo has no bytes at all.
+    #[error("the photo is empty (0 bytes)")]
+    EmptyInput,
+
+    /// The photo is larger than the configured byte limit.
+    #[error("the photo is {size} bytes, over the limit of {limit} bytes")]
+    InputTooLarge {
+        /// Size of the input in bytes.
+        size: usize,
+        /// Configured limit in bytes.
+        limit: usize,
+    },
+
+    /// The bytes are not a JPEG, PNG or WebP image.
+    #[error("the photo is not a JPEG, PNG or WebP image: {detail}")]
+    UnsupportedFormat {
+        /// What the bytes look like instead.
+        detail: String,
+    },
+
+    /// The image header declares more pixels than allowed; nothing was allocated for it.
+    #[error(
+        "the photo declares {width}x{height} pixels ({} megapixels), over the limit of {} megapixels",
+        megapixels(u64::from(*width) * u64::from(*height)),
+        megapixels(*limit)
+    )]
+    TooManyPixels {
+        /// Declared width in pixels.
+        width: u32,
+        /// Declared height in pixels.
+        height: u32,
+        /// Configured limit in pixels.
+        limit: u64,
+    },
+
+    /// The image is damaged: truncated, malformed or internally inconsistent.
+    #[error("the {format} photo is corrupt or truncated: {detail}")]
+    CorruptImage {
+        /// Container format detected from the magic bytes.
+        format: PhotoFormat,
+        /// The decoder's own words.
+        detail: String,
+    },
+
+    /// The OCR model is missing, unreadable or corrupt.
+    #[error("OCR model {}: {reason}", path.display())]
+    Model {
+        /// Path of the model file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A setting is out of its allowed range.
+    #[error("invalid setting {name}: {reason}")]
+    Config {
+        /// Name of the setting (flag name without dashes).
+        name: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// An internal component (OCR engine, decoder library) failed.
+    #[error("internal failure in {component}: {detail}")]
+    Internal {
+        /// Which component failed.
+        component: &'static str,
+        /// Its own description of the failure.
+        detail: String,
+    },
+}
+
+fn megapixels(pixels: u64) -> String {
+    format!("{:.1}", pixels as f64 / 1e6)
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error (snake case; part of the API).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyInput => "empty_input",
+            Error::InputTooLarge { .. } => "input_too_large",
+            Error::UnsupportedFormat { .. } => "unsupported_format",
+            Error::TooManyPixels { .. } => "too_many_pixels",
+            Error::CorruptImage { .. } => "corrupt_image",
+            Error::Model { .. } => "model",
+            Error::Config { .. } => "config",
+            Error::Internal { .. } => "internal",
+        }
+    }
+
+    /// The class of this error, for transport mapping.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::EmptyInput
+            | Error::InputTooLarge { .. }
+            | Error::UnsupportedFormat { .. }
+            | Error::TooManyPixels { .. }
+            | Error::CorruptImage { .. } => ErrorKind::BadInput,
+            Error::Model { .. } | Error::Config { .. } => ErrorKind::Config,
+            Error::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+}

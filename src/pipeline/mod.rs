@@ -1,0 +1,85 @@
+//! The pure core: photo bytes in, facts and (later) a verdict out.
+//!
+//! Nothing here knows about tokio, tonic, clap, files or environment variables; the gRPC server,
+//! the `check` command and the batch runner are thin doors into [`analyze_photo`].
+//!
+//! Stages so far: [`decode`] (bytes → upright gray) and [`blur`] (variance of the Laplacian).
+
+pub mod blur;
+pub mod decode;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use decode::{DecodeLimits, PhotoFormat};
+
+/// A sharpness score: variance of the Laplacian, in squared gray levels (higher is sharper).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct BlurScore(pub f64);
+
+/// Settings of the core pipeline, validated once at start-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PipelineConfig {
+    /// Limits on untrusted photo bytes.
+    pub limits: DecodeLimits,
+}
+
+/// Wall time spent in each stage, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    /// Decoding to upright gray.
+    pub decode_ms: f64,
+    /// Both blur scores.
+    pub blur_ms: f64,
+}
+
+/// What the pipeline knows about a photo before reading its label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhotoFacts {
+    /// Container format.
+    pub format: PhotoFormat,
+    /// Upright width in pixels (after EXIF orientation).
+    pub width: u32,
+    /// Upright height in pixels (after EXIF orientation).
+    pub height: u32,
+    /// EXIF orientation tag that was applied (1 = none).
+    pub exif_orientation: u8,
+    /// Whether applying the orientation changed the pixels.
+    pub orientation_applied: bool,
+    /// Variance of the Laplacian of the whole upright gray photo, as OpenCV computes it.
+    pub blur_score: BlurScore,
+    /// The same at the reference resolution (long side [`blur::NORMALIZED_LONG_SIDE`] px).
+    pub blur_score_normalized: BlurScore,
+    /// Stage timings.
+    pub timings: StageTimings,
+}
+
+fn elapsed_ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
+
+/// Decodes a photo and scores its sharpness.
+pub fn analyze_photo(bytes: &[u8], config: &PipelineConfig) -> Result<PhotoFacts> {
+    let start = Instant::now();
+    let photo = decode::decode(bytes, &config.limits)?;
+    let decode_ms = elapsed_ms(start);
+
+    let start = Instant::now();
+    let blur_score = BlurScore(blur::laplacian_variance(&photo.gray));
+    let blur_score_normalized = BlurScore(blur::normalized_laplacian_variance(&photo.gray));
+    let blur_ms = elapsed_ms(start);
+
+    Ok(PhotoFacts {
+        format: photo.format,
+        width: photo.gray.width(),
+        height: photo.gray.height(),
+        exif_orientation: photo.exif_orientation,
+        orientation_applied: photo.exif_orientation != 1,
+        blur_score,
+        blur_score_normalized,
+        timings: StageTimings { decode_ms, blur_ms },
+    })
+}
