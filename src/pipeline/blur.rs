@@ -258,11 +258,13 @@ mod tests {
 
     #[test]
     fn single_bright_pixel_by_hand() {
-        // 3x3, centre 10, rest 0. Laplacian (reflect-101): centre −40; its 4 neighbours +10 each;
-        // corners 0. Mean = 0/9 = 0; variance = (1600 + 4·100) / 9 = 2000/9.
+        // 3x3, centre 10, rest 0. Reflect-101 mirrors the centre into the border, so each edge
+        // middle sees it twice: L = +20 there, −40 at the centre, 0 at the corners.
+        // ΣL = 40, ΣL² = 1600 + 4·400 = 3200; variance = 3200/9 − (40/9)² = 27200/81.
         let gray = img(3, 3, &[0, 0, 0, 0, 10, 0, 0, 0, 0]);
         let var = laplacian_variance(&gray);
-        assert!((var - 2000.0 / 9.0).abs() < 1e-12, "{var}");
+        assert!((var - 27200.0 / 81.0).abs() < 1e-12, "{var}");
+        assert_eq!(var, reference(&gray));
     }
 
     #[test]

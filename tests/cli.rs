@@ -1,0 +1,143 @@
+//! The `labelcheck` binary as a user runs it: output, exit codes, errors naming the file, and a
+//! refusal to start without a sound model.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn labelcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+        .args(args)
+        .env_remove("LABELCHECK_MODEL_DIR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run labelcheck")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn testdata_path(name: &str) -> String {
+    common::testdata().join(name).display().to_string()
+}
+
+#[test]
+fn check_json_reports_size_orientation_and_blur() {
+    let photo = testdata_path(&common::photo_by_prefix("012_"));
+    let out = labelcheck(&["check", &photo, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["width"], 1280);
+    assert_eq!(json["height"], 960);
+    assert_eq!(json["exif_orientation"], 6);
+    assert_eq!(json["orientation_applied"], true);
+    assert_eq!(json["format"], "jpeg");
+    assert!(json["blur_score"].as_f64().expect("blur score") > 0.0);
+    assert!(json["blur_score_normalized"].as_f64().is_some());
+}
+
+#[test]
+fn check_text_output() {
+    let photo = testdata_path(&common::photo_by_prefix("000_"));
+    let out = labelcheck(&["check", &photo]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("4032x3024"), "{text}");
+    assert!(text.contains("blur score:"), "{text}");
+}
+
+#[test]
+fn blurred_photo_scores_far_below_sharp_one() {
+    let score = |prefix: &str| {
+        let out = labelcheck(&["check", &testdata_path(&common::photo_by_prefix(prefix)), "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        json["blur_score_normalized"].as_f64().expect("score")
+    };
+    // 004 is a sharp 1280x960 photo, 005 a defocused one.
+    assert!(score("005_") * 5.0 < score("004_"));
+}
+
+#[test]
+fn missing_and_bad_photos_name_the_file_and_exit_2() {
+    let out = labelcheck(&["check", "no/such/photo.jpg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/photo.jpg"), "{}", stderr(&out));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("notes.jpg");
+    std::fs::write(&bad, b"these are not pixels").expect("write");
+    let out = labelcheck(&["check", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("notes.jpg") && err.contains("not a JPEG, PNG or WebP"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn refuses_to_start_without_a_model() {
+    let photo = testdata_path(&common::photo_by_prefix("001_"));
+    let out = labelcheck(&["--model-dir", "/nonexistent/models", "check", &photo]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/models"), "{}", stderr(&out));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+        .args(["check", &photo])
+        .env("LABELCHECK_MODEL_DIR", "/also/missing")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/also/missing"), "{}", stderr(&out));
+}
+
+fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("eng.traineddata"), bytes).expect("write model");
+    if let Some(sums) = sums {
+        std::fs::write(dir.path().join("SHA256SUMS"), sums).expect("write sums");
+    }
+    dir
+}
+
+#[test]
+fn refuses_to_start_with_a_corrupt_model() {
+    let model = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/eng.traineddata"))
+        .expect("bundled model");
+    let sums = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SHA256SUMS"))
+        .expect("bundled sums");
+    let photo = testdata_path(&common::photo_by_prefix("001_"));
+
+    // Truncated: the container's offsets point past the end.
+    let dir = model_dir_with(&model[..model.len() / 2], None);
+    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
+
+    // Not a model at all.
+    let dir = model_dir_with(b"<html>404 not found</html>", None);
+    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a valid traineddata"), "{}", stderr(&out));
+
+    // One flipped byte deep inside the network: only the checksum can tell.
+    let mut flipped = model.clone();
+    flipped[model.len() / 2] ^= 0x40;
+    let dir = model_dir_with(&flipped, Some(&sums));
+    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("SHA-256"), "{}", stderr(&out));
+
+    // The intact model in another folder works.
+    let dir = model_dir_with(&model, Some(&sums));
+    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn settings_out_of_range_are_refused() {
+    let photo = testdata_path(&common::photo_by_prefix("001_"));
+    let out = labelcheck(&["--max-pixels", "5", "check", &photo]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("max-pixels"), "{}", stderr(&out));
+}
