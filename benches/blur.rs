@@ -1,1 +1,61 @@
-fn main() {}
+//! Blur-score benchmarks on the 2 MP and 12 MP testdata photos' gray buffers.
+//!
+//! Baselines in the same run: one plain read pass over the buffer (the sum of its bytes, one
+//! thread), which bounds how fast any single-pass score can be, and the score on one thread.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use labelcheck::pipeline::blur::{laplacian_variance, normalized_laplacian_variance};
+use labelcheck::pipeline::decode::{DecodeLimits, decode};
+
+fn gray(prefix: &str) -> image::GrayImage {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("testdata")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    let bytes = std::fs::read(dir.join(&names[0])).expect("read photo");
+    decode(&bytes, &DecodeLimits::default())
+        .expect("decodes")
+        .gray
+}
+
+/// One pass that reads every byte once (u64 sum, auto-vectorised).
+fn plain_read_pass(buf: &[u8]) -> u64 {
+    buf.iter().map(|&b| u64::from(b)).sum()
+}
+
+fn bench_blur(c: &mut Criterion) {
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let mut group = c.benchmark_group("blur");
+    for (label, prefix) in [("2MP", "001_"), ("12MP", "000_")] {
+        let img = gray(prefix);
+        group.bench_function(format!("plain_read_pass/{label}"), |b| {
+            b.iter(|| plain_read_pass(black_box(img.as_raw())))
+        });
+        group.bench_function(format!("laplacian_variance/{label}"), |b| {
+            b.iter(|| laplacian_variance(black_box(&img)))
+        });
+        group.bench_function(format!("laplacian_variance_1thread/{label}"), |b| {
+            b.iter(|| one_thread.install(|| laplacian_variance(black_box(&img))))
+        });
+        group.bench_function(format!("normalized/{label}"), |b| {
+            b.iter(|| normalized_laplacian_variance(black_box(&img)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench_blur
+}
+criterion_main!(benches);

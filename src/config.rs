@@ -47,7 +47,10 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     max: T,
 ) -> Result<T> {
     if value < min || value > max {
-        return Err(Error::Config { name, reason: format!("{value} is outside {min}..={max}") });
+        return Err(Error::Config {
+            name,
+            reason: format!("{value} is outside {min}..={max}"),
+        });
     }
     Ok(value)
 }
@@ -66,6 +69,9 @@ impl Config {
         };
         let dir = args.model_dir.clone().unwrap_or_else(default_model_dir);
         let model = Model::load(&dir)?;
-        Ok(Config { model, pipeline: PipelineConfig { limits } })
+        Ok(Config {
+            model,
+            pipeline: PipelineConfig { limits },
+        })
     }
 }

@@ -13,8 +13,11 @@ use tracing_subscriber::EnvFilter;
 const EXIT_FAILURE: u8 = 2;
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("LABELCHECK_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("LABELCHECK_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -62,10 +65,23 @@ fn check(config: &Config, args: &CheckArgs) -> Result<ExitCode, String> {
 fn print_text(photo: &str, facts: &PhotoFacts) {
     println!("photo:                 {photo}");
     println!("format:                {}", facts.format);
-    println!("size:                  {}x{} px (upright)", facts.width, facts.height);
-    let orientation = if facts.orientation_applied { "applied" } else { "none needed" };
-    println!("exif orientation:      {} ({orientation})", facts.exif_orientation);
-    println!("blur score:            {:.2} (variance of the Laplacian)", facts.blur_score.0);
+    println!(
+        "size:                  {}x{} px (upright)",
+        facts.width, facts.height
+    );
+    let orientation = if facts.orientation_applied {
+        "applied"
+    } else {
+        "none needed"
+    };
+    println!(
+        "exif orientation:      {} ({orientation})",
+        facts.exif_orientation
+    );
+    println!(
+        "blur score:            {:.2} (variance of the Laplacian)",
+        facts.blur_score.0
+    );
     println!(
         "blur score normalised: {:.2} (at {} px long side)",
         facts.blur_score_normalized.0,

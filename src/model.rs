@@ -41,7 +41,10 @@ pub struct Model {
 }
 
 fn model_error(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Model { path: path.to_path_buf(), reason: reason.into() }
+    Error::Model {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// Parses the traineddata container, returning the version string if present.
@@ -81,16 +84,23 @@ fn check_container(path: &Path, data: &[u8]) -> Result<Option<String>> {
         present.push(index);
     }
     if offsets.get(LSTM_ENTRY).is_none_or(|&o| o == -1) {
-        return Err(corrupt("it has no LSTM network (legacy-only models are not supported)".into()));
+        return Err(corrupt(
+            "it has no LSTM network (legacy-only models are not supported)".into(),
+        ));
     }
-    let version = offsets.get(VERSION_ENTRY).filter(|&&o| o >= 0).map(|&start| {
-        let end = offsets[VERSION_ENTRY + 1..]
-            .iter()
-            .copied()
-            .find(|&o| o >= 0)
-            .unwrap_or(len);
-        String::from_utf8_lossy(&data[start as usize..end as usize]).trim_end_matches('\0').to_string()
-    });
+    let version = offsets
+        .get(VERSION_ENTRY)
+        .filter(|&&o| o >= 0)
+        .map(|&start| {
+            let end = offsets[VERSION_ENTRY + 1..]
+                .iter()
+                .copied()
+                .find(|&o| o >= 0)
+                .unwrap_or(len);
+            String::from_utf8_lossy(&data[start as usize..end as usize])
+                .trim_end_matches('\0')
+                .to_string()
+        });
     Ok(version)
 }
 
@@ -115,24 +125,30 @@ impl Model {
         }
         let file_name = format!("{LANGUAGE}.traineddata");
         let file = dir.join(&file_name);
-        let data = fs::read(&file).map_err(|e| model_error(&file, format!("cannot read it: {e}")))?;
+        let data =
+            fs::read(&file).map_err(|e| model_error(&file, format!("cannot read it: {e}")))?;
         let version = check_container(&file, &data)?;
         let sha256 = format!("{:x}", Sha256::digest(&data));
         let sums_path = dir.join("SHA256SUMS");
-        if let Ok(sums) = fs::read_to_string(&sums_path) {
-            if let Some(expected) = expected_digest(&sums, &file_name) {
-                if expected != sha256 {
-                    return Err(model_error(
-                        &file,
-                        format!(
-                            "corrupt: its SHA-256 is {sha256}, but {} says {expected}",
-                            sums_path.display()
-                        ),
-                    ));
-                }
-            }
+        let expected = fs::read_to_string(&sums_path)
+            .ok()
+            .and_then(|sums| expected_digest(&sums, &file_name));
+        if let Some(expected) = expected.filter(|e| *e != sha256) {
+            return Err(model_error(
+                &file,
+                format!(
+                    "corrupt: its SHA-256 is {sha256}, but {} says {expected}",
+                    sums_path.display()
+                ),
+            ));
         }
-        Ok(Model { dir: dir.to_path_buf(), file, sha256, version, bytes: data.len() as u64 })
+        Ok(Model {
+            dir: dir.to_path_buf(),
+            file,
+            sha256,
+            version,
+            bytes: data.len() as u64,
+        })
     }
 
     /// Full start-up validation: [`Model::inspect`], then a real Tesseract initialisation.
@@ -193,7 +209,8 @@ mod tests {
         let err = check_container(Path::new("m"), &data).expect_err("truncated");
         assert!(err.to_string().contains("truncated"), "{err}");
 
-        let err = check_container(Path::new("m"), b"<html>not a model</html>").expect_err("garbage");
+        let err =
+            check_container(Path::new("m"), b"<html>not a model</html>").expect_err("garbage");
         assert!(err.to_string().contains("entry count"), "{err}");
         assert!(check_container(Path::new("m"), b"ab").is_err());
 
@@ -206,7 +223,10 @@ mod tests {
     #[test]
     fn sha256sums_lookup() {
         let sums = "abc123  eng.traineddata\nfff *other.bin\n";
-        assert_eq!(expected_digest(sums, "eng.traineddata").as_deref(), Some("abc123"));
+        assert_eq!(
+            expected_digest(sums, "eng.traineddata").as_deref(),
+            Some("abc123")
+        );
         assert_eq!(expected_digest(sums, "other.bin").as_deref(), Some("fff"));
         assert_eq!(expected_digest(sums, "missing"), None);
     }

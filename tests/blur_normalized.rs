@@ -15,11 +15,23 @@ use labelcheck::pipeline::decode::{DecodeLimits, decode};
 fn normalised_score_is_stable_across_resolutions() {
     for prefix in ["000_", "011_"] {
         let name = common::photo_by_prefix(prefix);
-        let full = decode(&common::read_testdata(&name), &DecodeLimits::default()).expect("decodes").gray;
+        let full = decode(&common::read_testdata(&name), &DecodeLimits::default())
+            .expect("decodes")
+            .gray;
         let raw_full = laplacian_variance(&full);
         let norm_full = normalized_laplacian_variance(&full);
-        for (w, h) in [(3264, 2448), (2592, 1944), (2048, 1536), (1600, 1200), (1280, 960)] {
-            let (w, h) = if full.width() >= full.height() { (w, h) } else { (h, w) };
+        for (w, h) in [
+            (3264, 2448),
+            (2592, 1944),
+            (2048, 1536),
+            (1600, 1200),
+            (1280, 960),
+        ] {
+            let (w, h) = if full.width() >= full.height() {
+                (w, h)
+            } else {
+                (h, w)
+            };
             if w >= full.width() {
                 continue;
             }
@@ -31,10 +43,21 @@ fn normalised_score_is_stable_across_resolutions() {
                 "{name} at {w}x{h}: raw {raw:.1} ({:.2}x of full), normalised {norm:.1} ({norm_ratio:.3}x)",
                 raw / raw_full
             );
-            assert!((0.85..=1.15).contains(&norm_ratio), "{name} at {w}x{h}: normalised ratio {norm_ratio}");
+            assert!(
+                (0.85..=1.15).contains(&norm_ratio),
+                "{name} at {w}x{h}: normalised ratio {norm_ratio}"
+            );
         }
         // The raw score alone is not comparable: at 1280x960 it differs by several times.
-        let small = resize(&full, full.width() * 1280 / full.width().max(full.height()), full.height() * 1280 / full.width().max(full.height()), FilterType::Lanczos3);
-        assert!(laplacian_variance(&small) > 2.0 * raw_full, "{name}: raw score barely moved");
+        let small = resize(
+            &full,
+            full.width() * 1280 / full.width().max(full.height()),
+            full.height() * 1280 / full.width().max(full.height()),
+            FilterType::Lanczos3,
+        );
+        assert!(
+            laplacian_variance(&small) > 2.0 * raw_full,
+            "{name}: raw score barely moved"
+        );
     }
 }

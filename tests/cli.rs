@@ -51,7 +51,11 @@ fn check_text_output() {
 #[test]
 fn blurred_photo_scores_far_below_sharp_one() {
     let score = |prefix: &str| {
-        let out = labelcheck(&["check", &testdata_path(&common::photo_by_prefix(prefix)), "--json"]);
+        let out = labelcheck(&[
+            "check",
+            &testdata_path(&common::photo_by_prefix(prefix)),
+            "--json",
+        ]);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         json["blur_score_normalized"].as_f64().expect("score")
     };
@@ -63,7 +67,11 @@ fn blurred_photo_scores_far_below_sharp_one() {
 fn missing_and_bad_photos_name_the_file_and_exit_2() {
     let out = labelcheck(&["check", "no/such/photo.jpg"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no/such/photo.jpg"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no/such/photo.jpg"),
+        "{}",
+        stderr(&out)
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("notes.jpg");
@@ -71,7 +79,10 @@ fn missing_and_bad_photos_name_the_file_and_exit_2() {
     let out = labelcheck(&["check", bad.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("notes.jpg") && err.contains("not a JPEG, PNG or WebP"), "{err}");
+    assert!(
+        err.contains("notes.jpg") && err.contains("not a JPEG, PNG or WebP"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -80,7 +91,11 @@ fn refuses_to_start_without_a_model() {
     let photo = testdata_path(&common::photo_by_prefix("001_"));
     let out = labelcheck(&["--model-dir", "/nonexistent/models", "check", &photo]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/nonexistent/models"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/models"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
         .args(["check", &photo])
@@ -104,33 +119,58 @@ fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
 fn refuses_to_start_with_a_corrupt_model() {
     let model = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/eng.traineddata"))
         .expect("bundled model");
-    let sums = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SHA256SUMS"))
-        .expect("bundled sums");
+    let sums =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SHA256SUMS"))
+            .expect("bundled sums");
     let photo = testdata_path(&common::photo_by_prefix("001_"));
 
     // Truncated: the container's offsets point past the end.
     let dir = model_dir_with(&model[..model.len() / 2], None);
-    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    let out = labelcheck(&[
+        "--model-dir",
+        dir.path().to_str().expect("utf-8"),
+        "check",
+        &photo,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
 
     // Not a model at all.
     let dir = model_dir_with(b"<html>404 not found</html>", None);
-    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    let out = labelcheck(&[
+        "--model-dir",
+        dir.path().to_str().expect("utf-8"),
+        "check",
+        &photo,
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a valid traineddata"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a valid traineddata"),
+        "{}",
+        stderr(&out)
+    );
 
     // One flipped byte deep inside the network: only the checksum can tell.
     let mut flipped = model.clone();
     flipped[model.len() / 2] ^= 0x40;
     let dir = model_dir_with(&flipped, Some(&sums));
-    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    let out = labelcheck(&[
+        "--model-dir",
+        dir.path().to_str().expect("utf-8"),
+        "check",
+        &photo,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("SHA-256"), "{}", stderr(&out));
 
     // The intact model in another folder works.
     let dir = model_dir_with(&model, Some(&sums));
-    let out = labelcheck(&["--model-dir", dir.path().to_str().expect("utf-8"), "check", &photo]);
+    let out = labelcheck(&[
+        "--model-dir",
+        dir.path().to_str().expect("utf-8"),
+        "check",
+        &photo,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

@@ -38,7 +38,11 @@ fn png_declaring(w: u32, h: u32) -> Vec<u8> {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -56,7 +60,10 @@ fn png_declaring(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(chunk(b"IHDR", &ihdr));
-    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     png.extend(chunk(b"IEND", &[]));
     png
 }
@@ -66,7 +73,9 @@ fn declared_huge_dimensions_allocate_almost_nothing() {
     let png = png_declaring(60_000, 60_000); // 3.6 gigapixels, 10.8 GB as RGB
     // A JPEG SOF0 declaring 65000x65000, with the tables a decoder needs to read the header.
     let mut jpeg = vec![0xFF, 0xD8];
-    jpeg.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0xFD, 0xE8, 0xFD, 0xE8, 0x01, 0x01, 0x11, 0x00]);
+    jpeg.extend_from_slice(&[
+        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0xFD, 0xE8, 0xFD, 0xE8, 0x01, 0x01, 0x11, 0x00,
+    ]);
     jpeg.extend_from_slice(&[0xFF, 0xD9]);
     let before = CURRENT.load(Ordering::SeqCst);
     PEAK.store(before, Ordering::SeqCst);
@@ -75,8 +84,14 @@ fn declared_huge_dimensions_allocate_almost_nothing() {
     let peak = PEAK.load(Ordering::SeqCst) - before;
     assert!(matches!(png_err, Error::TooManyPixels { .. }), "{png_err}");
     assert!(
-        matches!(jpeg_err, Error::TooManyPixels { .. } | Error::CorruptImage { .. }),
+        matches!(
+            jpeg_err,
+            Error::TooManyPixels { .. } | Error::CorruptImage { .. }
+        ),
         "{jpeg_err}"
     );
-    assert!(peak < 4 << 20, "peak allocation {peak} bytes while refusing declared bombs");
+    assert!(
+        peak < 4 << 20,
+        "peak allocation {peak} bytes while refusing declared bombs"
+    );
 }

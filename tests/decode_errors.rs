@@ -16,7 +16,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -38,7 +42,10 @@ pub fn png_declaring(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(png_chunk(b"IHDR", &ihdr));
-    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     png.extend(png_chunk(b"IEND", &[]));
     png
 }
@@ -46,7 +53,10 @@ pub fn png_declaring(w: u32, h: u32) -> Vec<u8> {
 /// A real testdata JPEG with its frame header patched to declare `w × h` pixels.
 fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
     let mut jpeg = common::read_testdata(&common::photo_by_prefix("004_"));
-    let sof = jpeg.windows(2).position(|m| m == [0xFF, 0xC0]).expect("baseline SOF0 marker");
+    let sof = jpeg
+        .windows(2)
+        .position(|m| m == [0xFF, 0xC0])
+        .expect("baseline SOF0 marker");
     // SOF0: marker(2) length(2) precision(1) height(2) width(2)
     jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
     jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
@@ -82,7 +92,16 @@ fn garbage_and_unsupported_formats() {
     assert!(err.to_string().contains("Bmp"), "{err}");
     // JPEG magic followed by garbage.
     let err = decode(b"\xFF\xD8\xFF\xE0garbage garbage garbage", &limits()).expect_err("bad jpeg");
-    assert!(matches!(err, Error::CorruptImage { format: PhotoFormat::Jpeg, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::CorruptImage {
+                format: PhotoFormat::Jpeg,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -93,7 +112,10 @@ fn truncated_jpeg_png_and_webp() {
         for keep in [bytes.len() / 2, bytes.len() - 200, 300] {
             let err = decode(&bytes[..keep], &limits())
                 .expect_err(&format!("{name} truncated to {keep} bytes must fail"));
-            assert!(matches!(err, Error::CorruptImage { .. }), "{name} at {keep}: {err}");
+            assert!(
+                matches!(err, Error::CorruptImage { .. }),
+                "{name} at {keep}: {err}"
+            );
             assert!(err.to_string().contains("corrupt or truncated"), "{err}");
         }
     }
@@ -102,18 +124,34 @@ fn truncated_jpeg_png_and_webp() {
 #[test]
 fn input_over_the_byte_limit() {
     let bytes = common::read_testdata(&common::photo_by_prefix("000_"));
-    let small = DecodeLimits { max_input_bytes: 100_000, ..limits() };
+    let small = DecodeLimits {
+        max_input_bytes: 100_000,
+        ..limits()
+    };
     let err = decode(&bytes, &small).expect_err("too large");
-    assert!(matches!(err, Error::InputTooLarge { limit: 100_000, .. }), "{err}");
+    assert!(
+        matches!(err, Error::InputTooLarge { limit: 100_000, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn photo_over_the_pixel_limit() {
     let bytes = common::read_testdata(&common::photo_by_prefix("001_"));
-    let one_mp = DecodeLimits { max_pixels: 1_000_000, ..limits() };
+    let one_mp = DecodeLimits {
+        max_pixels: 1_000_000,
+        ..limits()
+    };
     let err = decode(&bytes, &one_mp).expect_err("2 MP over a 1 MP limit");
     assert!(
-        matches!(err, Error::TooManyPixels { width: 1600, height: 1200, limit: 1_000_000 }),
+        matches!(
+            err,
+            Error::TooManyPixels {
+                width: 1600,
+                height: 1200,
+                limit: 1_000_000
+            }
+        ),
         "{err}"
     );
 }
@@ -122,16 +160,32 @@ fn photo_over_the_pixel_limit() {
 fn small_files_declaring_huge_dimensions() {
     let jpeg = jpeg_declaring(65_000, 65_000);
     let err = decode(&jpeg, &limits()).expect_err("jpeg bomb");
-    assert!(matches!(err, Error::TooManyPixels { width: 65_000, height: 65_000, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::TooManyPixels {
+                width: 65_000,
+                height: 65_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let png = png_declaring(100_000, 100_000);
     assert!(png.len() < 100);
     let err = decode(&png, &limits()).expect_err("png bomb");
-    assert!(matches!(err, Error::TooManyPixels { width: 100_000, .. }), "{err}");
+    assert!(
+        matches!(err, Error::TooManyPixels { width: 100_000, .. }),
+        "{err}"
+    );
 
     let webp = webp_declaring(16_000, 16_000);
     let err = decode(&webp, &limits()).expect_err("webp bomb");
-    assert!(matches!(err, Error::TooManyPixels { width: 16_000, .. }), "{err}");
+    assert!(
+        matches!(err, Error::TooManyPixels { width: 16_000, .. }),
+        "{err}"
+    );
 
     let zero = png_declaring(0, 10);
     let err = decode(&zero, &limits()).expect_err("zero width");
@@ -172,7 +226,10 @@ fn every_testdata_photo_decodes() {
         let name = line.split(',').next().expect("photo column");
         let photo = decode(&common::read_testdata(name), &limits())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(photo.gray.width() >= 960 && photo.gray.height() >= 960, "{name}");
+        assert!(
+            photo.gray.width() >= 960 && photo.gray.height() >= 960,
+            "{name}"
+        );
         count += 1;
     }
     assert!(count >= 80, "only {count} photos in the manifest");

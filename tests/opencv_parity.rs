@@ -36,8 +36,11 @@ fn gray_buffers_are_byte_identical_to_opencv() {
     let fixture = fixture();
     assert!(fixture.photos.len() >= 10, "fixture lists too few photos");
     for reference in &fixture.photos {
-        let photo = decode(&common::read_testdata(&reference.photo), &DecodeLimits::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", reference.photo));
+        let photo = decode(
+            &common::read_testdata(&reference.photo),
+            &DecodeLimits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", reference.photo));
         assert_eq!(
             photo.gray.dimensions(),
             (reference.width, reference.height),
@@ -58,8 +61,11 @@ fn gray_buffers_are_byte_identical_to_opencv() {
 #[test]
 fn blur_scores_match_opencv_to_1e9_relative() {
     for reference in &fixture().photos {
-        let photo = decode(&common::read_testdata(&reference.photo), &DecodeLimits::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", reference.photo));
+        let photo = decode(
+            &common::read_testdata(&reference.photo),
+            &DecodeLimits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", reference.photo));
         let ours = laplacian_variance(&photo.gray);
         let relative = ((ours - reference.laplacian_var) / reference.laplacian_var).abs();
         assert!(

@@ -96,8 +96,13 @@ fn interior_moments(up: &[u8], row: &[u8], down: &[u8]) -> (i64, u64) {
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        let (u, d, c, l, r) =
-            (&u[start..end], &d[start..end], &c[start..end], &l[start..end], &r[start..end]);
+        let (u, d, c, l, r) = (
+            &u[start..end],
+            &d[start..end],
+            &c[start..end],
+            &l[start..end],
+            &r[start..end],
+        );
         let mut block_sum = 0i32;
         let mut block_sq = 0i32;
         for i in 0..u.len() {
@@ -173,7 +178,11 @@ pub fn laplacian_moments(pixels: &[u8], width: usize, height: usize) -> Laplacia
             let up = row(reflect101(y as isize - 1, height));
             let down = row(reflect101(y as isize + 1, height));
             let (sum, sum_sq) = row_moments(up, row(y), down, avx2);
-            acc = acc.merge(LaplacianMoments { sum, sum_sq, count: width as u64 });
+            acc = acc.merge(LaplacianMoments {
+                sum,
+                sum_sq,
+                count: width as u64,
+            });
         }
         acc
     };
@@ -239,12 +248,19 @@ mod tests {
     fn reference(gray: &GrayImage) -> f64 {
         let (w, h) = (gray.width() as isize, gray.height() as isize);
         let at = |x: isize, y: isize| {
-            f64::from(gray.get_pixel(reflect101(x, w as usize) as u32, reflect101(y, h as usize) as u32)[0])
+            f64::from(
+                gray.get_pixel(
+                    reflect101(x, w as usize) as u32,
+                    reflect101(y, h as usize) as u32,
+                )[0],
+            )
         };
         let mut values = Vec::new();
         for y in 0..h {
             for x in 0..w {
-                values.push(at(x, y - 1) + at(x, y + 1) + at(x - 1, y) + at(x + 1, y) - 4.0 * at(x, y));
+                values.push(
+                    at(x, y - 1) + at(x, y + 1) + at(x - 1, y) + at(x + 1, y) - 4.0 * at(x, y),
+                );
             }
         }
         let mean = values.iter().sum::<f64>() / values.len() as f64;
@@ -283,17 +299,37 @@ mod tests {
         // 0/255 checkerboard: interior L = ±1020, well inside every accumulator.
         let w = 2051usize; // odd, longer than one block
         let h = 5usize;
-        let px: Vec<u8> = (0..w * h).map(|i| if (i % w + i / w) % 2 == 0 { 0 } else { 255 }).collect();
+        let px: Vec<u8> = (0..w * h)
+            .map(|i| {
+                if (i % w + i / w).is_multiple_of(2) {
+                    0
+                } else {
+                    255
+                }
+            })
+            .collect();
         let gray = img(w as u32, h as u32, &px);
         let ours = laplacian_variance(&gray);
         let theirs = reference(&gray);
-        assert!(((ours - theirs) / theirs).abs() < 1e-12, "{ours} vs {theirs}");
+        assert!(
+            ((ours - theirs) / theirs).abs() < 1e-12,
+            "{ours} vs {theirs}"
+        );
     }
 
     #[test]
     fn matches_reference_on_pseudorandom_images() {
         let mut state = 0x2545F4914F6CDD1Du64;
-        for (w, h) in [(1, 1), (1, 7), (7, 1), (2, 2), (3, 5), (37, 41), (1030, 3), (70, 70)] {
+        for (w, h) in [
+            (1, 1),
+            (1, 7),
+            (7, 1),
+            (2, 2),
+            (3, 5),
+            (37, 41),
+            (1030, 3),
+            (70, 70),
+        ] {
             let px: Vec<u8> = (0..w * h)
                 .map(|_| {
                     state ^= state << 13;
@@ -305,7 +341,10 @@ mod tests {
             let gray = img(w as u32, h as u32, &px);
             let (ours, theirs) = (laplacian_variance(&gray), reference(&gray));
             let tolerance = 1e-12 * theirs.abs().max(1.0);
-            assert!((ours - theirs).abs() <= tolerance, "{w}x{h}: {ours} vs {theirs}");
+            assert!(
+                (ours - theirs).abs() <= tolerance,
+                "{w}x{h}: {ours} vs {theirs}"
+            );
         }
     }
 

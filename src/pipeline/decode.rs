@@ -38,7 +38,10 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_input_bytes: DEFAULT_MAX_INPUT_BYTES, max_pixels: DEFAULT_MAX_PIXELS }
+        Self {
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
     }
 }
 
@@ -107,7 +110,10 @@ pub fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat> {
 /// [`Error::TooManyPixels`], [`Error::CorruptImage`]. Never panics on any input.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedPhoto> {
     if bytes.len() > limits.max_input_bytes {
-        return Err(Error::InputTooLarge { size: bytes.len(), limit: limits.max_input_bytes });
+        return Err(Error::InputTooLarge {
+            size: bytes.len(),
+            limit: limits.max_input_bytes,
+        });
     }
     let format = sniff_format(bytes)?;
     let gray = match format {
@@ -118,7 +124,12 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedPhoto> {
     let stored_size = gray.dimensions();
     let exif_orientation = exif_orientation(bytes);
     let gray = apply_orientation(gray, exif_orientation);
-    Ok(DecodedPhoto { gray, format, exif_orientation, stored_size })
+    Ok(DecodedPhoto {
+        gray,
+        format,
+        exif_orientation,
+        stored_size,
+    })
 }
 
 fn check_pixels(width: u32, height: u32, format: PhotoFormat, limits: &DecodeLimits) -> Result<()> {
@@ -129,19 +140,28 @@ fn check_pixels(width: u32, height: u32, format: PhotoFormat, limits: &DecodeLim
         });
     }
     if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(Error::TooManyPixels { width, height, limit: limits.max_pixels });
+        return Err(Error::TooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
     }
     Ok(())
 }
 
 fn jpeg_error(err: turbojpeg::Error) -> Error {
-    Error::CorruptImage { format: PhotoFormat::Jpeg, detail: err.to_string() }
+    Error::CorruptImage {
+        format: PhotoFormat::Jpeg,
+        detail: err.to_string(),
+    }
 }
 
 /// Decodes only the luma channel of a JPEG with libjpeg-turbo (what OpenCV's IMREAD_GRAYSCALE does).
 fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage> {
-    let mut decompressor = turbojpeg::Decompressor::new()
-        .map_err(|e| Error::Internal { component: "libjpeg-turbo", detail: e.to_string() })?;
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(|e| Error::Internal {
+        component: "libjpeg-turbo",
+        detail: e.to_string(),
+    })?;
     let header = decompressor.read_header(bytes).map_err(jpeg_error)?;
     let width = u32::try_from(header.width).map_err(|_| Error::CorruptImage {
         format: PhotoFormat::Jpeg,
@@ -152,12 +172,17 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage> {
         detail: "height out of range".into(),
     })?;
     check_pixels(width, height, PhotoFormat::Jpeg, limits)?;
-    if matches!(header.colorspace, turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK) {
+    if matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    ) {
         return Err(Error::UnsupportedFormat {
             detail: "CMYK JPEG (print files are not phone photos)".into(),
         });
     }
-    decompressor.set_scan_limit(JPEG_SCAN_LIMIT).map_err(jpeg_error)?;
+    decompressor
+        .set_scan_limit(JPEG_SCAN_LIMIT)
+        .map_err(jpeg_error)?;
     let (w, h) = (header.width, header.height);
     let mut pixels = vec![0u8; w * h];
     let output = turbojpeg::Image {
@@ -181,9 +206,13 @@ fn decode_with_image(
     format: PhotoFormat,
     limits: &DecodeLimits,
 ) -> Result<GrayImage> {
-    let corrupt = |e: image::ImageError| Error::CorruptImage { format, detail: e.to_string() };
-    let (width, height) =
-        ImageReader::with_format(Cursor::new(bytes), image_format).into_dimensions().map_err(corrupt)?;
+    let corrupt = |e: image::ImageError| Error::CorruptImage {
+        format,
+        detail: e.to_string(),
+    };
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), image_format)
+        .into_dimensions()
+        .map_err(corrupt)?;
     check_pixels(width, height, format, limits)?;
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
@@ -204,8 +233,10 @@ pub fn opencv_gray(r: u8, g: u8, b: u8) -> u8 {
 }
 
 fn gray_from_rgb_chunks<const N: usize>(width: u32, height: u32, samples: &[u8]) -> GrayImage {
-    let pixels: Vec<u8> =
-        samples.chunks_exact(N).map(|px| opencv_gray(px[0], px[1], px[2])).collect();
+    let pixels: Vec<u8> = samples
+        .chunks_exact(N)
+        .map(|px| opencv_gray(px[0], px[1], px[2]))
+        .collect();
     GrayImage::from_raw(width, height, pixels).unwrap_or_else(|| GrayImage::new(width, height))
 }
 
@@ -225,11 +256,14 @@ fn to_gray_like_opencv(image: DynamicImage) -> GrayImage {
         }
         DynamicImage::ImageRgb8(rgb) => gray_from_rgb_chunks::<3>(w, h, rgb.as_raw()),
         DynamicImage::ImageRgba8(rgba) => gray_from_rgb_chunks::<4>(w, h, rgba.as_raw()),
-        DynamicImage::ImageLuma16(l) => {
-            GrayImage::from_raw(w, h, high_bytes(l.as_raw())).unwrap_or_else(|| GrayImage::new(w, h))
-        }
+        DynamicImage::ImageLuma16(l) => GrayImage::from_raw(w, h, high_bytes(l.as_raw()))
+            .unwrap_or_else(|| GrayImage::new(w, h)),
         DynamicImage::ImageLumaA16(la) => {
-            let pixels = la.as_raw().chunks_exact(2).map(|px| (px[0] >> 8) as u8).collect();
+            let pixels = la
+                .as_raw()
+                .chunks_exact(2)
+                .map(|px| (px[0] >> 8) as u8)
+                .collect();
             GrayImage::from_raw(w, h, pixels).unwrap_or_else(|| GrayImage::new(w, h))
         }
         DynamicImage::ImageRgb16(rgb) => gray_from_rgb_chunks::<3>(w, h, &high_bytes(rgb.as_raw())),
@@ -271,7 +305,9 @@ mod tests {
 
     fn png_bytes(image: &DynamicImage) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        image.write_to(&mut out, ImageFormat::Png).expect("encode png");
+        image
+            .write_to(&mut out, ImageFormat::Png)
+            .expect("encode png");
         out.into_inner()
     }
 
@@ -334,8 +370,17 @@ mod tests {
 
     #[test]
     fn byte_limit_is_checked_first() {
-        let limits = DecodeLimits { max_input_bytes: 10, max_pixels: 100 };
+        let limits = DecodeLimits {
+            max_input_bytes: 10,
+            max_pixels: 100,
+        };
         let err = decode(&[0u8; 11], &limits).expect_err("too large");
-        assert!(matches!(err, Error::InputTooLarge { size: 11, limit: 10 }));
+        assert!(matches!(
+            err,
+            Error::InputTooLarge {
+                size: 11,
+                limit: 10
+            }
+        ));
     }
 }

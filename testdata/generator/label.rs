@@ -59,7 +59,15 @@ impl Fonts {
 }
 
 /// Serial-line spellings seen on labels.
-pub const CAPTIONS: &[&str] = &["S/N:", "SN:", "Serial No.:", "SerialNo:", "Serial Number:", "S/N", "SN"];
+pub const CAPTIONS: &[&str] = &[
+    "S/N:",
+    "SN:",
+    "Serial No.:",
+    "SerialNo:",
+    "Serial Number:",
+    "S/N",
+    "SN",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -115,12 +123,22 @@ struct Canvas {
 fn cap_height(font: &FontArc, scale: f32) -> f32 {
     let scaled = font.as_scaled(PxScale::from(scale));
     let glyph = scaled.scaled_glyph('H');
-    font.outline_glyph(glyph).map(|g| g.px_bounds().height()).unwrap_or(scale * 0.7)
+    font.outline_glyph(glyph)
+        .map(|g| g.px_bounds().height())
+        .unwrap_or(scale * 0.7)
 }
 
 impl Canvas {
     /// Draws `text` with its top at `y`, shrinking the size to fit `max_w`; returns (w, h) drawn.
-    fn text(&mut self, font: &FontArc, text: &str, x: f32, y: f32, size: f32, max_w: f32) -> (f32, f32) {
+    fn text(
+        &mut self,
+        font: &FontArc,
+        text: &str,
+        x: f32,
+        y: f32,
+        size: f32,
+        max_w: f32,
+    ) -> (f32, f32) {
         let mut size = size;
         let (mut w, mut h) = text_size(PxScale::from(size), font, text);
         if w as f32 > max_w {
@@ -128,14 +146,26 @@ impl Canvas {
             (w, h) = text_size(PxScale::from(size), font, text);
         }
         let ink = self.ink;
-        draw_text_mut(&mut self.image, ink, x as i32, y as i32, PxScale::from(size), font, text);
+        draw_text_mut(
+            &mut self.image,
+            ink,
+            x as i32,
+            y as i32,
+            PxScale::from(size),
+            font,
+            text,
+        );
         let _ = h;
         (w as f32, size)
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Rgb<u8>) {
         if w >= 1.0 && h >= 1.0 {
-            draw_filled_rect_mut(&mut self.image, Rect::at(x as i32, y as i32).of_size(w as u32, h as u32), colour);
+            draw_filled_rect_mut(
+                &mut self.image,
+                Rect::at(x as i32, y as i32).of_size(w as u32, h as u32),
+                colour,
+            );
         }
     }
 
@@ -163,7 +193,9 @@ impl Canvas {
     }
 
     fn qr(&mut self, data: &str, x: f32, y: f32, size: f32) {
-        let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else { return };
+        let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else {
+            return;
+        };
         let n = code.width();
         let colours = code.to_colors();
         let module = size / (n as f32 + 2.0);
@@ -199,7 +231,10 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     let ink_v = rng.random_range(8..40u8);
     let ink = Rgb([ink_v, ink_v, ink_v + 4]);
     // Generous canvas height; cropped to the content at the end.
-    let mut canvas = Canvas { image: RgbImage::from_pixel(width, (w * 1.6) as u32, background), ink };
+    let mut canvas = Canvas {
+        image: RgbImage::from_pixel(width, (w * 1.6) as u32, background),
+        ink,
+    };
 
     let text_w = match spec.layout {
         Layout::OneColumn => w - 2.0 * margin,
@@ -208,24 +243,46 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     let mut y = margin * 0.8;
 
     // Brand, sometimes in the brand's red.
-    let brand_ink = if rng.random_bool(0.5) { Rgb([190, 25, 35]) } else { ink };
+    let brand_ink = if rng.random_bool(0.5) {
+        Rgb([190, 25, 35])
+    } else {
+        ink
+    };
     canvas.ink = brand_ink;
     let (_, brand_size) = canvas.text(&family.bold, spec.brand, margin, y, w * 0.085, text_w);
     canvas.ink = ink;
     y += brand_size * 1.05;
-    let (_, s) = canvas.text(&family.regular, &spec.product_line, margin, y, body * 1.15, text_w);
+    let (_, s) = canvas.text(
+        &family.regular,
+        &spec.product_line,
+        margin,
+        y,
+        body * 1.15,
+        text_w,
+    );
     y += s + gap;
     canvas.rect(margin, y, w - 2.0 * margin, (w * 0.003).max(1.0), ink);
     y += gap * 1.3;
 
     let top_of_fields = y;
-    let (_, s) = canvas.text(&family.regular, &format!("Model: {}", spec.model), margin, y, body, text_w);
+    let (_, s) = canvas.text(
+        &family.regular,
+        &format!("Model: {}", spec.model),
+        margin,
+        y,
+        body,
+        text_w,
+    );
     y += s + gap;
 
     let mut serial_box = None;
     let mut serial_cap_px = 0.0;
     if let Some(serial) = &spec.serial {
-        let value_font = if spec.mono_serial { &family.mono } else { &family.regular };
+        let value_font = if spec.mono_serial {
+            &family.mono
+        } else {
+            &family.regular
+        };
         let caption_font = &family.regular;
         let y0 = y;
         let (x1, value_size) = if spec.value_below {
@@ -246,12 +303,26 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
         y += gap;
     }
 
-    let (_, s) = canvas.text(&family.regular, &format!("Verification Code: {}", spec.verification_code), margin, y, body * 0.95, text_w);
+    let (_, s) = canvas.text(
+        &family.regular,
+        &format!("Verification Code: {}", spec.verification_code),
+        margin,
+        y,
+        body * 0.95,
+        text_w,
+    );
     y += s + gap;
     let (_, s) = canvas.text(&family.regular, spec.power, margin, y, body * 0.9, text_w);
     y += s + gap;
     if let Some(mac) = &spec.mac {
-        let (_, s) = canvas.text(&family.regular, &format!("MAC: {mac}"), margin, y, body * 0.85, text_w);
+        let (_, s) = canvas.text(
+            &family.regular,
+            &format!("MAC: {mac}"),
+            margin,
+            y,
+            body * 0.85,
+            text_w,
+        );
         y += s + gap;
     }
 
@@ -293,5 +364,9 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     y += margin * 0.7;
     let height = (y.ceil() as u32).min(canvas.image.height());
     let image = image::imageops::crop_imm(&canvas.image, 0, 0, width, height).to_image();
-    RenderedLabel { image, serial_box, serial_cap_px }
+    RenderedLabel {
+        image,
+        serial_box,
+        serial_cap_px,
+    }
 }

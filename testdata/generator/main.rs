@@ -9,6 +9,9 @@
 //! (ChaCha8 seeded by the seed and its index) and from position hashes, so the thread count does
 //! not matter.
 
+// Pixel loops index several buffers in step; ranges read more clearly there than zips.
+#![allow(clippy::needless_range_loop)]
+
 mod label;
 mod photo;
 mod serials;
@@ -61,7 +64,11 @@ impl Case {
 
     fn expected(self) -> &'static str {
         match self {
-            Case::FullMatch | Case::ShortMatch | Case::MildBlur | Case::Rotated90 | Case::Rotated180 => "MATCH",
+            Case::FullMatch
+            | Case::ShortMatch
+            | Case::MildBlur
+            | Case::Rotated90
+            | Case::Rotated180 => "MATCH",
             Case::Neighbour | Case::Transposed | Case::OtherDevice => "MISMATCH",
             Case::Blurred => "BLURRY",
             Case::NoSerial => "NOT_FOUND",
@@ -138,7 +145,12 @@ fn plan() -> Vec<Plan> {
             let (w, h) = sizes[i % sizes.len()];
             // Every fifth photo is portrait, as phones hold them.
             let size = if i % 5 == 3 { (h, w) } else { (w, h) };
-            Plan { case, format: Format::Jpeg, size, exif: 1 }
+            Plan {
+                case,
+                format: Format::Jpeg,
+                size,
+                exif: 1,
+            }
         })
         .collect();
     // A few phones store the sensor's pixels and record the rotation in EXIF.
@@ -148,8 +160,18 @@ fn plan() -> Vec<Plan> {
         }
     }
     // Photo 11 pinned to 12 MP (second large sample); PNG and WebP samples at the end.
-    plans.push(Plan { case: FullMatch, format: Format::Png, size: (1280, 960), exif: 1 });
-    plans.push(Plan { case: ShortMatch, format: Format::Webp, size: (1280, 960), exif: 1 });
+    plans.push(Plan {
+        case: FullMatch,
+        format: Format::Png,
+        size: (1280, 960),
+        exif: 1,
+    });
+    plans.push(Plan {
+        case: ShortMatch,
+        format: Format::Webp,
+        size: (1280, 960),
+        exif: 1,
+    });
     plans
 }
 
@@ -195,17 +217,30 @@ fn sticker<R: Rng>(rng: &mut R, device: &Device, printed: Option<String>) -> Sti
         value_below: rng.random_bool(0.35),
         verification_code: serials::verification_code(rng),
         mac: rng.random_bool(0.4).then(|| serials::mac(rng)),
-        power: *["Power: 12V DC 0.5A", "12V DC / PoE (802.3af)", "Power Supply: PoE 6.5W max", "DC 12V 1A"]
-            .choose(rng)
-            .unwrap_or(&"DC 12V 1A"),
-        layout: if rng.random_bool(0.5) { Layout::OneColumn } else { Layout::TwoColumn },
+        power: [
+            "Power: 12V DC 0.5A",
+            "12V DC / PoE (802.3af)",
+            "Power Supply: PoE 6.5W max",
+            "DC 12V 1A",
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or("DC 12V 1A"),
+        layout: if rng.random_bool(0.5) {
+            Layout::OneColumn
+        } else {
+            Layout::TwoColumn
+        },
         silver: rng.random_bool(0.3),
         family: rng.random_range(0..3),
         mono_serial: rng.random_bool(0.4),
         qr: String::new(),
     };
     let qr = format!("{}:{}", device.full, spec.verification_code);
-    Sticker { spec: LabelSpec { qr, ..spec }, device: device.clone() }
+    Sticker {
+        spec: LabelSpec { qr, ..spec },
+        device: device.clone(),
+    }
 }
 
 fn rotate_point((x, y): (f64, f64), angle: f64) -> (f64, f64) {
@@ -251,7 +286,10 @@ fn place<R: Rng>(
         // Keystone: the top edge narrower or wider than the bottom, as when the phone is tilted.
         let (x, y) = (u * label_w * (1.0 + keystone * v * 2.0), v * label_h);
         let (x, y) = rotate_point((x, y), rotation);
-        *q = (cx + x + rng.random_range(-jitter..jitter), cy + y + rng.random_range(-jitter..jitter));
+        *q = (
+            cx + x + rng.random_range(-jitter..jitter),
+            cy + y + rng.random_range(-jitter..jitter),
+        );
     }
     Placement { quad, label_w }
 }
@@ -284,7 +322,13 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         Case::ShortMatch => false,
         _ => rng.random_bool(0.6),
     };
-    let printed_of = |d: &Device| if print_full { d.full.clone() } else { d.short.clone() };
+    let printed_of = |d: &Device| {
+        if print_full {
+            d.full.clone()
+        } else {
+            d.short.clone()
+        }
+    };
     let mut stickers = Vec::new();
     match case {
         Case::Neighbour => {
@@ -315,7 +359,9 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
     let (w, h) = plan.size;
     let mut canvas = photo::background(w, h, &mut rng);
     let rotation_deg: f64 = match case {
-        Case::Rotated90 => *[90.0, -90.0].choose(&mut rng).unwrap_or(&90.0) + rng.random_range(-6.0..6.0),
+        Case::Rotated90 => {
+            *[90.0, -90.0].choose(&mut rng).unwrap_or(&90.0) + rng.random_range(-6.0..6.0)
+        }
         Case::Rotated180 => 180.0 + rng.random_range(-6.0..6.0),
         _ if rng.random_bool(0.7) => rng.random_range(-8.0..8.0),
         _ => rng.random_range(-15.0..15.0),
@@ -330,9 +376,15 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
     let areas: Vec<(f64, f64, f64, f64)> = if stickers.len() == 1 {
         vec![(0.0, 0.0, w as f64, h as f64)]
     } else if w >= h {
-        vec![(0.0, 0.0, w as f64 / 2.0, h as f64), (w as f64 / 2.0, 0.0, w as f64 / 2.0, h as f64)]
+        vec![
+            (0.0, 0.0, w as f64 / 2.0, h as f64),
+            (w as f64 / 2.0, 0.0, w as f64 / 2.0, h as f64),
+        ]
     } else {
-        vec![(0.0, 0.0, w as f64, h as f64 / 2.0), (0.0, h as f64 / 2.0, w as f64, h as f64 / 2.0)]
+        vec![
+            (0.0, 0.0, w as f64, h as f64 / 2.0),
+            (0.0, h as f64 / 2.0, w as f64, h as f64 / 2.0),
+        ]
     };
 
     let mut serial_boxes = Vec::new();
@@ -357,37 +409,61 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         let rendered = label::render(&sticker.spec, fonts, canvas_w, &mut draw_rng);
         rng = draw_rng;
         photo::place_label(&mut canvas, &rendered.image, placement.quad);
-        let (lw, lh) = (f64::from(rendered.image.width()), f64::from(rendered.image.height()));
-        let to_photo = photo::Homography::from_points([(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)], placement.quad);
+        let (lw, lh) = (
+            f64::from(rendered.image.width()),
+            f64::from(rendered.image.height()),
+        );
+        let to_photo = photo::Homography::from_points(
+            [(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)],
+            placement.quad,
+        );
         coverage += placement.label_w * placement.label_w * aspect / frame_area;
         if let Some([x0, y0, x1, y1]) = rendered.serial_box {
-            let pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)].map(|(x, y)| to_photo.map(f64::from(x), f64::from(y)));
+            let pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+                .map(|(x, y)| to_photo.map(f64::from(x), f64::from(y)));
             let bx0 = pts.iter().map(|p| p.0).fold(f64::MAX, f64::min).max(0.0);
             let by0 = pts.iter().map(|p| p.1).fold(f64::MAX, f64::min).max(0.0);
-            let bx1 = pts.iter().map(|p| p.0).fold(f64::MIN, f64::max).min(w as f64);
-            let by1 = pts.iter().map(|p| p.1).fold(f64::MIN, f64::max).min(h as f64);
+            let bx1 = pts
+                .iter()
+                .map(|p| p.0)
+                .fold(f64::MIN, f64::max)
+                .min(w as f64);
+            let by1 = pts
+                .iter()
+                .map(|p| p.1)
+                .fold(f64::MIN, f64::max)
+                .min(h as f64);
             serial_boxes.push([bx0, by0, bx1, by1]);
             caps.push(f64::from(rendered.serial_cap_px) * placement.label_w / lw);
         }
         // Candidate glare spot on the label, away from its serial field.
-        let centre = to_photo.map(lw * rng.random_range(0.15..0.85), lh * rng.random_range(0.15..0.85));
+        let centre = to_photo.map(
+            lw * rng.random_range(0.15..0.85),
+            lh * rng.random_range(0.15..0.85),
+        );
         glare_spots.push((centre, placement.label_w));
     }
 
     photo::uneven_light(&mut canvas, &mut rng);
-    if rng.random_bool(0.55) {
-        if let Some(&((gx, gy), lw)) = glare_spots.first() {
-            let r = lw * rng.random_range(0.06..0.14);
-            // Keep clear of the serial field on photos that should be legible.
-            let clear = serial_boxes.iter().all(|b| {
-                let (cx, cy) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-                let dx = (gx - cx).abs() - (b[2] - b[0]) / 2.0;
-                let dy = (gy - cy).abs() - (b[3] - b[1]) / 2.0;
-                dx.max(dy) > 2.5 * r
-            });
-            if clear || !legible {
-                photo::glare(&mut canvas, gx as f32, gy as f32, r as f32, rng.random_range(50.0..120.0));
-            }
+    if rng.random_bool(0.55)
+        && let Some(&((gx, gy), lw)) = glare_spots.first()
+    {
+        let r = lw * rng.random_range(0.06..0.14);
+        // Keep clear of the serial field on photos that should be legible.
+        let clear = serial_boxes.iter().all(|b| {
+            let (cx, cy) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            let dx = (gx - cx).abs() - (b[2] - b[0]) / 2.0;
+            let dy = (gy - cy).abs() - (b[3] - b[1]) / 2.0;
+            dx.max(dy) > 2.5 * r
+        });
+        if clear || !legible {
+            photo::glare(
+                &mut canvas,
+                gx as f32,
+                gy as f32,
+                r as f32,
+                rng.random_range(50.0..120.0),
+            );
         }
     }
 
@@ -401,11 +477,19 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         _ => ("defocus", rng.random_range(0.5..1.0)),
     };
     match blur_kind {
-        "motion" => photo::motion(&mut canvas, blur_strength as f32, rng.random_range(0.0..std::f32::consts::PI)),
+        "motion" => photo::motion(
+            &mut canvas,
+            blur_strength as f32,
+            rng.random_range(0.0..std::f32::consts::PI),
+        ),
         _ => photo::defocus(&mut canvas, blur_strength as f32),
     }
     let lossless = plan.format != Format::Jpeg;
-    let sigma = if lossless { 0.6 } else { rng.random_range(1.0..3.0) };
+    let sigma = if lossless {
+        0.6
+    } else {
+        rng.random_range(1.0..3.0)
+    };
     photo::sensor_noise(&mut canvas, sigma, rng.random());
     let upright = photo::quantise(&canvas);
 
@@ -420,14 +504,21 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
     let bytes = match plan.format {
         Format::Jpeg => {
             let jpeg = photo::encode_jpeg(&stored, quality);
-            if plan.exif != 1 { photo::with_exif(&jpeg, plan.exif) } else { jpeg }
+            if plan.exif != 1 {
+                photo::with_exif(&jpeg, plan.exif)
+            } else {
+                jpeg
+            }
         }
         Format::Png => encode_with_image(&stored, image::ImageFormat::Png),
         Format::Webp => encode_with_image(&stored, image::ImageFormat::WebP),
     };
 
     let first = &stickers[0];
-    let printed: Vec<String> = stickers.iter().filter_map(|s| s.spec.serial.clone()).collect();
+    let printed: Vec<String> = stickers
+        .iter()
+        .filter_map(|s| s.spec.serial.clone())
+        .collect();
     let fmt_box = |b: &[f64; 4]| format!("{:.0} {:.0} {:.0} {:.0}", b[0], b[1], b[2], b[3]);
     let row = Row {
         photo: file_name(index, plan),
@@ -442,13 +533,31 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         rotation_deg: format!("{rotation_deg:.1}"),
         exif_orientation: plan.exif,
         format: format!("{:?}", plan.format).to_lowercase(),
-        jpeg_quality: if lossless { String::new() } else { quality.to_string() },
+        jpeg_quality: if lossless {
+            String::new()
+        } else {
+            quality.to_string()
+        },
         label_coverage: format!("{coverage:.3}"),
-        serial_cap_px: if caps.is_empty() { String::new() } else { format!("{cap:.1}") },
-        serial_box: serial_boxes.iter().map(fmt_box).collect::<Vec<_>>().join("|"),
-        caption: stickers.iter().map(|s| s.spec.caption).collect::<Vec<_>>().join("|"),
+        serial_cap_px: if caps.is_empty() {
+            String::new()
+        } else {
+            format!("{cap:.1}")
+        },
+        serial_box: serial_boxes
+            .iter()
+            .map(fmt_box)
+            .collect::<Vec<_>>()
+            .join("|"),
+        caption: stickers
+            .iter()
+            .map(|s| s.spec.caption)
+            .collect::<Vec<_>>()
+            .join("|"),
         layout: first.spec.layout.name().to_string(),
-        font: fonts.families[first.spec.family % fonts.families.len()].name.to_string(),
+        font: fonts.families[first.spec.family % fonts.families.len()]
+            .name
+            .to_string(),
         sha256: hex(&Sha256::digest(&bytes)),
     };
     let _ = &first.device;
@@ -457,7 +566,8 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
 
 fn encode_with_image(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, format).unwrap_or_else(|e| panic!("encode {format:?}: {e}"));
+    img.write_to(&mut out, format)
+        .unwrap_or_else(|e| panic!("encode {format:?}: {e}"));
     out.into_inner()
 }
 
@@ -485,14 +595,25 @@ fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--seed" => args.seed = it.next().and_then(|v| v.parse().ok()).expect("--seed takes a number"),
+            "--seed" => {
+                args.seed = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--seed takes a number")
+            }
             "--out" => args.out = PathBuf::from(it.next().expect("--out takes a folder")),
             "--only" => {
                 let list = it.next().expect("--only takes indices like 0,3,7");
-                args.only = Some(list.split(',').map(|v| v.trim().parse().expect("index")).collect());
+                args.only = Some(
+                    list.split(',')
+                        .map(|v| v.trim().parse().expect("index"))
+                        .collect(),
+                );
             }
             "--verify" => args.verify = true,
-            other => panic!("unknown argument {other}; see the doc comment of testdata/generator/main.rs"),
+            other => panic!(
+                "unknown argument {other}; see the doc comment of testdata/generator/main.rs"
+            ),
         }
     }
     args
@@ -500,24 +621,36 @@ fn parse_args() -> Args {
 
 fn main() {
     let args = parse_args();
-    let fonts = label::Fonts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/generator/fonts"));
+    let fonts =
+        label::Fonts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/generator/fonts"));
     let plans = plan();
-    let indices: Vec<usize> = args.only.clone().unwrap_or_else(|| (0..plans.len()).collect());
+    let indices: Vec<usize> = args
+        .only
+        .clone()
+        .unwrap_or_else(|| (0..plans.len()).collect());
     let manifest_path = args.out.join("manifest.csv");
 
     if args.verify {
         let mut reader = csv::Reader::from_path(&manifest_path).expect("read manifest");
-        let rows: Vec<Row> = reader.deserialize().map(|r| r.expect("manifest row")).collect();
+        let rows: Vec<Row> = reader
+            .deserialize()
+            .map(|r| r.expect("manifest row"))
+            .collect();
         let failures: Vec<String> = indices
             .par_iter()
             .filter_map(|&i| {
                 let got = render(args.seed, i, &plans[i], &fonts);
                 let want = rows.iter().find(|r| r.photo == got.row.photo)?;
-                (want.sha256 != got.row.sha256).then(|| format!("{}: {} != {}", want.photo, got.row.sha256, want.sha256))
+                (want.sha256 != got.row.sha256)
+                    .then(|| format!("{}: {} != {}", want.photo, got.row.sha256, want.sha256))
             })
             .collect();
         if failures.is_empty() {
-            println!("verified {} photos: identical to {}", indices.len(), manifest_path.display());
+            println!(
+                "verified {} photos: identical to {}",
+                indices.len(),
+                manifest_path.display()
+            );
             return;
         }
         eprintln!("{}", failures.join("\n"));
@@ -542,5 +675,10 @@ fn main() {
         writer.flush().expect("flush manifest");
     }
     let total: usize = rendered.iter().map(|r| r.bytes.len()).sum();
-    println!("wrote {} photos, {:.1} MB, to {}", rendered.len(), total as f64 / 1e6, args.out.display());
+    println!(
+        "wrote {} photos, {:.1} MB, to {}",
+        rendered.len(),
+        total as f64 / 1e6,
+        args.out.display()
+    );
 }

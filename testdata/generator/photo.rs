@@ -42,7 +42,14 @@ fn value_noise(seed: u64, x: f32, y: f32, cell: f32) -> f32 {
     let (x0, y0) = (gx.floor(), gy.floor());
     let (fx, fy) = (gx - x0, gy - y0);
     let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
-    let at = |i: f32, j: f32| hash01(seed, (i as i64 + 1_000_000) as usize, (j as i64 + 1_000_000) as usize, 7);
+    let at = |i: f32, j: f32| {
+        hash01(
+            seed,
+            (i as i64 + 1_000_000) as usize,
+            (j as i64 + 1_000_000) as usize,
+            7,
+        )
+    };
     let top = at(x0, y0) * (1.0 - sx) + at(x0 + 1.0, y0) * sx;
     let bottom = at(x0, y0 + 1.0) * (1.0 - sx) + at(x0 + 1.0, y0 + 1.0) * sx;
     top * (1.0 - sy) + bottom * sy
@@ -58,12 +65,18 @@ pub fn background<R: Rng>(w: usize, h: usize, rng: &mut R) -> Plane {
         _ => [34.0, 34.0, 36.0],    // black
     };
     let surround: [f32; 3] = match rng.random_range(0..3) {
-        0 => [150.0, 112.0, 78.0], // wooden desk
+        0 => [150.0, 112.0, 78.0],  // wooden desk
         1 => [205.0, 200.0, 190.0], // wall
-        _ => [96.0, 98.0, 104.0],  // grey table
+        _ => [96.0, 98.0, 104.0],   // grey table
     };
     // The housing is a rounded rectangle that may leave some surround visible at one or two sides.
-    let inset = |rng: &mut R, n: usize| if rng.random_bool(0.5) { rng.random_range(0.0..0.12) * n as f32 } else { -10.0 };
+    let inset = |rng: &mut R, n: usize| {
+        if rng.random_bool(0.5) {
+            rng.random_range(0.0..0.12) * n as f32
+        } else {
+            -10.0
+        }
+    };
     let (left, right) = (inset(rng, w), w as f32 - inset(rng, w));
     let (top, bottom) = (inset(rng, h), h as f32 - inset(rng, h));
     let corner = 0.08 * w.min(h) as f32;
@@ -80,12 +93,24 @@ pub fn background<R: Rng>(w: usize, h: usize, rng: &mut R) -> Plane {
             let xf = x as f32;
             let dx = (left + corner - xf).max(xf - (right - corner)).max(0.0);
             let dy = (top + corner - yf).max(yf - (bottom - corner)).max(0.0);
-            let inside = (dx * dx + dy * dy).sqrt() <= corner && xf >= left && xf <= right && yf >= top && yf <= bottom;
+            let inside = (dx * dx + dy * dy).sqrt() <= corner
+                && xf >= left
+                && xf <= right
+                && yf >= top
+                && yf <= bottom;
             let base = if inside { housing } else { surround };
             let shade = 0.88 + 0.24 * value_noise(seed, xf, yf, 0.35 * w as f32);
             let grain = (hash01(seed, x, y, 3) - 0.5) * texture;
-            let mut v = [base[0] * shade + grain, base[1] * shade + grain, base[2] * shade + grain];
-            if inside && vents && (yf - vent_y).abs() < vent_h && (xf % vent_pitch) < vent_pitch * 0.55 {
+            let mut v = [
+                base[0] * shade + grain,
+                base[1] * shade + grain,
+                base[2] * shade + grain,
+            ];
+            if inside
+                && vents
+                && (yf - vent_y).abs() < vent_h
+                && (xf % vent_pitch) < vent_pitch * 0.55
+            {
                 v = [v[0] * 0.25, v[1] * 0.25, v[2] * 0.25];
             }
             *p = v;
@@ -108,7 +133,9 @@ impl Homography {
         }
         // Gaussian elimination with partial pivoting on the 8×8 system.
         for col in 0..8 {
-            let pivot = (col..8).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs())).unwrap_or(col);
+            let pivot = (col..8)
+                .max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))
+                .unwrap_or(col);
             a.swap(col, pivot);
             for row in 0..8 {
                 if row != col {
@@ -130,7 +157,10 @@ impl Homography {
     pub fn map(&self, x: f64, y: f64) -> (f64, f64) {
         let h = &self.0;
         let d = h[6] * x + h[7] * y + h[8];
-        ((h[0] * x + h[1] * y + h[2]) / d, (h[3] * x + h[4] * y + h[5]) / d)
+        (
+            (h[0] * x + h[1] * y + h[2]) / d,
+            (h[3] * x + h[4] * y + h[5]) / d,
+        )
     }
 }
 
@@ -139,14 +169,20 @@ fn bilinear(img: &RgbImage, u: f32, v: f32) -> [f32; 3] {
     let (x0, y0) = (u.floor(), v.floor());
     let (fx, fy) = (u - x0, v - y0);
     let px = |x: i64, y: i64| {
-        let p = img.get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32).0;
+        let p = img
+            .get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)
+            .0;
         [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
     };
     let (a, b) = (px(x0 as i64, y0 as i64), px(x0 as i64 + 1, y0 as i64));
-    let (c, d) = (px(x0 as i64, y0 as i64 + 1), px(x0 as i64 + 1, y0 as i64 + 1));
+    let (c, d) = (
+        px(x0 as i64, y0 as i64 + 1),
+        px(x0 as i64 + 1, y0 as i64 + 1),
+    );
     let mut out = [0.0; 3];
     for k in 0..3 {
-        out[k] = (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy;
+        out[k] =
+            (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy;
     }
     out
 }
@@ -169,29 +205,32 @@ pub fn place_label(photo: &mut Plane, label: &RgbImage, quad: [(f64, f64); 4]) {
     let y0 = (ys.clone().fold(f64::MAX, f64::min) - pad).max(0.0) as usize;
     let y1 = ((ys.fold(f64::MIN, f64::max) + pad) as usize).min(photo.h);
     let w = photo.w;
-    photo.px[y0 * w..y1 * w].par_chunks_mut(w).enumerate().for_each(|(i, row)| {
-        let y = y0 + i;
-        for x in x0..x1 {
-            let (u, v) = to_label.map(x as f64 + 0.5, y as f64 + 0.5);
-            // Signed distance (label pixels) to the rounded rectangle; negative inside.
-            let qx = (u - lw / 2.0).abs() - (lw / 2.0 - radius);
-            let qy = (v - lh / 2.0).abs() - (lh / 2.0 - radius);
-            let outside = qx.max(0.0).hypot(qy.max(0.0)) + qx.max(qy).min(0.0) - radius;
-            let dist_px = outside * side;
-            let alpha = (0.5 - dist_px).clamp(0.0, 1.0) as f32;
-            let p = &mut row[x];
-            if alpha < 1.0 && outside > 0.0 && outside < shadow {
-                let dark = 1.0 - 0.25 * (1.0 - (outside / shadow) as f32);
-                *p = [p[0] * dark, p[1] * dark, p[2] * dark];
-            }
-            if alpha > 0.0 {
-                let s = bilinear(label, (u - 0.5) as f32, (v - 0.5) as f32);
-                for k in 0..3 {
-                    p[k] = p[k] * (1.0 - alpha) + s[k] * alpha;
+    photo.px[y0 * w..y1 * w]
+        .par_chunks_mut(w)
+        .enumerate()
+        .for_each(|(i, row)| {
+            let y = y0 + i;
+            for x in x0..x1 {
+                let (u, v) = to_label.map(x as f64 + 0.5, y as f64 + 0.5);
+                // Signed distance (label pixels) to the rounded rectangle; negative inside.
+                let qx = (u - lw / 2.0).abs() - (lw / 2.0 - radius);
+                let qy = (v - lh / 2.0).abs() - (lh / 2.0 - radius);
+                let outside = qx.max(0.0).hypot(qy.max(0.0)) + qx.max(qy).min(0.0) - radius;
+                let dist_px = outside * side;
+                let alpha = (0.5 - dist_px).clamp(0.0, 1.0) as f32;
+                let p = &mut row[x];
+                if alpha < 1.0 && outside > 0.0 && outside < shadow {
+                    let dark = 1.0 - 0.25 * (1.0 - (outside / shadow) as f32);
+                    *p = [p[0] * dark, p[1] * dark, p[2] * dark];
+                }
+                if alpha > 0.0 {
+                    let s = bilinear(label, (u - 0.5) as f32, (v - 0.5) as f32);
+                    for k in 0..3 {
+                        p[k] = p[k] * (1.0 - alpha) + s[k] * alpha;
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 /// Multiplies by a smooth light field (a tilt across the frame and a vignette).
@@ -203,28 +242,38 @@ pub fn uneven_light<R: Rng>(photo: &mut Plane, rng: &mut R) {
     let vignette = rng.random_range(0.05..0.25f32);
     let exposure = rng.random_range(0.85..1.08f32);
     let width = photo.w;
-    photo.px.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        for (x, p) in row.iter_mut().enumerate() {
-            let (nx, ny) = (x as f32 / w - 0.5, y as f32 / h - 0.5);
-            let f = exposure * (1.0 + tilt * (nx * gx + ny * gy)) * (1.0 - vignette * (nx * nx + ny * ny) * 2.0);
-            *p = [p[0] * f, p[1] * f, p[2] * f];
-        }
-    });
+    photo
+        .px
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(y, row)| {
+            for (x, p) in row.iter_mut().enumerate() {
+                let (nx, ny) = (x as f32 / w - 0.5, y as f32 / h - 0.5);
+                let f = exposure
+                    * (1.0 + tilt * (nx * gx + ny * gy))
+                    * (1.0 - vignette * (nx * nx + ny * ny) * 2.0);
+                *p = [p[0] * f, p[1] * f, p[2] * f];
+            }
+        });
 }
 
 /// Adds a soft specular highlight of `strength` gray levels at `(cx, cy)` with radius `r` px.
 pub fn glare(photo: &mut Plane, cx: f32, cy: f32, r: f32, strength: f32) {
     let width = photo.w;
-    photo.px.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        let dy = y as f32 - cy;
-        for (x, p) in row.iter_mut().enumerate() {
-            let dx = (x as f32 - cx) * 0.7;
-            let g = strength * (-(dx * dx + dy * dy) / (2.0 * r * r)).exp();
-            if g > 0.5 {
-                *p = [p[0] + g, p[1] + g, p[2] + g];
+    photo
+        .px
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let dy = y as f32 - cy;
+            for (x, p) in row.iter_mut().enumerate() {
+                let dx = (x as f32 - cx) * 0.7;
+                let g = strength * (-(dx * dx + dy * dy) / (2.0 * r * r)).exp();
+                if g > 0.5 {
+                    *p = [p[0] + g, p[1] + g, p[2] + g];
+                }
             }
-        }
-    });
+        });
 }
 
 /// Defocus: a uniform disk of radius `r` pixels, via per-row prefix sums.
@@ -235,13 +284,16 @@ pub fn defocus(photo: &mut Plane, r: f32) {
     let (w, h) = (photo.w, photo.h);
     let ri = r.ceil() as i64;
     let mut prefix = vec![[0.0f64; 3]; (w + 1) * h];
-    prefix.par_chunks_mut(w + 1).zip(photo.px.par_chunks(w)).for_each(|(pre, row)| {
-        for x in 0..w {
-            for k in 0..3 {
-                pre[x + 1][k] = pre[x][k] + f64::from(row[x][k]);
+    prefix
+        .par_chunks_mut(w + 1)
+        .zip(photo.px.par_chunks(w))
+        .for_each(|(pre, row)| {
+            for x in 0..w {
+                for k in 0..3 {
+                    pre[x + 1][k] = pre[x][k] + f64::from(row[x][k]);
+                }
             }
-        }
-    });
+        });
     let spans: Vec<(i64, i64)> = (-ri..=ri)
         .filter_map(|dy| {
             let half = (r * r - (dy * dy) as f32).max(-1.0);
@@ -263,7 +315,11 @@ pub fn defocus(photo: &mut Plane, r: f32) {
                 n += (b - a) as i64;
             }
             let n = n.max(1) as f64;
-            *p = [(acc[0] / n) as f32, (acc[1] / n) as f32, (acc[2] / n) as f32];
+            *p = [
+                (acc[0] / n) as f32,
+                (acc[1] / n) as f32,
+                (acc[2] / n) as f32,
+            ];
         }
     });
 }
@@ -304,16 +360,20 @@ pub fn motion(photo: &mut Plane, len: f32, angle: f32) {
 /// correlated between channels as after demosaicing.
 pub fn sensor_noise(photo: &mut Plane, sigma: f32, seed: u64) {
     let width = photo.w;
-    photo.px.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-        for (x, p) in row.iter_mut().enumerate() {
-            let luma = hash_normal(seed, x, y, 0);
-            let level = 1.0 + 0.6 * (1.0 - (p[1] / 255.0).clamp(0.0, 1.0));
-            for k in 0..3 {
-                let chroma = hash_normal(seed, x, y, 1 + k as u64);
-                p[k] += sigma * level * (0.8 * luma + 0.45 * chroma);
+    photo
+        .px
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(y, row)| {
+            for (x, p) in row.iter_mut().enumerate() {
+                let luma = hash_normal(seed, x, y, 0);
+                let level = 1.0 + 0.6 * (1.0 - (p[1] / 255.0).clamp(0.0, 1.0));
+                for k in 0..3 {
+                    let chroma = hash_normal(seed, x, y, 1 + k as u64);
+                    p[k] += sigma * level * (0.8 * luma + 0.45 * chroma);
+                }
             }
-        }
-    });
+        });
 }
 
 /// Rounds to 8-bit RGB.
@@ -330,8 +390,10 @@ pub fn quantise(photo: &Plane) -> RgbImage {
 /// Encodes as a 4:2:0 JPEG (libjpeg-turbo, like most phone pipelines).
 pub fn encode_jpeg(img: &RgbImage, quality: i32) -> Vec<u8> {
     let mut c = turbojpeg::Compressor::new().unwrap_or_else(|e| panic!("turbojpeg: {e}"));
-    c.set_quality(quality).unwrap_or_else(|e| panic!("quality: {e}"));
-    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap_or_else(|e| panic!("subsamp: {e}"));
+    c.set_quality(quality)
+        .unwrap_or_else(|e| panic!("quality: {e}"));
+    c.set_subsamp(turbojpeg::Subsamp::Sub2x2)
+        .unwrap_or_else(|e| panic!("subsamp: {e}"));
     let image = turbojpeg::Image {
         pixels: img.as_raw().as_slice(),
         width: img.width() as usize,
@@ -339,7 +401,8 @@ pub fn encode_jpeg(img: &RgbImage, quality: i32) -> Vec<u8> {
         height: img.height() as usize,
         format: turbojpeg::PixelFormat::RGB,
     };
-    c.compress_to_vec(image).unwrap_or_else(|e| panic!("compress: {e}"))
+    c.compress_to_vec(image)
+        .unwrap_or_else(|e| panic!("compress: {e}"))
 }
 
 /// Inserts an EXIF APP1 segment (Make, Model, Orientation) right after the JPEG's SOI marker.

@@ -25,7 +25,12 @@ const CAMERAS: &[&str] = &[
     "DS-2CD2347G2-LU",
     "DS-2CD2563G2-IS",
 ];
-const CAMERA_LINES: &[&str] = &["Network Camera", "IP Camera", "Network Dome Camera", "Network Bullet Camera"];
+const CAMERA_LINES: &[&str] = &[
+    "Network Camera",
+    "IP Camera",
+    "Network Dome Camera",
+    "Network Bullet Camera",
+];
 /// (model, channels, suffixes)
 const RECORDERS: &[(&str, &str, &[&str])] = &[
     ("DS-7608NI-K2/8P", "08", &["WCVU", "WCVE", ""]),
@@ -38,11 +43,15 @@ const RECORDER_LINES: &[&str] = &["Network Video Recorder", "Digital Video Recor
 const LETTERS4: &[&str] = &["AAWR", "CCRR", "CCWR", "AACH", "BBWR", "CCCH", "AAWRJ"];
 
 fn letters<R: Rng>(rng: &mut R, n: usize) -> String {
-    (0..n).map(|_| char::from(b'A' + rng.random_range(0..26u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'A' + rng.random_range(0..26u8)))
+        .collect()
 }
 
 fn digits<R: Rng>(rng: &mut R, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 /// A fresh 9-character short serial: a letter or digit, then 8 digits.
@@ -71,7 +80,11 @@ pub fn device<R: Rng>(rng: &mut R) -> Device {
 
 /// A random device whose short serial is `short`.
 pub fn with_short<R: Rng>(rng: &mut R, short: &str) -> Device {
-    let letters4 = LETTERS4.choose(rng).map(|s| &s[..4]).unwrap_or("AAWR").to_string();
+    let letters4 = LETTERS4
+        .choose(rng)
+        .map(|s| &s[..4])
+        .unwrap_or("AAWR")
+        .to_string();
     if rng.random_bool(0.35) {
         let (model, channels, suffixes) = RECORDERS.choose(rng).copied().unwrap_or(RECORDERS[0]);
         let suffix = suffixes.choose(rng).copied().unwrap_or("");
@@ -85,7 +98,10 @@ pub fn with_short<R: Rng>(rng: &mut R, short: &str) -> Device {
         let model = CAMERAS.choose(rng).copied().unwrap_or(CAMERAS[0]);
         Device {
             model: model.to_string(),
-            product_line: CAMERA_LINES.choose(rng).copied().unwrap_or("Network Camera"),
+            product_line: CAMERA_LINES
+                .choose(rng)
+                .copied()
+                .unwrap_or("Network Camera"),
             full: format!("{model}{}{letters4}{short}", date(rng)),
             short: short.to_string(),
         }
@@ -104,7 +120,9 @@ pub fn neighbour(device: &Device, up: bool) -> Device {
 /// The same device with two adjacent, different digits of the short serial swapped.
 pub fn transposed<R: Rng>(device: &Device, rng: &mut R) -> Device {
     let mut short: Vec<u8> = device.short.clone().into_bytes();
-    let candidates: Vec<usize> = (1..short.len() - 1).filter(|&i| short[i] != short[i + 1]).collect();
+    let candidates: Vec<usize> = (1..short.len() - 1)
+        .filter(|&i| short[i] != short[i + 1])
+        .collect();
     let i = candidates.choose(rng).copied().unwrap_or(1);
     if short[i] == short[i + 1] {
         short[i + 1] = b'0' + (short[i + 1] - b'0' + 3) % 10;
@@ -115,7 +133,11 @@ pub fn transposed<R: Rng>(device: &Device, rng: &mut R) -> Device {
 }
 
 fn replace_short(device: &Device, short: &str) -> Device {
-    Device { full: device.full.replacen(&device.short, short, 1), short: short.to_string(), ..device.clone() }
+    Device {
+        full: device.full.replacen(&device.short, short, 1),
+        short: short.to_string(),
+        ..device.clone()
+    }
 }
 
 /// A six-letter verification code (a secret printed on the label; never the serial).
@@ -125,6 +147,8 @@ pub fn verification_code<R: Rng>(rng: &mut R) -> String {
 
 /// A MAC address in Hikvision's OUI, printed on some labels.
 pub fn mac<R: Rng>(rng: &mut R) -> String {
-    let tail: Vec<String> = (0..3).map(|_| format!("{:02X}", rng.random_range(0..=255u8))).collect();
+    let tail: Vec<String> = (0..3)
+        .map(|_| format!("{:02X}", rng.random_range(0..=255u8)))
+        .collect();
     format!("44:19:B6:{}", tail.join(":"))
 }

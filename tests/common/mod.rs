@@ -22,7 +22,10 @@ pub fn photo_by_prefix(prefix: &str) -> String {
         .filter(|n| n.starts_with(prefix))
         .collect();
     names.sort();
-    names.into_iter().next().unwrap_or_else(|| panic!("no testdata photo starts with {prefix}"))
+    names
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no testdata photo starts with {prefix}"))
 }
 
 /// Lower-case hex SHA-256.
