@@ -34,7 +34,7 @@ def median_ms(fn, repeat):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("photos", nargs="*")
     args = parser.parse_args()
     photos = args.photos or [
