@@ -57,7 +57,14 @@ pub enum Command {
 pub struct CheckArgs {
     /// The photo (JPEG, PNG or WebP).
     pub photo: PathBuf,
+    /// The full serial the device reports. Without it, only the photo's facts (size,
+    /// orientation, blur) are printed.
+    #[arg(long)]
+    pub serial: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long, env = "LABELCHECK_JSON")]
     pub json: bool,
+    /// Write every crop that is read (line and value crops, PNG) into this folder.
+    #[arg(long)]
+    pub debug_dir: Option<PathBuf>,
 }

@@ -71,7 +71,10 @@ impl Config {
         let model = Model::load(&dir)?;
         Ok(Config {
             model,
-            pipeline: PipelineConfig { limits },
+            pipeline: PipelineConfig {
+                limits,
+                thresholds: Default::default(),
+            },
         })
     }
 }

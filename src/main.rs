@@ -1,14 +1,21 @@
 //! The `labelcheck` binary: parse flags, set up logging, run one command, map errors to exit codes.
 //!
-//! Exit codes: 0 success, 2 failure (bad input, bad settings, missing model).
+//! Exit codes: `check --serial`: 0 for MATCH, 1 for any other verdict; 0 for `check` without a
+//! serial; 2 for any failure (bad input, bad settings, missing model).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use labelcheck::cli::{CheckArgs, Cli, Command, LogFormat};
+use labelcheck::pipeline::ocr::TesseractEngine;
+use labelcheck::pipeline::serial::parse_reported;
+use labelcheck::pipeline::verdict::Verdict;
+use labelcheck::pipeline::{Report, check as check_photo};
 use labelcheck::{Config, PhotoFacts, analyze_photo};
 use tracing_subscriber::EnvFilter;
 
+/// Exit code for any verdict other than MATCH.
+const EXIT_NOT_MATCH: u8 = 1;
 /// Exit code for any failure.
 const EXIT_FAILURE: u8 = 2;
 
@@ -24,10 +31,30 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+/// Tesseract must not start OpenMP threads of its own (labelcheck runs one engine per worker, and
+/// OpenMP threads spinning against those workers made each line read 5-10x slower). libgomp reads
+/// `OMP_THREAD_LIMIT` only when it is loaded, before `main`, so setting it here is too late: the
+/// process runs itself again with the variable set. Returns only when it is already set.
+fn ensure_single_threaded_openmp() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some_and(|v| v == "1") {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    // exec returns only on failure: carry on, slower but correct.
+    eprintln!(
+        "labelcheck: could not re-execute with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower"
+    );
+}
+
 fn main() -> ExitCode {
-    // Tesseract must not start OpenMP threads of its own: labelcheck runs one engine per worker.
-    // SAFETY: this is the first statement of main, before any other thread exists.
-    unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
+    ensure_single_threaded_openmp();
     let cli = Cli::parse();
     init_tracing(cli.global.log_format);
     match run(cli) {
@@ -49,6 +76,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 fn check(config: &Config, args: &CheckArgs) -> Result<ExitCode, String> {
     let path = args.photo.display();
     let bytes = std::fs::read(&args.photo).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    if let Some(serial) = &args.serial {
+        return check_serial(config, args, &bytes, serial);
+    }
     let facts = analyze_photo(&bytes, &config.pipeline).map_err(|e| format!("{path}: {e}"))?;
     if args.json {
         let mut value = serde_json::to_value(&facts).map_err(|e| e.to_string())?;
@@ -60,6 +90,97 @@ fn check(config: &Config, args: &CheckArgs) -> Result<ExitCode, String> {
         print_text(&args.photo.display().to_string(), &facts);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn check_serial(
+    config: &Config,
+    args: &CheckArgs,
+    bytes: &[u8],
+    serial: &str,
+) -> Result<ExitCode, String> {
+    let path = args.photo.display();
+    let reported = parse_reported(serial).map_err(|e| format!("--serial {serial:?}: {e}"))?;
+    let mut engine = TesseractEngine::new(&config.model.dir).map_err(|e| e.to_string())?;
+    if let Some(dir) = &args.debug_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut write_errors = Vec::new();
+    let mut debug = |name: &str, crop: &image::GrayImage| {
+        if let Some(dir) = &args.debug_dir {
+            let file = dir.join(format!("{name}.png"));
+            if let Err(e) = crop.save(&file) {
+                write_errors.push(format!("{}: {e}", file.display()));
+            }
+        }
+    };
+    let report = check_photo(bytes, &reported, &config.pipeline, &mut engine, &mut debug)
+        .map_err(|e| format!("{path}: {e}"))?;
+    if let Some(first) = write_errors.first() {
+        eprintln!("labelcheck: could not write debug crops: {first}");
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("photo".into(), args.photo.display().to_string().into());
+        }
+        println!("{value}");
+    } else {
+        print_report(&args.photo.display().to_string(), &report);
+    }
+    Ok(if report.verdict == Verdict::Match {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NOT_MATCH)
+    })
+}
+
+fn print_report(photo: &str, r: &Report) {
+    let reasons: Vec<String> = r.reasons.iter().map(|x| format!("{x:?}")).collect();
+    println!("photo:            {photo}");
+    println!(
+        "verdict:          {} ({})",
+        r.verdict.as_str(),
+        reasons.join(", ")
+    );
+    println!("reported serial:  {}", r.reported_serial);
+    println!(
+        "serial read:      {}",
+        r.serial_read.as_deref().unwrap_or("-")
+    );
+    if let Some(kind) = r.match_kind {
+        println!("match kind:       {kind:?}");
+    }
+    if let Some(c) = r.confidence {
+        println!("confidence:       {c:.0} (lowest character)");
+    }
+    if let Some(b) = r.serial_region {
+        println!(
+            "serial region:    x {}..{}, y {}..{}",
+            b.x0, b.x1, b.y0, b.y1
+        );
+    }
+    println!(
+        "size:             {}x{} px, {} (EXIF orientation {})",
+        r.width, r.height, r.format, r.exif_orientation
+    );
+    println!(
+        "blur:             photo {:.1} (normalised {:.1}, min {}), region {} (min {})",
+        r.blur_score.0,
+        r.blur_score_normalized.0,
+        r.thresholds.photo_blur_min,
+        r.region_blur_score
+            .map_or("-".to_string(), |v| format!("{v:.0}")),
+        r.thresholds.region_blur_min
+    );
+    println!(
+        "lines found:      {} ({} OCR calls)",
+        r.lines_found, r.ocr_calls
+    );
+    let t = r.timings;
+    println!(
+        "timings:          decode {:.1} ms, blur {:.1} ms, locate {:.1} ms, ocr {:.1} ms, total {:.1} ms",
+        t.decode_ms, t.blur_ms, t.locate_ms, t.ocr_ms, t.total_ms
+    );
 }
 
 fn print_text(photo: &str, facts: &PhotoFacts) {

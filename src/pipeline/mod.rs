@@ -3,10 +3,19 @@
 //! Nothing here knows about tokio, tonic, clap, files or environment variables; the gRPC server,
 //! the `check` command and the batch runner are thin doors into [`analyze_photo`].
 //!
-//! Stages so far: [`decode`] (bytes → upright gray) and [`blur`] (variance of the Laplacian).
+//! Stages: [`decode`] (bytes → upright gray), [`blur`] (variance of the Laplacian), [`locate`]
+//! (text lines without OCR), [`ocr`] (one line at a time), [`serial`] (grammar and comparison)
+//! and [`verdict`] (the decision). [`check`] runs them all.
 
 pub mod blur;
+pub mod check;
 pub mod decode;
+pub mod locate;
+pub mod ocr;
+pub mod serial;
+pub mod verdict;
+
+pub use check::{Report, check};
 
 use std::time::Instant;
 
@@ -21,10 +30,12 @@ use decode::{DecodeLimits, PhotoFormat};
 pub struct BlurScore(pub f64);
 
 /// Settings of the core pipeline, validated once at start-up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PipelineConfig {
     /// Limits on untrusted photo bytes.
     pub limits: DecodeLimits,
+    /// Decision thresholds.
+    pub thresholds: verdict::Thresholds,
 }
 
 /// Wall time spent in each stage, in milliseconds.

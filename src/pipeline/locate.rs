@@ -1,0 +1,351 @@
+//! Finding text lines on the label cheaply, without OCR.
+//!
+//! 1. Work at reduced resolution: the photo area-averaged to a [`WORK_LONG_SIDE`] px long side.
+//! 2. Ink: pixels darker than their 25×25 neighbourhood mean by a margin (labels are light, print
+//!    is dark), via an integral image.
+//! 3. Character candidates: 8-connected ink components of character size and shape (barcode bars,
+//!    QR blocks, label edges and housing texture fall out on size, elongation or fill).
+//! 4. Text direction: the angle (0–180°, 1° then 0.25° steps) at which the candidates' centres,
+//!    projected across the lines, pile up most sharply (sum of squared histogram counts). This
+//!    handles skew, perspective within ±15° and labels turned 90°; 0° versus 180° is settled later
+//!    by OCR confidence.
+//! 5. Lines: candidates grouped along that direction by their offset across it, size and gaps.
+//! 6. Each line is cut out of the full-resolution photo, rotated upright and scaled so its text is
+//!    [`LINE_TEXT_PX`] px tall ([`cut_line`]), ready for OCR.
+
+use image::GrayImage;
+use imageproc::region_labelling::{Connectivity, connected_components};
+
+use super::blur::downscale_box;
+
+/// Long side of the working image, in pixels.
+pub const WORK_LONG_SIDE: u32 = 1280;
+/// Height of text in a line crop handed to OCR, in pixels (Tesseract reads best at 25–40 px).
+pub const LINE_TEXT_PX: f32 = 32.0;
+/// Neighbourhood for the ink threshold: (2R+1)² pixels at working resolution.
+const INK_RADIUS: i64 = 12;
+
+/// A text line in the upright photo, as a rotated rectangle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine {
+    /// Direction of the text (the line's long axis), radians, in photo coordinates (y down).
+    pub angle: f32,
+    /// Centre, photo pixels.
+    pub centre: (f32, f32),
+    /// Length along the text direction, photo pixels.
+    pub length: f32,
+    /// Text height (median character extent across the line), photo pixels.
+    pub text_height: f32,
+    /// Number of character candidates in the line.
+    pub chars: usize,
+    /// Offset across the lines (for ordering lines top to bottom), photo pixels.
+    pub across: f32,
+    /// Start of the line along the text direction, photo pixels.
+    pub along_start: f32,
+}
+
+impl TextLine {
+    /// Axis-aligned bounding box `(x0, y0, x1, y1)` in photo pixels.
+    pub fn bbox(&self) -> (f32, f32, f32, f32) {
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (hl, hh) = (self.length / 2.0, self.text_height * 0.9);
+        let corners = [(-hl, -hh), (hl, -hh), (hl, hh), (-hl, hh)]
+            .map(|(u, v)| (self.centre.0 + u * c - v * s, self.centre.1 + u * s + v * c));
+        let xs = corners.map(|p| p.0);
+        let ys = corners.map(|p| p.1);
+        let min = |a: [f32; 4]| a.iter().copied().fold(f32::MAX, f32::min);
+        let max = |a: [f32; 4]| a.iter().copied().fold(f32::MIN, f32::max);
+        (min(xs), min(ys), max(xs), max(ys))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    count: u32,
+}
+
+impl Blob {
+    fn w(&self) -> f32 {
+        (self.x1 - self.x0 + 1) as f32
+    }
+    fn h(&self) -> f32 {
+        (self.y1 - self.y0 + 1) as f32
+    }
+    fn centre(&self) -> (f32, f32) {
+        (
+            (self.x0 + self.x1) as f32 / 2.0 + 0.5,
+            (self.y0 + self.y1) as f32 / 2.0 + 0.5,
+        )
+    }
+}
+
+/// Marks ink: darker than the local mean by `max(12, 12%)` gray levels.
+fn ink_mask(gray: &GrayImage) -> GrayImage {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let mut integral = vec![0u64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u64;
+        for x in 0..w {
+            row += u64::from(gray.as_raw()[y * w + x]);
+            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let mut mask = GrayImage::new(w as u32, h as u32);
+    let r = INK_RADIUS;
+    for y in 0..h as i64 {
+        let (ya, yb) = ((y - r).max(0) as usize, ((y + r + 1) as usize).min(h));
+        for x in 0..w as i64 {
+            let (xa, xb) = ((x - r).max(0) as usize, ((x + r + 1) as usize).min(w));
+            let sum = integral[yb * (w + 1) + xb] + integral[ya * (w + 1) + xa]
+                - integral[ya * (w + 1) + xb]
+                - integral[yb * (w + 1) + xa];
+            let mean = sum as f32 / ((yb - ya) * (xb - xa)) as f32;
+            let v = f32::from(gray.as_raw()[y as usize * w + x as usize]);
+            if v < mean - (mean * 0.12).max(12.0) {
+                mask.as_mut()[y as usize * w + x as usize] = 255;
+            }
+        }
+    }
+    mask
+}
+
+fn blobs(mask: &GrayImage) -> Vec<Blob> {
+    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
+    let mut out: Vec<Blob> = Vec::new();
+    for (x, y, l) in labels.enumerate_pixels() {
+        let l = l[0] as usize;
+        if l == 0 {
+            continue;
+        }
+        if out.len() < l {
+            out.resize(
+                l,
+                Blob {
+                    x0: u32::MAX,
+                    y0: u32::MAX,
+                    x1: 0,
+                    y1: 0,
+                    count: 0,
+                },
+            );
+        }
+        let b = &mut out[l - 1];
+        b.x0 = b.x0.min(x);
+        b.y0 = b.y0.min(y);
+        b.x1 = b.x1.max(x);
+        b.y1 = b.y1.max(y);
+        b.count += 1;
+    }
+    out
+}
+
+/// Whether a component has the size and shape of a printed character at working resolution.
+fn is_char(b: &Blob) -> bool {
+    let (w, h) = (b.w(), b.h());
+    let (long, short) = (w.max(h), w.min(h));
+    let fill = b.count as f32 / (w * h);
+    (5.0..=70.0).contains(&long)
+        && long / short <= 7.0
+        && b.count >= 6
+        && (0.1..=0.95).contains(&fill)
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f32::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Text direction in radians (0–π): where projected character centres pile up most sharply.
+fn text_direction(chars: &[Blob], size: f32) -> f32 {
+    let centres: Vec<(f32, f32)> = chars.iter().map(Blob::centre).collect();
+    let bin = (size * 0.3).max(1.5);
+    let score = |theta: f32| {
+        let (s, c) = theta.sin_cos();
+        let mut hist = std::collections::HashMap::<i32, u32>::new();
+        for &(x, y) in &centres {
+            *hist
+                .entry(((-x * s + y * c) / bin).floor() as i32)
+                .or_default() += 1;
+        }
+        hist.values()
+            .map(|&n| u64::from(n) * u64::from(n))
+            .sum::<u64>()
+    };
+    let coarse = (0..180).map(|d| (d as f32).to_radians());
+    let best = coarse.max_by_key(|&t| score(t)).unwrap_or(0.0);
+    let fine = (-4..=4).map(|k| best + (k as f32 * 0.25).to_radians());
+    fine.max_by_key(|&t| score(t)).unwrap_or(best)
+}
+
+struct Builder {
+    members: Vec<(f32, f32, f32)>, // (along, across, height)
+    along_min: f32,
+    along_max: f32,
+    across_sum: f32,
+    height: f32,
+}
+
+impl From<Vec<(f32, f32, f32)>> for Builder {
+    fn from(members: Vec<(f32, f32, f32)>) -> Self {
+        let along_min = members.iter().map(|m| m.0).fold(f32::MAX, f32::min);
+        let along_max = members.iter().map(|m| m.0).fold(f32::MIN, f32::max);
+        let across_sum = members.iter().map(|m| m.1).sum();
+        let height = median(&mut members.iter().map(|m| m.2).collect::<Vec<_>>());
+        Builder {
+            members,
+            along_min,
+            along_max,
+            across_sum,
+            height,
+        }
+    }
+}
+
+/// Finds text lines in an upright gray photo. Lines are in photo coordinates, top to bottom
+/// along the text's own "down" for the direction found (which may still be upside down).
+pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
+    let small = downscale_box(gray, WORK_LONG_SIDE);
+    let work = small.as_ref().unwrap_or(gray);
+    let scale = work.width() as f32 / gray.width() as f32;
+    let chars: Vec<Blob> = blobs(&ink_mask(work)).into_iter().filter(is_char).collect();
+    if chars.len() < 4 {
+        return Vec::new();
+    }
+    let size = median(&mut chars.iter().map(|b| b.w().max(b.h())).collect::<Vec<_>>());
+    let theta = text_direction(&chars, size);
+    let (s, c) = theta.sin_cos();
+
+    // Each candidate in the text frame: along (u), across (v), height across the line.
+    let mut items: Vec<(f32, f32, f32)> = chars
+        .iter()
+        .map(|b| {
+            let (x, y) = b.centre();
+            let height = b.w() * s.abs() + b.h() * c.abs();
+            (x * c + y * s, -x * s + y * c, height)
+        })
+        .collect();
+    items.sort_by(|a, b| a.1.total_cmp(&b.1));
+    // Pass 1: rows, grouping candidates whose offsets across the text agree (any distance along).
+    let mut rows: Vec<Vec<(f32, f32, f32)>> = Vec::new();
+    let mut row_stats: Vec<(f32, f32)> = Vec::new(); // (mean across, median height)
+    for &(u, v, hgt) in &items {
+        let best = row_stats
+            .iter()
+            .enumerate()
+            .filter(|(_, (across, height))| {
+                (v - across).abs() < 0.4 * height.max(hgt) && (0.45..=2.2).contains(&(hgt / height))
+            })
+            .min_by(|a, b| (v - a.1.0).abs().total_cmp(&(v - b.1.0).abs()))
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => {
+                rows[i].push((u, v, hgt));
+                let n = rows[i].len() as f32;
+                row_stats[i].0 += (v - row_stats[i].0) / n;
+                row_stats[i].1 = median(&mut rows[i].iter().map(|m| m.2).collect::<Vec<_>>());
+            }
+            None => {
+                rows.push(vec![(u, v, hgt)]);
+                row_stats.push((v, hgt));
+            }
+        }
+    }
+    // Pass 2: split each row where the gap along it is wider than a word space (other columns,
+    // the QR code, the next label).
+    let mut lines: Vec<Builder> = Vec::new();
+    for (mut row, (_, height)) in rows.into_iter().zip(row_stats) {
+        row.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut current: Vec<(f32, f32, f32)> = Vec::new();
+        for item in row {
+            if let Some(last) = current.last() {
+                if item.0 - last.0 > 2.6 * height {
+                    lines.push(Builder::from(std::mem::take(&mut current)));
+                }
+            }
+            current.push(item);
+        }
+        lines.push(Builder::from(current));
+    }
+
+    let mut out: Vec<TextLine> = lines
+        .into_iter()
+        .filter(|l| l.members.len() >= 3)
+        .map(|l| {
+            let n = l.members.len() as f32;
+            let height = l.height;
+            let pad = height * 0.6;
+            let (u0, u1) = (l.along_min - pad, l.along_max + pad);
+            let v = l.across_sum / n;
+            let (um, vm) = ((u0 + u1) / 2.0, v);
+            let centre = (um * c - vm * s, um * s + vm * c);
+            TextLine {
+                angle: theta,
+                centre: (centre.0 / scale, centre.1 / scale),
+                length: (u1 - u0) / scale,
+                text_height: height / scale,
+                chars: l.members.len(),
+                across: v / scale,
+                along_start: u0 / scale,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.across.total_cmp(&b.across));
+    out
+}
+
+/// Cuts `line` out of `gray`, upright (text running left to right, or right to left when
+/// `flip`), scaled so text is [`LINE_TEXT_PX`] × `zoom` px tall, with bilinear sampling (and
+/// 2×2 supersampling when shrinking). Returns the crop and its scale (crop px per photo px).
+pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (GrayImage, f32) {
+    let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
+    let out_w = ((line.length * k).ceil() as u32).clamp(8, 4000);
+    let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
+    let angle = if flip {
+        line.angle + std::f32::consts::PI
+    } else {
+        line.angle
+    };
+    let (s, c) = angle.sin_cos();
+    let (cx, cy) = line.centre;
+    let (w, h) = (gray.width() as i64, gray.height() as i64);
+    let px = |x: i64, y: i64| {
+        f32::from(gray.as_raw()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize])
+    };
+    let sample = |x: f32, y: f32| {
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let (xi, yi) = (x0 as i64, y0 as i64);
+        (px(xi, yi) * (1.0 - fx) + px(xi + 1, yi) * fx) * (1.0 - fy)
+            + (px(xi, yi + 1) * (1.0 - fx) + px(xi + 1, yi + 1) * fx) * fy
+    };
+    let offsets: &[(f32, f32)] = if k < 1.0 {
+        &[(-0.25, -0.25), (0.25, -0.25), (-0.25, 0.25), (0.25, 0.25)]
+    } else {
+        &[(0.0, 0.0)]
+    };
+    let mut out = GrayImage::new(out_w, out_h);
+    for oy in 0..out_h {
+        for ox in 0..out_w {
+            let mut acc = 0.0;
+            for &(dx, dy) in offsets {
+                // Crop coordinates relative to its centre, in photo pixels.
+                let u = (ox as f32 + 0.5 + dx - out_w as f32 / 2.0) / k;
+                let v = (oy as f32 + 0.5 + dy - out_h as f32 / 2.0) / k;
+                acc += sample(cx + u * c - v * s - 0.5, cy + u * s + v * c - 0.5);
+            }
+            out.put_pixel(
+                ox,
+                oy,
+                image::Luma([(acc / offsets.len() as f32).round().clamp(0.0, 255.0) as u8]),
+            );
+        }
+    }
+    (out, k)
+}

@@ -1,0 +1,675 @@
+//! The serial grammar: parse, normalise where the grammar fixes a character's class, compare.
+//!
+//! A full serial is `MODEL` (+ a 2-digit channel count on recorders) + production date `YYYYMMDD`
+//! + 4 letters + a 9-character short serial (a letter or digit, then 8 digits) (+ a feature suffix
+//! of letters on recorders): `DS-2CD2143G2-I20230415AAWRL12345678` has the short serial
+//! `L12345678`. Labels print the full serial or only the short one.
+//!
+//! Normalisation turns a look-alike into the only character the grammar allows at that position
+//! (a date position must be a digit, so `O` there is `0`). It is applied to what OCR read, never to
+//! the reported serial, and it never turns one valid serial into another: where the grammar allows
+//! both a letter and a digit (the model, the first character of the short serial) nothing is
+//! changed, and a difference there between two look-alikes makes the comparison INCONCLUSIVE,
+//! never MATCH.
+
+use std::fmt;
+
+/// Longest accepted serial, in characters.
+pub const MAX_SERIAL_LEN: usize = 64;
+
+/// Why a reported serial was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SerialError {
+    /// Empty after trimming.
+    #[error("the serial is empty")]
+    Empty,
+    /// Longer than [`MAX_SERIAL_LEN`].
+    #[error("the serial is {0} characters long, over the limit of {MAX_SERIAL_LEN}")]
+    TooLong(usize),
+    /// A character outside `A–Z 0–9 - /`.
+    #[error("the serial has a character that serials never have: {0:?}")]
+    BadCharacter(char),
+    /// Not model + date + 4 letters + short serial (+ suffix).
+    #[error(
+        "the serial does not follow the model + YYYYMMDD + 4 letters + 9-character short serial grammar"
+    )]
+    Grammar,
+}
+
+/// A parsed full serial.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FullSerial {
+    /// Model, with the channel count on recorders (e.g. `DS-7608NI-K2/8P08`).
+    pub model: String,
+    /// Production date, `YYYYMMDD`.
+    pub date: String,
+    /// The four letters after the date.
+    pub letters: String,
+    /// The 9-character short serial.
+    pub short: String,
+    /// Recorder feature suffix (letters), possibly empty.
+    pub suffix: String,
+}
+
+impl FullSerial {
+    /// The serial as one string.
+    pub fn text(&self) -> String {
+        format!(
+            "{}{}{}{}{}",
+            self.model, self.date, self.letters, self.short, self.suffix
+        )
+    }
+}
+
+impl fmt::Display for FullSerial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// A serial read from a label: the full serial or only the short one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LabelSerial {
+    /// The whole serial.
+    Full(FullSerial),
+    /// Only the 9-character short serial.
+    Short(String),
+}
+
+impl LabelSerial {
+    /// The serial as printed (normalised).
+    pub fn text(&self) -> String {
+        match self {
+            LabelSerial::Full(full) => full.text(),
+            LabelSerial::Short(short) => short.clone(),
+        }
+    }
+
+    /// The short serial it carries.
+    pub fn short(&self) -> &str {
+        match self {
+            LabelSerial::Full(full) => &full.short,
+            LabelSerial::Short(short) => short,
+        }
+    }
+}
+
+/// The class a grammar position allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Digit,
+    Letter,
+    /// Letter or digit (or `-`/`/` in the model): normalisation must not touch it.
+    Either,
+}
+
+/// The digit a letter is mistaken for, when the grammar says the position is a digit.
+fn as_digit(c: char) -> Option<char> {
+    Some(match c {
+        '0'..='9' => c,
+        'O' | 'D' | 'Q' | 'U' => '0',
+        'I' | 'L' | 'J' | '|' | '!' | 'T' => '1',
+        'Z' => '2',
+        'S' => '5',
+        'B' => '8',
+        'G' => '6',
+        'A' => '4',
+        _ => return None,
+    })
+}
+
+/// The letter a digit is mistaken for, when the grammar says the position is a letter.
+fn as_letter(c: char) -> Option<char> {
+    Some(match c {
+        'A'..='Z' => c,
+        '0' => 'O',
+        '1' => 'I',
+        '2' => 'Z',
+        '5' => 'S',
+        '8' => 'B',
+        '6' => 'G',
+        '4' => 'A',
+        _ => return None,
+    })
+}
+
+/// Groups of characters OCR confuses; a difference inside one group at an `Either` position
+/// cannot be settled by the grammar.
+const CONFUSABLE: &[&str] = &["0ODQU", "1IL", "2Z", "5S", "8B", "6G", "4A"];
+
+/// Whether `a` and `b` are look-alikes (and different).
+pub fn confusable(a: char, b: char) -> bool {
+    a != b && CONFUSABLE.iter().any(|g| g.contains(a) && g.contains(b))
+}
+
+fn is_valid_date(d: &[char]) -> bool {
+    let n = |r: std::ops::Range<usize>| {
+        d[r].iter()
+            .fold(0u32, |v, c| v * 10 + c.to_digit(10).unwrap_or(99))
+    };
+    let (year, month, day) = (n(0..4), n(4..6), n(6..8));
+    (2000..=2099).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+/// Normalises `chars` against `classes`; `None` if a character cannot take its position's class.
+fn fit(chars: &[char], classes: &[Class]) -> Option<Vec<char>> {
+    chars
+        .iter()
+        .zip(classes)
+        .map(|(&c, class)| match class {
+            Class::Digit => as_digit(c),
+            Class::Letter => as_letter(c),
+            Class::Either => c.is_ascii_alphanumeric().then_some(c),
+        })
+        .collect()
+}
+
+/// A model looks like `DS-2CD2143G2-I`: 1–4 letters, a dash, then letters, digits, `-` or `/`.
+fn is_model(model: &str) -> bool {
+    let Some((family, rest)) = model.split_once('-') else {
+        return false;
+    };
+    (1..=4).contains(&family.len())
+        && family.chars().all(|c| c.is_ascii_uppercase())
+        && rest.len() >= 2
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '/')
+}
+
+/// Serial-field captions as OCR sees them (upper case, spaces removed).
+const CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
+
+/// Classes of a short serial's 9 positions.
+const SHORT_CLASSES: [Class; 9] = [
+    Class::Either,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+    Class::Digit,
+];
+
+/// Reads a short serial (exactly 9 characters) with look-alikes normalised.
+pub fn parse_short(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() != 9 {
+        return None;
+    }
+    fit(&chars, &SHORT_CLASSES).map(|v| v.into_iter().collect())
+}
+
+/// Parses a full serial. With `lenient`, look-alikes are normalised where the grammar fixes the
+/// class (for OCR output); without, the text must already be exact (for the reported serial).
+pub fn parse_full(text: &str, lenient: bool) -> Option<FullSerial> {
+    let chars: Vec<char> = text.chars().collect();
+    // date(8) + letters(4) + short(9) = 21 characters after a model of at least 4.
+    if chars.len() < 25 {
+        return None;
+    }
+    let mut found = None;
+    for start in 4..=chars.len() - 21 {
+        let suffix = &chars[start + 21..];
+        if suffix.len() > 6 {
+            continue;
+        }
+        let mut classes = vec![Class::Digit; 8];
+        classes.extend([Class::Letter; 4]);
+        classes.extend(SHORT_CLASSES);
+        classes.extend(std::iter::repeat_n(Class::Letter, suffix.len()));
+        let body = &chars[start..];
+        let fitted = if lenient {
+            fit(body, &classes)
+        } else {
+            let exact = body.iter().zip(&classes).all(|(c, class)| match class {
+                Class::Digit => c.is_ascii_digit(),
+                Class::Letter => c.is_ascii_uppercase(),
+                Class::Either => c.is_ascii_uppercase() || c.is_ascii_digit(),
+            });
+            exact.then(|| body.to_vec())
+        };
+        let Some(body) = fitted else { continue };
+        if !is_valid_date(&body[0..8]) {
+            continue;
+        }
+        let model: String = chars[..start].iter().collect();
+        if !is_model(&model) {
+            continue;
+        }
+        let serial = FullSerial {
+            model,
+            date: body[0..8].iter().collect(),
+            letters: body[8..12].iter().collect(),
+            short: body[12..21].iter().collect(),
+            suffix: body[21..].iter().collect(),
+        };
+        // Two different parses of the same text are ambiguous: refuse rather than guess.
+        match &found {
+            None => found = Some(serial),
+            Some(previous) if *previous == serial => {}
+            Some(_) => return None,
+        }
+    }
+    found
+}
+
+/// Validates and parses the serial a device reports (exact, no normalisation).
+pub fn parse_reported(text: &str) -> Result<FullSerial, SerialError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(SerialError::Empty);
+    }
+    let len = text.chars().count();
+    if len > MAX_SERIAL_LEN {
+        return Err(SerialError::TooLong(len));
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '/'))
+    {
+        return Err(SerialError::BadCharacter(bad));
+    }
+    parse_full(&text.to_ascii_uppercase(), false).ok_or(SerialError::Grammar)
+}
+
+/// How a label's serial relates to the reported one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// Equal: the full serials, or the label's short serial and the reported one's.
+    Match(MatchKind),
+    /// They differ only by look-alike characters at positions the grammar cannot settle.
+    Confusable {
+        /// Positions (in the label text) that differ.
+        positions: Vec<usize>,
+    },
+    /// They differ.
+    Mismatch,
+}
+
+/// Which part matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The label printed the full serial and it equals the reported one.
+    FullSerial,
+    /// The label printed only the short serial and it equals the reported serial's short serial.
+    ShortSerial,
+}
+
+/// Positions where `a` and `b` differ, if all differences are look-alikes at `Either` positions.
+fn confusable_only(a: &[char], b: &[char], either: impl Fn(usize) -> bool) -> Option<Vec<usize>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    diffs
+        .iter()
+        .all(|&i| either(i) && confusable(a[i], b[i]))
+        .then_some(diffs)
+}
+
+/// Compares a serial read from the label with the reported one.
+pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
+    match label {
+        LabelSerial::Full(full) => {
+            if full == reported {
+                return Comparison::Match(MatchKind::FullSerial);
+            }
+            let (a, b): (Vec<char>, Vec<char>) = (
+                full.text().chars().collect(),
+                reported.text().chars().collect(),
+            );
+            // Same layout (model and suffix lengths) needed for a position-wise comparison.
+            let same_shape = full.model.len() == reported.model.len()
+                && full.suffix.len() == reported.suffix.len();
+            let model_len = full.model.len();
+            let short_start = model_len + 12;
+            let either = |i: usize| i < model_len || i == short_start;
+            match same_shape
+                .then(|| confusable_only(&a, &b, either))
+                .flatten()
+            {
+                Some(positions) => Comparison::Confusable { positions },
+                None => Comparison::Mismatch,
+            }
+        }
+        LabelSerial::Short(short) => {
+            if *short == reported.short {
+                return Comparison::Match(MatchKind::ShortSerial);
+            }
+            let (a, b): (Vec<char>, Vec<char>) =
+                (short.chars().collect(), reported.short.chars().collect());
+            match confusable_only(&a, &b, |i| i == 0) {
+                Some(positions) => Comparison::Confusable { positions },
+                None => Comparison::Mismatch,
+            }
+        }
+    }
+}
+
+/// Finds serials in one line of OCR text: a full serial anywhere, else a short serial that is the
+/// line's whole value, with look-alikes normalised. A full serial may start at the line's
+/// start, after a non-alphanumeric character or right after a caption (`SN`, `S/N`, `Serial
+/// No.`, …); spaces inside it are ignored, since OCR sometimes splits one.
+pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
+    let upper = text.to_ascii_uppercase();
+    let chars: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = chars.iter().collect();
+    let captions: Vec<Vec<char>> = CAPTIONS.iter().map(|c| c.chars().collect()).collect();
+    let mut found = Vec::new();
+    for start in 0..chars.len() {
+        // Character slices, not byte slices: OCR output may hold any Unicode.
+        let boundary = start == 0
+            || !chars[start - 1].is_ascii_alphanumeric()
+            || captions.iter().any(|cap| chars[..start].ends_with(cap));
+        if !boundary || !chars[start].is_ascii_uppercase() {
+            continue;
+        }
+        for end in (start + 25..=chars.len().min(start + MAX_SERIAL_LEN)).rev() {
+            let candidate: String = chars[start..end].iter().collect();
+            if let Some(full) = parse_full(&candidate, true) {
+                let serial = LabelSerial::Full(full);
+                if !found.contains(&serial) {
+                    found.push(serial);
+                }
+                break;
+            }
+        }
+    }
+    if !found.is_empty() {
+        return found;
+    }
+    // A short serial counts only when it is the line's whole value (after an optional caption):
+    // nine characters cut out of a longer, unreadable full serial prove nothing.
+    let mut value = compact.as_str();
+    if let Some(cap) = CAPTIONS.iter().find(|cap| value.starts_with(*cap)) {
+        value = &value[cap.len()..];
+    }
+    let value = value
+        .trim_start_matches([':', '.', ';'])
+        .trim_end_matches(['.', ',', ';']);
+    if let Some(short) = parse_short(value) {
+        found.push(LabelSerial::Short(short));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAMERA: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
+    const RECORDER: &str = "DS-7608NI-K2/8P0820200101CCRRD12345678WCVU";
+
+    fn reported(s: &str) -> FullSerial {
+        parse_reported(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn parses_camera_and_recorder_serials() {
+        let cam = reported(CAMERA);
+        assert_eq!(cam.model, "DS-2CD2143G2-I");
+        assert_eq!(cam.date, "20230415");
+        assert_eq!(cam.letters, "AAWR");
+        assert_eq!(cam.short, "L12345678");
+        assert_eq!(cam.suffix, "");
+        let nvr = reported(RECORDER);
+        assert_eq!(nvr.model, "DS-7608NI-K2/8P08");
+        assert_eq!(nvr.short, "D12345678");
+        assert_eq!(nvr.suffix, "WCVU");
+        assert_eq!(nvr.text(), RECORDER);
+    }
+
+    #[test]
+    fn reported_serial_errors() {
+        assert_eq!(parse_reported("  "), Err(SerialError::Empty));
+        assert_eq!(
+            parse_reported(&"A".repeat(65)),
+            Err(SerialError::TooLong(65))
+        );
+        assert_eq!(
+            parse_reported("DS-2CD2143G2-I2023041 5AAWR"),
+            Err(SerialError::BadCharacter(' '))
+        );
+        assert_eq!(
+            parse_reported("DS-2CD2143G2-I2023041€AAWR"),
+            Err(SerialError::BadCharacter('€'))
+        );
+        assert_eq!(parse_reported("L12345678"), Err(SerialError::Grammar));
+        // A look-alike is not corrected in the reported serial: O in the date is refused.
+        assert_eq!(
+            parse_reported("DS-2CD2143G2-I2O230415AAWRL12345678"),
+            Err(SerialError::Grammar)
+        );
+        // Month 13 is not a date.
+        assert_eq!(
+            parse_reported("DS-2CD2143G2-I20231315AAWRL12345678"),
+            Err(SerialError::Grammar)
+        );
+    }
+
+    #[test]
+    fn lenient_parse_fixes_lookalikes_only_where_the_class_is_fixed() {
+        // O→0 and I→1 in the date, 0→O in the letters, B→8 in the short serial's digits.
+        let read = parse_full("DS-2CD2143G2-I2O23O4I5AAWRL1234567B", true).expect("parses");
+        assert_eq!(read.text(), CAMERA);
+        // The model keeps what was read: G stays G, and the short serial's first character too.
+        let read = parse_full("DS-2CD2143G2-I20230415AAWR112345678", true).expect("parses");
+        assert_eq!(read.short, "112345678");
+    }
+
+    #[test]
+    fn exact_and_short_matches() {
+        let rep = reported(CAMERA);
+        let full = LabelSerial::Full(parse_full(CAMERA, true).expect("full"));
+        assert_eq!(
+            compare(&full, &rep),
+            Comparison::Match(MatchKind::FullSerial)
+        );
+        let short = LabelSerial::Short("L12345678".into());
+        assert_eq!(
+            compare(&short, &rep),
+            Comparison::Match(MatchKind::ShortSerial)
+        );
+    }
+
+    /// Every serial one step away from the reported one (last digit ±1).
+    #[test]
+    fn neighbour_serials_never_match() {
+        for base in [CAMERA, RECORDER] {
+            let rep = reported(base);
+            for delta in [1u32, 9] {
+                let last = rep
+                    .short
+                    .chars()
+                    .last()
+                    .and_then(|c| c.to_digit(10))
+                    .expect("digit");
+                let mut short = rep.short.clone();
+                short.pop();
+                short.push(char::from_digit((last + delta) % 10, 10).expect("digit"));
+                let full = FullSerial {
+                    short: short.clone(),
+                    ..rep.clone()
+                };
+                assert_eq!(
+                    compare(&LabelSerial::Full(full), &rep),
+                    Comparison::Mismatch
+                );
+                assert_eq!(
+                    compare(&LabelSerial::Short(short), &rep),
+                    Comparison::Mismatch
+                );
+            }
+        }
+    }
+
+    /// Every single-character substitution of the reported serial, by any serial character:
+    /// never MATCH; INCONCLUSIVE only for look-alikes at positions the grammar cannot settle.
+    #[test]
+    fn every_single_character_substitution() {
+        let alphabet: Vec<char> = ('A'..='Z').chain('0'..='9').chain(['-', '/']).collect();
+        for base in [CAMERA, RECORDER] {
+            let rep = reported(base);
+            let chars: Vec<char> = base.chars().collect();
+            for i in 0..chars.len() {
+                for &c in &alphabet {
+                    if c == chars[i] {
+                        continue;
+                    }
+                    let mut changed = chars.clone();
+                    changed[i] = c;
+                    let text: String = changed.iter().collect();
+                    for found in find_in_text(&text) {
+                        let result = compare(&found, &rep);
+                        if matches!(result, Comparison::Match(_)) {
+                            // Only a look-alike at a position whose class the grammar fixes may
+                            // normalise back to the same serial: a label cannot print it there.
+                            let fixed = if (rep.model.len()..rep.model.len() + 8).contains(&i)
+                                || (rep.model.len() + 13..rep.model.len() + 21).contains(&i)
+                            {
+                                as_digit(c) == Some(chars[i])
+                            } else {
+                                as_letter(c) == Some(chars[i]) && i >= rep.model.len() + 8
+                            };
+                            assert!(fixed, "{text} (position {i} = {c:?}) matched {base}");
+                        }
+                        if let Comparison::Confusable { .. } = result {
+                            assert!(
+                                confusable(c, chars[i]),
+                                "{text}: non-look-alike called confusable"
+                            );
+                        }
+                    }
+                    // A substitution inside the short serial, read as a short-only label.
+                    let short_start = rep.model.len() + 12;
+                    if (short_start..short_start + 9).contains(&i) {
+                        let short: String = changed[short_start..short_start + 9].iter().collect();
+                        if let Some(s) = parse_short(&short) {
+                            let r = compare(&LabelSerial::Short(s.clone()), &rep);
+                            // A digit position read as its look-alike letter normalises back to
+                            // the same digit: that is the same serial, not a different one.
+                            if s == rep.short {
+                                assert!(as_digit(c) == Some(chars[i]), "{short}");
+                            } else {
+                                assert!(!matches!(r, Comparison::Match(_)), "{short} matched");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpositions_never_match() {
+        for base in [CAMERA, RECORDER] {
+            let rep = reported(base);
+            let chars: Vec<char> = base.chars().collect();
+            for i in 0..chars.len() - 1 {
+                if chars[i] == chars[i + 1] {
+                    continue;
+                }
+                let mut t = chars.clone();
+                t.swap(i, i + 1);
+                let text: String = t.iter().collect();
+                for found in find_in_text(&text) {
+                    assert!(
+                        !matches!(compare(&found, &rep), Comparison::Match(_)),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_serial_shared_by_two_models_matches_only_its_own_full_serial() {
+        let rep = reported(CAMERA);
+        let other = LabelSerial::Full(
+            parse_full("DS-2CD2387G2-LU20230415AAWRL12345678", true).expect("full"),
+        );
+        assert_eq!(compare(&other, &rep), Comparison::Mismatch);
+        let other_date = LabelSerial::Full(
+            parse_full("DS-2CD2143G2-I20220415AAWRL12345678", true).expect("full"),
+        );
+        assert_eq!(compare(&other_date, &rep), Comparison::Mismatch);
+    }
+
+    #[test]
+    fn lookalikes_where_the_grammar_cannot_decide_are_inconclusive() {
+        let rep = reported("DS-2CD2143G2-I20230415AAWRO12345678");
+        // Short serial starting with 0 vs O: either is valid there.
+        let read = LabelSerial::Short("012345678".into());
+        assert_eq!(
+            compare(&read, &rep),
+            Comparison::Confusable { positions: vec![0] }
+        );
+        // G vs 6 inside the model.
+        let read = LabelSerial::Full(
+            parse_full("DS-2CD214362-I20230415AAWRO12345678", true).expect("full"),
+        );
+        assert!(matches!(
+            compare(&read, &rep),
+            Comparison::Confusable { .. }
+        ));
+        // A real difference elsewhere as well makes it a mismatch.
+        let read = LabelSerial::Full(
+            parse_full("DS-2CD214362-I20230415AAWRO12345679", true).expect("full"),
+        );
+        assert_eq!(compare(&read, &rep), Comparison::Mismatch);
+    }
+
+    #[test]
+    fn any_unicode_text_is_handled_without_panicking() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let pool: Vec<char> = "SN/:.-‘“”é€😀 ABCDLO0123456789|!DS-2CD2143G2-I20230415AAWRL12345678"
+            .chars()
+            .collect();
+        for _ in 0..5000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 60) as usize;
+            let text: String = (0..len)
+                .map(|i| pool[((state >> (i % 50)) as usize + i * 7) % pool.len()])
+                .collect();
+            let _ = find_in_text(&text);
+        }
+        assert!(find_in_text("PY]‘0DABOJOUYDE|JEYWBIGUOISIAYIHNOUUZBUEY").is_empty());
+        assert!(find_in_text("TY“5SSULFOSTLE").is_empty());
+    }
+
+    #[test]
+    fn finds_serials_in_ocr_lines() {
+        let found = find_in_text("S/N: DS-2CD2143G2-I20230415AAWRL12345678");
+        assert_eq!(found, vec![LabelSerial::Full(reported(CAMERA))]);
+        for line in [
+            "SN L12345678",
+            "S/N: L12345678",
+            "Serial No.: L12345678",
+            "L12345678",
+            "SNL12345678",
+        ] {
+            assert_eq!(
+                find_in_text(line),
+                vec![LabelSerial::Short("L12345678".into())],
+                "{line}"
+            );
+        }
+        // Nine characters at the end of an unreadable full serial are not a short-serial label.
+        assert!(find_in_text("DS-2CD2143G2-I20230415AAW-L12345678").is_empty());
+        assert!(find_in_text("S/N: XX-L12345678").is_empty());
+        // OCR split the serial with a space.
+        let found = find_in_text("DS-7608NI-K2/8P0820200101 CCRRD12345678WCVU");
+        assert_eq!(found, vec![LabelSerial::Full(reported(RECORDER))]);
+        // Verification codes, MAC addresses and model lines are not serials.
+        assert!(find_in_text("Verification Code: ABCDEF").is_empty());
+        assert!(find_in_text("MAC: 44:19:B6:12:34:56").is_empty());
+        assert!(find_in_text("Model: DS-2CD2143G2-I").is_empty());
+        assert!(find_in_text("Power: 12V DC 0.5A").is_empty());
+    }
+}

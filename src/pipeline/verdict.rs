@@ -1,0 +1,393 @@
+//! Verdicts are data: the decision from the evidence, and the report that carries both.
+//!
+//! The rules, in order (a wrong MATCH hands a stranger a reset code, so doubt never matches):
+//! 1. Nothing serial-like could be read: BLURRY if the text (or, with no text found, the photo)
+//!    is below the sharpness threshold; INCONCLUSIVE if a serial caption was read but its value
+//!    was not; NOT_FOUND otherwise.
+//! 2. Two different serials in the photo: INCONCLUSIVE.
+//! 3. The serial's region is below the sharpness threshold: BLURRY (a blurred read is no
+//!    evidence, so blur wins over MISMATCH).
+//! 4. Compare with the reported serial ([`super::serial::compare`]): MATCH only if the full
+//!    serials are equal (or the label shows only the short serial and it equals the reported
+//!    one's), both independent reads of the value agree, and every character was read with at
+//!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
+//!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
+
+use serde::Serialize;
+
+use super::serial::{Comparison, FullSerial, LabelSerial, MatchKind, compare};
+
+/// The answer for one photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// The label proves the reported serial.
+    Match,
+    /// The label shows a different serial.
+    Mismatch,
+    /// The photo (or the serial on it) is too blurred to read.
+    Blurry,
+    /// Sharp enough, but no serial field on it.
+    NotFound,
+    /// A human should look.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// The name used on the wire and in output (`MATCH`, `NOT_FOUND`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Match => "MATCH",
+            Verdict::Mismatch => "MISMATCH",
+            Verdict::Blurry => "BLURRY",
+            Verdict::NotFound => "NOT_FOUND",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+}
+
+/// Machine-readable reasons behind a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The full serial on the label equals the reported one.
+    FullSerialEqual,
+    /// The label's short serial equals the reported serial's short serial.
+    ShortSerialEqual,
+    /// A serial was read and differs from the reported one.
+    SerialDiffers,
+    /// The only differences are look-alike characters the grammar cannot settle.
+    ConfusableCharacters,
+    /// At least one character was read with low confidence.
+    LowConfidence,
+    /// Two independent reads of the value disagree.
+    UnstableRead,
+    /// The photo shows two or more different serials.
+    MultipleSerials,
+    /// A serial caption was read but not a valid serial next to it.
+    SerialUnreadable,
+    /// The serial's region is below the sharpness threshold.
+    RegionBlurry,
+    /// No text lines were found and the photo is below the sharpness threshold.
+    PhotoBlurry,
+    /// Text was found but no serial field.
+    NoSerialField,
+    /// No text lines were found at all.
+    NoText,
+}
+
+/// Thresholds the decision uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Minimum sharpness of the serial region: Laplacian variance of the contrast-stretched
+    /// value crop at 32 px text height (squared gray levels).
+    pub region_blur_min: f64,
+    /// Minimum normalised sharpness of the whole photo when no text is found (squared gray
+    /// levels at 1280 px long side).
+    pub photo_blur_min: f64,
+    /// Minimum Tesseract confidence (0–100) of every character of a serial that may MATCH.
+    pub min_char_confidence: f32,
+}
+
+impl Default for Thresholds {
+    /// Calibrated on testdata (see README, "Calibration").
+    fn default() -> Self {
+        Thresholds {
+            region_blur_min: 150.0,
+            photo_blur_min: 60.0,
+            min_char_confidence: 60.0,
+        }
+    }
+}
+
+/// One serial field found on the photo and what was read there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRead {
+    /// The serial from the first read of the value, normalised, if it parsed.
+    pub serial: Option<LabelSerial>,
+    /// The serial from the second, independent read (another scale), if it parsed.
+    pub second: Option<LabelSerial>,
+    /// The raw text of the first read.
+    pub raw: String,
+    /// Lowest character confidence of the first read, 0–100.
+    pub min_confidence: f32,
+    /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
+    pub region_blur: f64,
+    /// Whether a caption (`S/N`, `Serial No.`, …) was read with it.
+    pub captioned: bool,
+    /// Box of the field in photo pixels `(x0, y0, x1, y1)`.
+    pub bbox: (f32, f32, f32, f32),
+}
+
+/// Evidence about the whole photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Serial fields found.
+    pub fields: Vec<FieldRead>,
+    /// Whether a serial caption was read anywhere.
+    pub caption_seen: bool,
+    /// Text lines found by the locator.
+    pub lines: usize,
+    /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
+    pub text_blur: Option<f64>,
+    /// Normalised blur score of the whole photo.
+    pub photo_blur: f64,
+}
+
+/// The decision and the field it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why.
+    pub reasons: Vec<Reason>,
+    /// Which part matched, for MATCH.
+    pub match_kind: Option<MatchKind>,
+    /// Index into [`Evidence::fields`] of the field the verdict rests on.
+    pub field: Option<usize>,
+}
+
+fn decision(verdict: Verdict, reasons: Vec<Reason>, field: Option<usize>) -> Decision {
+    Decision {
+        verdict,
+        reasons,
+        match_kind: None,
+        field,
+    }
+}
+
+/// Decides the verdict from the evidence (rules in the module documentation).
+pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
+    let readable: Vec<usize> = (0..evidence.fields.len())
+        .filter(|&i| evidence.fields[i].serial.is_some())
+        .collect();
+    if readable.is_empty() {
+        let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
+        let field_blurry = evidence
+            .fields
+            .iter()
+            .any(|f| f.region_blur < t.region_blur_min);
+        if evidence.lines == 0 {
+            return if evidence.photo_blur < t.photo_blur_min {
+                decision(
+                    Verdict::Blurry,
+                    vec![Reason::PhotoBlurry, Reason::NoText],
+                    None,
+                )
+            } else {
+                decision(Verdict::NotFound, vec![Reason::NoText], None)
+            };
+        }
+        if field_blurry || text_blurry {
+            return decision(
+                Verdict::Blurry,
+                vec![Reason::RegionBlurry],
+                (!evidence.fields.is_empty()).then_some(0),
+            );
+        }
+        if evidence.caption_seen || !evidence.fields.is_empty() {
+            return decision(
+                Verdict::Inconclusive,
+                vec![Reason::SerialUnreadable],
+                (!evidence.fields.is_empty()).then_some(0),
+            );
+        }
+        return decision(Verdict::NotFound, vec![Reason::NoSerialField], None);
+    }
+
+    // Distinct serials: two reads of the same device (full and short, or twice) are one serial.
+    let first = readable[0];
+    let base = evidence.fields[first].serial.as_ref();
+    let same_device = |a: &LabelSerial, b: &LabelSerial| match (a, b) {
+        (LabelSerial::Full(x), LabelSerial::Full(y)) => x == y,
+        _ => a.short() == b.short(),
+    };
+    if readable
+        .iter()
+        .any(|&i| match (base, evidence.fields[i].serial.as_ref()) {
+            (Some(a), Some(b)) => !same_device(a, b),
+            _ => false,
+        })
+    {
+        return decision(
+            Verdict::Inconclusive,
+            vec![Reason::MultipleSerials],
+            Some(first),
+        );
+    }
+    // Prefer the full serial if the label shows both forms.
+    let chosen = readable
+        .iter()
+        .copied()
+        .find(|&i| matches!(evidence.fields[i].serial, Some(LabelSerial::Full(_))))
+        .unwrap_or(first);
+    let field = &evidence.fields[chosen];
+    if field.region_blur < t.region_blur_min {
+        return decision(Verdict::Blurry, vec![Reason::RegionBlurry], Some(chosen));
+    }
+    let Some(serial) = field.serial.as_ref() else {
+        return decision(
+            Verdict::Inconclusive,
+            vec![Reason::SerialUnreadable],
+            Some(chosen),
+        );
+    };
+    let confident = field.min_confidence >= t.min_char_confidence;
+    let stable = field.second.as_ref() == Some(serial);
+    match compare(serial, reported) {
+        Comparison::Match(kind) => {
+            let mut reasons = vec![match kind {
+                MatchKind::FullSerial => Reason::FullSerialEqual,
+                MatchKind::ShortSerial => Reason::ShortSerialEqual,
+            }];
+            if !confident {
+                reasons.push(Reason::LowConfidence);
+            }
+            if !stable {
+                reasons.push(Reason::UnstableRead);
+            }
+            if confident && stable {
+                Decision {
+                    verdict: Verdict::Match,
+                    reasons,
+                    match_kind: Some(kind),
+                    field: Some(chosen),
+                }
+            } else {
+                decision(Verdict::Inconclusive, reasons, Some(chosen))
+            }
+        }
+        Comparison::Confusable { .. } => decision(
+            Verdict::Inconclusive,
+            vec![Reason::ConfusableCharacters],
+            Some(chosen),
+        ),
+        Comparison::Mismatch => {
+            // A different serial read confidently by either read is evidence of a mismatch; an
+            // unsure read of a different serial is not.
+            let second_differs = field
+                .second
+                .as_ref()
+                .is_some_and(|s| !matches!(compare(s, reported), Comparison::Match(_)));
+            if confident && (stable || second_differs) {
+                decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
+            } else {
+                decision(
+                    Verdict::Inconclusive,
+                    vec![Reason::SerialDiffers, Reason::LowConfidence],
+                    Some(chosen),
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::serial::{parse_full, parse_reported};
+
+    const REPORTED: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
+
+    fn field(text: &str, second: &str, confidence: f32, blur: f64) -> FieldRead {
+        let read = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
+        FieldRead {
+            serial: read(text),
+            second: read(second),
+            raw: text.into(),
+            min_confidence: confidence,
+            region_blur: blur,
+            captioned: true,
+            bbox: (0.0, 0.0, 10.0, 10.0),
+        }
+    }
+
+    fn evidence(fields: Vec<FieldRead>) -> Evidence {
+        Evidence {
+            fields,
+            caption_seen: true,
+            lines: 10,
+            text_blur: Some(2000.0),
+            photo_blur: 500.0,
+        }
+    }
+
+    fn verdict(fields: Vec<FieldRead>) -> Verdict {
+        let reported = parse_reported(REPORTED).expect("reported");
+        decide(&evidence(fields), &reported, &Thresholds::default()).verdict
+    }
+
+    #[test]
+    fn match_needs_confidence_and_two_agreeing_reads() {
+        assert_eq!(
+            verdict(vec![field(REPORTED, REPORTED, 95.0, 2000.0)]),
+            Verdict::Match
+        );
+        assert_eq!(
+            verdict(vec![field("L12345678", "L12345678", 95.0, 2000.0)]),
+            Verdict::Match
+        );
+        assert_eq!(
+            verdict(vec![field(REPORTED, REPORTED, 40.0, 2000.0)]),
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            verdict(vec![field(REPORTED, "", 95.0, 2000.0)]),
+            Verdict::Inconclusive
+        );
+        // The second read saw the neighbour: unstable, never MATCH.
+        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
+        assert_eq!(
+            verdict(vec![field(REPORTED, neighbour, 95.0, 2000.0)]),
+            Verdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn neighbour_is_mismatch_blur_wins_and_two_serials_are_inconclusive() {
+        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
+        assert_eq!(
+            verdict(vec![field(neighbour, neighbour, 95.0, 2000.0)]),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            verdict(vec![field(neighbour, neighbour, 95.0, 100.0)]),
+            Verdict::Blurry
+        );
+        assert_eq!(
+            verdict(vec![field(neighbour, neighbour, 30.0, 2000.0)]),
+            Verdict::Inconclusive
+        );
+        let two = vec![
+            field(REPORTED, REPORTED, 95.0, 2000.0),
+            field(neighbour, neighbour, 95.0, 2000.0),
+        ];
+        assert_eq!(verdict(two), Verdict::Inconclusive);
+        // The same device shown as full and short serial is one serial.
+        let same = vec![
+            field(REPORTED, REPORTED, 95.0, 2000.0),
+            field("L12345678", "L12345678", 95.0, 2000.0),
+        ];
+        assert_eq!(verdict(same), Verdict::Match);
+    }
+
+    #[test]
+    fn nothing_read() {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let mut e = evidence(vec![]);
+        e.caption_seen = false;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
+        e.text_blur = Some(10.0);
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        e.lines = 0;
+        e.photo_blur = 5.0;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        e.photo_blur = 500.0;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
+        let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
+        e.caption_seen = true;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
+        let _ = parse_full(REPORTED, true);
+    }
+}

@@ -1,0 +1,145 @@
+//! Accuracy over all of testdata/ with real Tesseract and the bundled model.
+//!
+//! Hard rule: no MATCH anywhere the ground truth says otherwise. Rates: the right verdict on at
+//! least 95% of legible match photos, and on at least 95% of the mismatch, blurry and no-serial
+//! photos. Prints a per-photo and a per-case table (`cargo test --release --test accuracy --
+//! --nocapture`).
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use labelcheck::pipeline::ocr::TesseractEngine;
+use labelcheck::pipeline::serial::parse_reported;
+use labelcheck::pipeline::{PipelineConfig, Report, check};
+use rayon::prelude::*;
+
+thread_local! {
+    static ENGINE: RefCell<Option<TesseractEngine>> = const { RefCell::new(None) };
+}
+
+struct Row {
+    photo: String,
+    case: String,
+    expected: String,
+    reported: String,
+}
+
+fn manifest() -> Vec<Row> {
+    let text = String::from_utf8(common::read_testdata("manifest.csv")).expect("utf-8");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (p, c, e, r) = (
+        col("photo"),
+        col("case"),
+        col("expected_verdict"),
+        col("reported_serial"),
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Row {
+                photo: f[p].into(),
+                case: f[c].into(),
+                expected: f[e].into(),
+                reported: f[r].into(),
+            }
+        })
+        .collect()
+}
+
+fn run(row: &Row) -> Report {
+    let bytes = common::read_testdata(&row.photo);
+    let reported = parse_reported(&row.reported).expect("manifest serial parses");
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let engine = slot.get_or_insert_with(|| {
+            TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine")
+        });
+        check(
+            &bytes,
+            &reported,
+            &PipelineConfig::default(),
+            engine,
+            &mut |_, _| {},
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", row.photo))
+    })
+}
+
+#[test]
+fn verdicts_over_testdata() {
+    let rows = manifest();
+    let reports: Vec<Report> = rows.par_iter().map(run).collect();
+    let mut per_case: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut wrong_match = Vec::new();
+    println!(
+        "{:<28} {:<13} {:<13} {:>8} {:>8} {:>8} {:>5} serial read",
+        "photo", "expected", "got", "region", "text", "photo", "conf"
+    );
+    for (row, r) in rows.iter().zip(&reports) {
+        let got = r.verdict.as_str();
+        let ok = got == row.expected;
+        let entry = per_case.entry(row.case.as_str()).or_default();
+        entry.0 += usize::from(ok);
+        entry.1 += 1;
+        if got == "MATCH" && row.expected != "MATCH" {
+            wrong_match.push(row.photo.clone());
+        }
+        println!(
+            "{:<28} {:<13} {:<13} {:>8.0} {:>8.0} {:>8.1} {:>5.0} {} {:?} {}",
+            row.photo,
+            row.expected,
+            got,
+            r.region_blur_score.unwrap_or(-1.0),
+            r.text_blur_score.unwrap_or(-1.0),
+            r.blur_score_normalized.0,
+            r.confidence.unwrap_or(-1.0),
+            r.serial_read.as_deref().unwrap_or("-"),
+            r.reasons,
+            if ok { "" } else { "  <-- differs" }
+        );
+    }
+    println!("\n{:<20} {:>7} {:>6}", "case", "right", "of");
+    for (case, (right, n)) in &per_case {
+        println!("{case:<20} {right:>7} {n:>6}");
+    }
+    let rate = |expected: &[&str], cases: &[&str]| {
+        let picked: Vec<(&Row, &Report)> = rows
+            .iter()
+            .zip(&reports)
+            .filter(|(row, _)| {
+                expected.contains(&row.expected.as_str()) && cases.iter().all(|c| *c != row.case)
+            })
+            .collect();
+        let right = picked
+            .iter()
+            .filter(|(row, r)| r.verdict.as_str() == row.expected)
+            .count();
+        (right, picked.len())
+    };
+    let (m_right, m_n) = rate(&["MATCH"], &[]);
+    let (o_right, o_n) = rate(&["MISMATCH", "BLURRY", "NOT_FOUND"], &[]);
+    println!(
+        "\nlegible match photos: {m_right}/{m_n}; mismatch, blurry and no-serial photos: {o_right}/{o_n}"
+    );
+    let total_ms: f64 = reports.iter().map(|r| r.timings.total_ms).sum();
+    println!(
+        "mean time per photo: {:.0} ms",
+        total_ms / reports.len() as f64
+    );
+    assert!(
+        wrong_match.is_empty(),
+        "MATCH where the ground truth says otherwise: {wrong_match:?}"
+    );
+    assert!(
+        m_right * 100 >= 95 * m_n,
+        "legible match photos: {m_right}/{m_n} below 95%"
+    );
+    assert!(
+        o_right * 100 >= 95 * o_n,
+        "mismatch/blurry/no-serial photos: {o_right}/{o_n} below 95%"
+    );
+}
