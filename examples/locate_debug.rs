@@ -21,6 +21,16 @@ fn main() {
     let gray = decode(&bytes, &DecodeLimits::default())
         .expect("decode")
         .gray;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let small = labelcheck::pipeline::blur::downscale_box(
+            &gray,
+            labelcheck::pipeline::locate::WORK_LONG_SIDE,
+        );
+        labelcheck::pipeline::locate::ink_mask(small.as_ref().unwrap_or(&gray))
+            .save(format!("{dir}/ink.png"))
+            .expect("save");
+    }
     let mut engine =
         TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine");
     let t = Instant::now();

@@ -18,10 +18,27 @@ use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};
 use super::{BlurScore, PipelineConfig};
 use crate::error::Result;
 
-/// Lines read to decide whether the text is upside down.
-const ORIENTATION_PROBES: usize = 3;
-/// Zoom of the second, independent read of a serial value (text at 0.8 × 32 px).
-const SECOND_READ_ZOOM: f32 = 0.8;
+/// Words printed on device labels; reading some of them shows the text is the right way up.
+const LABEL_WORDS: &[&str] = &[
+    "MODEL",
+    "SERIAL",
+    "S/N",
+    "SN:",
+    "CODE",
+    "POWER",
+    "HIKVISION",
+    "MADE",
+    "CHINA",
+    "CAMERA",
+    "RECORDER",
+    "DEVICE",
+    "VERIFICATION",
+];
+/// Character set for reading serial values.
+const VALUE_CHARSET: Charset = Charset::Serial;
+/// Zooms of the second and third, independent reads of a serial value (text at 0.8 × and
+/// 1.25 × 32 px).
+const OTHER_READ_ZOOMS: [f32; 2] = [0.8, 1.25];
 
 /// A box in photo pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -203,49 +220,27 @@ pub fn check(
         engine.read_line(crop, charset)
     };
 
-    // Upright or upside down: read the longest lines both ways, keep the more confident way.
-    let mut probes: Vec<usize> = (0..lines.len()).collect();
-    probes.sort_by_key(|&i| std::cmp::Reverse(lines[i].chars));
-    probes.truncate(ORIENTATION_PROBES);
-    let mut probe_reads: Vec<(usize, bool, GrayImage, LineRead)> = Vec::new();
-    let mut score = [0.0f32; 2];
-    for &i in &probes {
-        for flip in [false, true] {
-            let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
-            let r = read(&crop, Charset::Any, &mut ocr_calls)?;
-            score[usize::from(flip)] += r.chars.iter().map(|c| c.confidence).sum::<f32>();
-            probe_reads.push((i, flip, crop, r));
+    // Upright or upside down: first read every line the way nearest to upright; read them the
+    // other way too only when no label word turned up or the text runs near vertical, and keep
+    // whichever way reads more like a label.
+    let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
+    let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
+    let mut work = read_all(gray, &lines, nearest_upright, &mut |crop| {
+        read(crop, Charset::Any, &mut ocr_calls)
+    })?;
+    let mut flip = nearest_upright;
+    let score = label_likeness(&work);
+    if score.0 == 0 || steep {
+        let other = read_all(gray, &lines, !nearest_upright, &mut |crop| {
+            read(crop, Charset::Any, &mut ocr_calls)
+        })?;
+        if label_likeness(&other) > score {
+            work = other;
+            flip = !nearest_upright;
         }
     }
-    let flip = score[1] > score[0];
-
-    // Read every line in reading order.
-    let mut order: Vec<usize> = (0..lines.len()).collect();
-    if flip {
-        order.reverse();
-    }
-    let mut work: Vec<LineWork> = Vec::with_capacity(order.len());
-    for &i in &order {
-        let cached = probe_reads
-            .iter()
-            .position(|(p, f, _, _)| *p == i && *f == flip);
-        let (crop, r) = match cached {
-            Some(k) => {
-                let (_, _, crop, r) = probe_reads.swap_remove(k);
-                (crop, r)
-            }
-            None => {
-                let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
-                let r = read(&crop, Charset::Any, &mut ocr_calls)?;
-                (crop, r)
-            }
-        };
-        debug(&format!("line{:02}", work.len()), &crop);
-        work.push(LineWork {
-            line: lines[i].clone(),
-            crop,
-            read: r,
-        });
+    for (i, w) in work.iter().enumerate() {
+        debug(&format!("line{i:02}"), &w.crop);
     }
 
     let mut text_sharpness: Vec<f64> = work
@@ -274,9 +269,15 @@ pub fn check(
                     .filter(|c| c.ch.is_ascii_alphanumeric())
                     .count();
                 if rest >= 5 {
-                    let x = work[i].read.chars.get(end).map_or(0, |c| c.x0);
+                    // Cut midway between the caption's last character and the value's first.
+                    let chars = &work[i].read.chars;
+                    let first = chars.get(end).map_or(0, |c| c.x0);
+                    let x = match end.checked_sub(1).and_then(|k| chars.get(k)) {
+                        Some(prev) if prev.x1 < first => (prev.x1 + first) / 2,
+                        _ => first - 2,
+                    };
                     (i, x)
-                } else if let Some(next) = next_line_below(&work, i) {
+                } else if let Some(next) = value_line_near(&work, i, flip, &used) {
                     (next, 0)
                 } else {
                     // A caption with nothing readable after it.
@@ -284,7 +285,9 @@ pub fn check(
                     continue;
                 }
             }
-            None if !find_in_text(&text).is_empty() => (i, 0),
+            None if !find_in_text(&text).is_empty() || serial_like(&text) => {
+                (i, model_start_x(&work[i].read))
+            }
             None => continue,
         };
         used[value_line] = true;
@@ -303,9 +306,20 @@ pub fn check(
     }
     let ocr_ms = ms(start);
 
+    let count = |word: &str| {
+        work.iter()
+            .filter(|w| w.read.text().to_ascii_uppercase().contains(word))
+            .count()
+    };
+    let captions = work
+        .iter()
+        .filter(|w| caption_end(&w.read).is_some())
+        .count();
+    let labels_seen = captions.max(count("MODEL")).max(count("VERIFICATION"));
     let evidence = Evidence {
         fields,
         caption_seen,
+        labels_seen,
         lines: lines.len(),
         text_blur,
         photo_blur: blur_score_normalized.0,
@@ -361,18 +375,138 @@ pub fn check(
     })
 }
 
-/// The line just below line `i` in reading order, if it is close enough to hold its value.
-fn next_line_below(work: &[LineWork], i: usize) -> Option<usize> {
+/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°).
+fn read_all(
+    gray: &GrayImage,
+    lines: &[TextLine],
+    flip: bool,
+    read: &mut dyn FnMut(&GrayImage) -> Result<LineRead>,
+) -> Result<Vec<LineWork>> {
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    if flip {
+        order.reverse();
+    }
+    let mut work = Vec::with_capacity(order.len());
+    for i in order {
+        let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
+        let read = read(&crop)?;
+        work.push(LineWork {
+            line: lines[i].clone(),
+            crop,
+            read,
+        });
+    }
+    Ok(work)
+}
+
+/// How much the reads look like a label the right way up: label words found, then the mean
+/// character confidence (as an integer, for ordering).
+fn label_likeness(work: &[LineWork]) -> (usize, i64) {
+    let words = work
+        .iter()
+        .map(|w| {
+            let text = w.read.text().to_ascii_uppercase();
+            LABEL_WORDS.iter().filter(|k| text.contains(*k)).count()
+        })
+        .sum();
+    let confidences: Vec<f32> = work
+        .iter()
+        .flat_map(|w| w.read.chars.iter().map(|c| c.confidence))
+        .collect();
+    let mean = if confidences.is_empty() {
+        0.0
+    } else {
+        confidences.iter().sum::<f32>() / confidences.len() as f32
+    };
+    (words, (mean * 100.0) as i64)
+}
+
+/// Crop column where a full serial's model starts on a line read without a separate caption:
+/// the letters before the first dash, minus a caption glued in front (`SNDS-…`) and, since model
+/// families are `DS` or `IDS`, minus stray letters before those (`CNDS-…`). This only places the
+/// cut for the second, whitelisted read; what that read says is judged on its own.
+fn model_start_x(read: &LineRead) -> i32 {
+    let up: Vec<char> = read
+        .chars
+        .iter()
+        .map(|c| {
+            if matches!(c.ch, '–' | '—' | '‐' | '−') {
+                '-'
+            } else {
+                c.ch.to_ascii_uppercase()
+            }
+        })
+        .collect();
+    let Some(dash) = up.iter().position(|&c| c == '-') else {
+        return 0;
+    };
+    let mut start = dash;
+    while start > 0 && up[start - 1].is_ascii_uppercase() {
+        start -= 1;
+    }
+    let letters: String = up[start..dash].iter().collect();
+    if letters.len() > 2 && letters.ends_with("DS") {
+        start = dash - if letters.ends_with("IDS") { 3 } else { 2 };
+    }
+    let first = read.chars[start].x0;
+    match start.checked_sub(1).map(|k| &read.chars[k]) {
+        Some(prev) if prev.x1 < first => (prev.x1 + first) / 2,
+        Some(_) => first - 2,
+        None => 0,
+    }
+}
+
+/// Where a line starts in reading order, photo pixels.
+fn start_point(line: &TextLine, flip: bool) -> (f32, f32) {
+    let half = line.length / 2.0 * if flip { -1.0 } else { 1.0 };
+    (
+        line.centre.0 - half * line.angle.cos(),
+        line.centre.1 - half * line.angle.sin(),
+    )
+}
+
+/// Whether OCR text holds a long run of serial characters with a dash (a full serial that the
+/// any-character read got slightly wrong).
+fn serial_like(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact
+        .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '/'))
+        .any(|run| run.len() >= 20 && run.contains('-'))
+}
+
+/// The line holding the value of the caption-only line `i`: the unused line whose start is
+/// nearest the caption's (within 3.5 text heights), preferring one that reads like a serial.
+fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<usize> {
     let here = &work[i].line;
-    let next = work.get(i + 1)?;
-    let gap = (next.line.across - here.across).abs();
-    (gap < 3.5 * here.text_height.max(next.line.text_height)).then_some(i + 1)
+    let origin = start_point(here, flip);
+    let candidates = (0..work.len())
+        .filter(|&j| j != i && !used[j])
+        .filter_map(|j| {
+            let other = &work[j].line;
+            let (x, y) = start_point(other, flip);
+            let distance = (x - origin.0).hypot(y - origin.1);
+            let reach = 3.5 * here.text_height.max(other.text_height);
+            let text = work[j].read.text();
+            let upper = text.to_ascii_uppercase();
+            if ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
+                .iter()
+                .any(|w| upper.contains(w))
+            {
+                return None;
+            }
+            let alnum = text.chars().filter(char::is_ascii_alphanumeric).count();
+            let serialish = !find_in_text(&text).is_empty() || serial_like(&text);
+            (distance < reach && (serialish || alnum >= 9)).then_some((j, serialish, distance))
+        });
+    candidates
+        .min_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)))
+        .map(|(j, _, _)| j)
 }
 
 fn unreadable_field(line: &LineWork, text: &str) -> FieldRead {
     FieldRead {
         serial: None,
-        second: None,
+        others: Vec::new(),
         raw: text.to_string(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
@@ -394,30 +528,25 @@ fn read_value(
     debug: &mut dyn FnMut(&str, &GrayImage),
     index: usize,
 ) -> Result<FieldRead> {
-    let margin = 6;
-    let x0 = (x_start - margin).max(0) as u32;
-    let crop = image::imageops::crop_imm(
-        &line.crop,
-        x0,
-        0,
-        line.crop.width().saturating_sub(x0).max(1),
-        line.crop.height(),
-    )
-    .to_image();
+    // From x_start to the end of the line (a stray mark at the end is dropped by the grammar).
+    let cut = |img: &GrayImage, zoom: f32| {
+        let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
+        image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
+    };
+    let crop = cut(&line.crop, 1.0);
     debug(&format!("value{index}"), &crop);
-    let first = read(&crop, Charset::Serial)?;
-    let (small, _) = cut_line(gray, &line.line, flip, SECOND_READ_ZOOM);
-    let x0b = ((x_start as f32 * SECOND_READ_ZOOM) as i32 - margin).max(0) as u32;
-    let small = image::imageops::crop_imm(
-        &small,
-        x0b,
-        0,
-        small.width().saturating_sub(x0b).max(1),
-        small.height(),
-    )
-    .to_image();
-    debug(&format!("value{index}_second"), &small);
-    let second = read(&small, Charset::Serial)?;
+    let first = read(&crop, VALUE_CHARSET)?;
+    let mut others = Vec::new();
+    for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
+        let (scaled, _) = cut_line(gray, &line.line, flip, zoom);
+        let scaled = cut(&scaled, zoom);
+        debug(&format!("value{index}_zoom{k}"), &scaled);
+        others.push(
+            find_in_text(&read(&scaled, VALUE_CHARSET)?.text())
+                .into_iter()
+                .next(),
+        );
+    }
     let raw = first.text();
     let serial = find_in_text(&raw).into_iter().next();
     let min_confidence = first
@@ -428,7 +557,7 @@ fn read_value(
         .fold(f32::MAX, f32::min);
     Ok(FieldRead {
         serial,
-        second: find_in_text(&second.text()).into_iter().next(),
+        others,
         raw,
         min_confidence: if min_confidence == f32::MAX {
             0.0

@@ -9,7 +9,9 @@
 //!    projected across the lines, pile up most sharply (sum of squared histogram counts). This
 //!    handles skew, perspective within ±15° and labels turned 90°; 0° versus 180° is settled later
 //!    by OCR confidence.
-//! 5. Lines: candidates grouped along that direction by their offset across it, size and gaps.
+//! 5. Lines: each candidate is chained to its nearest neighbour ahead along the text that sits at
+//!    a similar offset across it (judged locally, so perspective does not break lines) and has a
+//!    similar size; a line is a chain, with its own slope fitted by least squares.
 //! 6. Each line is cut out of the full-resolution photo, rotated upright and scaled so its text is
 //!    [`LINE_TEXT_PX`] px tall ([`cut_line`]), ready for OCR.
 
@@ -83,8 +85,8 @@ impl Blob {
     }
 }
 
-/// Marks ink: darker than the local mean by `max(12, 12%)` gray levels.
-fn ink_mask(gray: &GrayImage) -> GrayImage {
+/// Marks ink (255) where a pixel is darker than its local mean by `max(12, 12%)` gray levels.
+pub fn ink_mask(gray: &GrayImage) -> GrayImage {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     let mut integral = vec![0u64; (w + 1) * (h + 1)];
     for y in 0..h {
@@ -184,20 +186,39 @@ fn text_direction(chars: &[Blob], size: f32) -> f32 {
     fine.max_by_key(|&t| score(t)).unwrap_or(best)
 }
 
+/// A character candidate in the text frame.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    /// Centre along the text, px.
+    u: f32,
+    /// Centre across the text, px.
+    v: f32,
+    /// Extent across the text, px.
+    h: f32,
+    /// Half its extent along the text, px.
+    half: f32,
+}
+
 struct Builder {
-    members: Vec<(f32, f32, f32)>, // (along, across, height)
+    members: Vec<Item>,
     along_min: f32,
     along_max: f32,
     across_sum: f32,
     height: f32,
 }
 
-impl From<Vec<(f32, f32, f32)>> for Builder {
-    fn from(members: Vec<(f32, f32, f32)>) -> Self {
-        let along_min = members.iter().map(|m| m.0).fold(f32::MAX, f32::min);
-        let along_max = members.iter().map(|m| m.0).fold(f32::MIN, f32::max);
-        let across_sum = members.iter().map(|m| m.1).sum();
-        let height = median(&mut members.iter().map(|m| m.2).collect::<Vec<_>>());
+impl From<Vec<Item>> for Builder {
+    fn from(members: Vec<Item>) -> Self {
+        let along_min = members
+            .iter()
+            .map(|m| m.u - m.half)
+            .fold(f32::MAX, f32::min);
+        let along_max = members
+            .iter()
+            .map(|m| m.u + m.half)
+            .fold(f32::MIN, f32::max);
+        let across_sum = members.iter().map(|m| m.v).sum();
+        let height = median(&mut members.iter().map(|m| m.h).collect::<Vec<_>>());
         Builder {
             members,
             along_min,
@@ -222,76 +243,101 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
     let theta = text_direction(&chars, size);
     let (s, c) = theta.sin_cos();
 
-    // Each candidate in the text frame: along (u), across (v), height across the line.
-    let mut items: Vec<(f32, f32, f32)> = chars
+    // Each candidate in the text frame: along (u), across (v), height across the line, and half
+    // its length along the line (touching letters merge into one wide candidate).
+    let mut items: Vec<Item> = chars
         .iter()
         .map(|b| {
             let (x, y) = b.centre();
             let height = b.w() * s.abs() + b.h() * c.abs();
-            (x * c + y * s, -x * s + y * c, height)
+            let half = (b.w() * c.abs() + b.h() * s.abs()) / 2.0;
+            Item {
+                u: x * c + y * s,
+                v: -x * s + y * c,
+                h: height,
+                half,
+            }
         })
         .collect();
-    items.sort_by(|a, b| a.1.total_cmp(&b.1));
-    // Pass 1: rows, grouping candidates whose offsets across the text agree (any distance along).
-    let mut rows: Vec<Vec<(f32, f32, f32)>> = Vec::new();
-    let mut row_stats: Vec<(f32, f32)> = Vec::new(); // (mean across, median height)
-    for &(u, v, hgt) in &items {
-        let best = row_stats
-            .iter()
-            .enumerate()
-            .filter(|(_, (across, height))| {
-                (v - across).abs() < 0.4 * height.max(hgt) && (0.45..=2.2).contains(&(hgt / height))
-            })
-            .min_by(|a, b| (v - a.1.0).abs().total_cmp(&(v - b.1.0).abs()))
-            .map(|(i, _)| i);
-        match best {
-            Some(i) => {
-                rows[i].push((u, v, hgt));
-                let n = rows[i].len() as f32;
-                row_stats[i].0 += (v - row_stats[i].0) / n;
-                row_stats[i].1 = median(&mut rows[i].iter().map(|m| m.2).collect::<Vec<_>>());
-            }
-            None => {
-                rows.push(vec![(u, v, hgt)]);
-                row_stats.push((v, hgt));
-            }
+    // Chain each candidate to its nearest neighbour ahead along the text (edge to edge, at most
+    // about a word space away), if that one sits at a similar offset across the text (judged
+    // locally, so lines bent by perspective stay whole) and has a similar height; lines are the
+    // chains.
+    items.sort_by(|a, b| (a.u - a.half).total_cmp(&(b.u - b.half)));
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
         }
+        i
     }
-    // Pass 2: split each row where the gap along it is wider than a word space (other columns,
-    // the QR code, the next label).
-    let mut lines: Vec<Builder> = Vec::new();
-    for (mut row, (_, height)) in rows.into_iter().zip(row_stats) {
-        row.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut current: Vec<(f32, f32, f32)> = Vec::new();
-        for item in row {
-            if let Some(last) = current.last() {
-                if item.0 - last.0 > 2.6 * height {
-                    lines.push(Builder::from(std::mem::take(&mut current)));
+    for i in 0..items.len() {
+        let a = items[i];
+        let end = a.u + a.half;
+        let mut best: Option<(usize, f32)> = None;
+        for (j, b) in items.iter().enumerate().skip(i + 1) {
+            let gap = (b.u - b.half) - end;
+            if gap > 1.6 * a.h {
+                break;
+            }
+            let ratio = b.h / a.h;
+            if gap < 1.6 * b.h
+                && (b.v - a.v).abs() < 0.35 * a.h.max(b.h)
+                && (0.5..=2.0).contains(&ratio)
+                && b.u > a.u
+            {
+                if best.is_none_or(|(_, bg)| gap < bg) {
+                    best = Some((j, gap));
                 }
             }
-            current.push(item);
         }
-        lines.push(Builder::from(current));
+        if let Some((j, _)) = best {
+            let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
+            parent[ra] = rb;
+        }
     }
+    let mut groups: std::collections::BTreeMap<usize, Vec<Item>> = Default::default();
+    for i in 0..items.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(items[i]);
+    }
+    let lines: Vec<Builder> = groups.into_values().map(Builder::from).collect();
 
     let mut out: Vec<TextLine> = lines
         .into_iter()
-        .filter(|l| l.members.len() >= 3)
+        .filter(|l| l.members.len() >= 2 || l.along_max - l.along_min > 3.0 * l.height)
         .map(|l| {
             let n = l.members.len() as f32;
             let height = l.height;
+            // The line's own slope (perspective tilts lines differently), by least squares.
+            let (mu, mv) = (
+                l.members.iter().map(|m| m.u).sum::<f32>() / n,
+                l.across_sum / n,
+            );
+            let (mut suv, mut suu) = (0.0f32, 0.0f32);
+            for m in &l.members {
+                suv += (m.u - mu) * (m.v - mv);
+                suu += (m.u - mu) * (m.u - mu);
+            }
+            let slope = if suu > 0.0 && l.members.len() >= 4 {
+                (suv / suu).clamp(-0.15, 0.15)
+            } else {
+                0.0
+            };
+            let tilt = slope.atan();
             let pad = height * 0.6;
             let (u0, u1) = (l.along_min - pad, l.along_max + pad);
-            let v = l.across_sum / n;
-            let (um, vm) = ((u0 + u1) / 2.0, v);
+            let um = (u0 + u1) / 2.0;
+            let vm = mv + slope * (um - mu);
             let centre = (um * c - vm * s, um * s + vm * c);
             TextLine {
-                angle: theta,
+                angle: theta + tilt,
                 centre: (centre.0 / scale, centre.1 / scale),
-                length: (u1 - u0) / scale,
-                text_height: height / scale,
+                length: (u1 - u0) * (1.0 + slope * slope).sqrt() / scale,
+                text_height: height * tilt.cos() / scale,
                 chars: l.members.len(),
-                across: v / scale,
+                across: vm / scale,
                 along_start: u0 / scale,
             }
         })

@@ -213,7 +213,8 @@ pub fn parse_full(text: &str, lenient: bool) -> Option<FullSerial> {
     let mut found = None;
     for start in 4..=chars.len() - 21 {
         let suffix = &chars[start + 21..];
-        if suffix.len() > 6 {
+        // Feature suffixes are 2–6 letters (`WCVU`); one trailing letter is a stray mark.
+        if suffix.len() > 6 || suffix.len() == 1 {
             continue;
         }
         let mut classes = vec![Class::Digit; 8];
@@ -235,7 +236,16 @@ pub fn parse_full(text: &str, lenient: bool) -> Option<FullSerial> {
         if !is_valid_date(&body[0..8]) {
             continue;
         }
-        let model: String = chars[..start].iter().collect();
+        let mut model: String = chars[..start].iter().collect();
+        if lenient {
+            // The family before the first dash is letters only: digits there are look-alikes.
+            if let Some(dash) = model.find('-') {
+                let family: Option<String> = model[..dash].chars().map(as_letter).collect();
+                if let Some(family) = family {
+                    model = format!("{family}{}", &model[dash..]);
+                }
+            }
+        }
         if !is_model(&model) {
             continue;
         }
@@ -379,6 +389,23 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
             }
         }
     }
+    // A parse whose model starts with the end of a caption ("NDS-…" after "S/N") yields to the
+    // parse of the same text that starts after it.
+    let remnant = |p: &str| !p.is_empty() && CAPTIONS.iter().any(|cap| cap.ends_with(p));
+    let all = found.clone();
+    found.retain(|serial| {
+        let LabelSerial::Full(a) = serial else {
+            return true;
+        };
+        !all.iter().any(|other| match other {
+            LabelSerial::Full(b) => {
+                b.model.len() < a.model.len()
+                    && a.text().ends_with(&b.text())
+                    && remnant(&a.model[..a.model.len() - b.model.len()])
+            }
+            LabelSerial::Short(_) => false,
+        })
+    });
     if !found.is_empty() {
         return found;
     }
@@ -663,6 +690,20 @@ mod tests {
         // Nine characters at the end of an unreadable full serial are not a short-serial label.
         assert!(find_in_text("DS-2CD2143G2-I20230415AAW-L12345678").is_empty());
         assert!(find_in_text("S/N: XX-L12345678").is_empty());
+        // Caption remnants glued to the model and a stray trailing mark are dropped.
+        assert_eq!(
+            find_in_text("SNDS-2CD2143G2-I20230415AAWRL12345678"),
+            vec![LabelSerial::Full(reported(CAMERA))]
+        );
+        assert_eq!(
+            find_in_text("S/N:DS-2CD2143G2-I20230415AAWRL12345678O"),
+            vec![LabelSerial::Full(reported(CAMERA))]
+        );
+        // The model family is letters: "D5-" is "DS-".
+        assert_eq!(
+            find_in_text("D5-2CD2143G2-I20230415AAWRL12345678"),
+            vec![LabelSerial::Full(reported(CAMERA))]
+        );
         // OCR split the serial with a space.
         let found = find_in_text("DS-7608NI-K2/8P0820200101 CCRRD12345678WCVU");
         assert_eq!(found, vec![LabelSerial::Full(reported(RECORDER))]);

@@ -74,6 +74,8 @@ pub enum Reason {
     NoSerialField,
     /// No text lines were found at all.
     NoText,
+    /// The photo shows more labels or serial captions than serials read: one went unread.
+    UnreadSerialField,
 }
 
 /// Thresholds the decision uses.
@@ -105,8 +107,9 @@ impl Default for Thresholds {
 pub struct FieldRead {
     /// The serial from the first read of the value, normalised, if it parsed.
     pub serial: Option<LabelSerial>,
-    /// The serial from the second, independent read (another scale), if it parsed.
-    pub second: Option<LabelSerial>,
+    /// The serials from the other, independent reads (other scales); `None` where one did not
+    /// parse.
+    pub others: Vec<Option<LabelSerial>>,
     /// The raw text of the first read.
     pub raw: String,
     /// Lowest character confidence of the first read, 0–100.
@@ -126,6 +129,9 @@ pub struct Evidence {
     pub fields: Vec<FieldRead>,
     /// Whether a serial caption was read anywhere.
     pub caption_seen: bool,
+    /// How many labels the photo seems to show: the most of serial captions, `Model:` lines and
+    /// `Verification Code` lines read.
+    pub labels_seen: usize,
     /// Text lines found by the locator.
     pub lines: usize,
     /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
@@ -162,37 +168,42 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         .filter(|&i| evidence.fields[i].serial.is_some())
         .collect();
     if readable.is_empty() {
+        let first_field = (!evidence.fields.is_empty()).then_some(0);
+        if evidence.photo_blur < t.photo_blur_min {
+            return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], first_field);
+        }
+        if evidence.lines == 0 {
+            return decision(Verdict::NotFound, vec![Reason::NoText], None);
+        }
         let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
         let field_blurry = evidence
             .fields
             .iter()
             .any(|f| f.region_blur < t.region_blur_min);
-        if evidence.lines == 0 {
-            return if evidence.photo_blur < t.photo_blur_min {
-                decision(
-                    Verdict::Blurry,
-                    vec![Reason::PhotoBlurry, Reason::NoText],
-                    None,
-                )
-            } else {
-                decision(Verdict::NotFound, vec![Reason::NoText], None)
-            };
-        }
         if field_blurry || text_blurry {
-            return decision(
-                Verdict::Blurry,
-                vec![Reason::RegionBlurry],
-                (!evidence.fields.is_empty()).then_some(0),
-            );
+            return decision(Verdict::Blurry, vec![Reason::RegionBlurry], first_field);
         }
-        if evidence.caption_seen || !evidence.fields.is_empty() {
+        if evidence.caption_seen || first_field.is_some() {
             return decision(
                 Verdict::Inconclusive,
                 vec![Reason::SerialUnreadable],
-                (!evidence.fields.is_empty()).then_some(0),
+                first_field,
             );
         }
         return decision(Verdict::NotFound, vec![Reason::NoSerialField], None);
+    }
+
+    // Every label on the photo must have given its serial: one left unread may be a different one.
+    if evidence.labels_seen > readable.len() {
+        let mut d = decision(
+            Verdict::Inconclusive,
+            vec![Reason::UnreadSerialField],
+            Some(readable[0]),
+        );
+        if let Some(i) = evidence.fields.iter().position(|f| f.serial.is_none()) {
+            d.field = Some(i);
+        }
+        return d;
     }
 
     // Distinct serials: two reads of the same device (full and short, or twice) are one serial.
@@ -233,7 +244,9 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         );
     };
     let confident = field.min_confidence >= t.min_char_confidence;
-    let stable = field.second.as_ref() == Some(serial);
+    // Stable: another read agrees, and no read saw a different serial.
+    let stable = field.others.iter().any(|o| o.as_ref() == Some(serial))
+        && field.others.iter().flatten().all(|o| o == serial);
     match compare(serial, reported) {
         Comparison::Match(kind) => {
             let mut reasons = vec![match kind {
@@ -266,9 +279,10 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
             // A different serial read confidently by either read is evidence of a mismatch; an
             // unsure read of a different serial is not.
             let second_differs = field
-                .second
-                .as_ref()
-                .is_some_and(|s| !matches!(compare(s, reported), Comparison::Match(_)));
+                .others
+                .iter()
+                .flatten()
+                .any(|s| !matches!(compare(s, reported), Comparison::Match(_)));
             if confident && (stable || second_differs) {
                 decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
             } else {
@@ -293,7 +307,7 @@ mod tests {
         let read = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
         FieldRead {
             serial: read(text),
-            second: read(second),
+            others: vec![read(second), None],
             raw: text.into(),
             min_confidence: confidence,
             region_blur: blur,
@@ -363,6 +377,14 @@ mod tests {
             field(neighbour, neighbour, 95.0, 2000.0),
         ];
         assert_eq!(verdict(two), Verdict::Inconclusive);
+        // Two labels in the photo but one serial read: the other may differ.
+        let reported = parse_reported(REPORTED).expect("reported");
+        let mut e = evidence(vec![field(REPORTED, REPORTED, 95.0, 2000.0)]);
+        e.labels_seen = 2;
+        assert_eq!(
+            decide(&e, &reported, &Thresholds::default()).verdict,
+            Verdict::Inconclusive
+        );
         // The same device shown as full and short serial is one serial.
         let same = vec![
             field(REPORTED, REPORTED, 95.0, 2000.0),
@@ -385,6 +407,11 @@ mod tests {
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
         e.photo_blur = 500.0;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
+        // Noise can form "lines" on a blurred photo: the photo's own score still decides.
+        e.lines = 7;
+        e.text_blur = Some(1000.0);
+        e.photo_blur = 20.0;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
         let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
         e.caption_seen = true;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
