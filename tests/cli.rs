@@ -181,3 +181,100 @@ fn settings_out_of_range_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("max-pixels"), "{}", stderr(&out));
 }
+
+fn manifest_row(prefix: &str) -> (String, String, String) {
+    let name = common::photo_by_prefix(prefix);
+    let text = String::from_utf8(common::read_testdata("manifest.csv")).expect("utf-8");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&name))
+        .expect("manifest row");
+    let fields: Vec<&str> = line.split(',').collect();
+    (
+        testdata_path(&name),
+        fields[1].to_string(),
+        fields[3].to_string(),
+    )
+}
+
+#[test]
+fn check_with_serial_gives_verdict_json_and_exit_codes() {
+    // 001: the label shows only the short serial of the reported device.
+    let (photo, serial, expected) = manifest_row("001_");
+    assert_eq!(expected, "MATCH");
+    let out = labelcheck(&["check", &photo, "--serial", &serial, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in [
+        "verdict",
+        "serial_read",
+        "blur_score",
+        "region_blur_score",
+        "match_kind",
+        "confidence",
+        "reasons",
+    ] {
+        assert!(json.get(key).is_some(), "missing key {key}: {json}");
+    }
+    assert_eq!(json["verdict"], "MATCH");
+    assert_eq!(json["match_kind"], "short_serial");
+    assert!(
+        json["serial_region"]["x1"].as_u64().expect("box")
+            > json["serial_region"]["x0"].as_u64().expect("box")
+    );
+
+    // The same photo against its neighbour serial (last digit + 1): never MATCH, exit 1.
+    let mut neighbour = serial.clone();
+    let last = neighbour.pop().and_then(|c| c.to_digit(10)).expect("digit");
+    neighbour.push(char::from_digit((last + 1) % 10, 10).expect("digit"));
+    let out = labelcheck(&["check", &photo, "--serial", &neighbour, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["verdict"], "MISMATCH");
+}
+
+#[test]
+fn blurred_photo_is_blurry_and_bad_serials_are_refused() {
+    let (photo, serial, expected) = manifest_row("005_");
+    assert_eq!(expected, "BLURRY");
+    let out = labelcheck(&["check", &photo, "--serial", &serial]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BLURRY"));
+
+    for bad in [
+        "",
+        "L12345678",
+        "DS-2CD2143G2-I20230415AAWR L12345678",
+        &"A".repeat(80),
+        "DS-2CD2143G2-I2023041€AAWRL12345678",
+    ] {
+        let out = labelcheck(&["check", &photo, "--serial", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            stderr(&out).contains("--serial"),
+            "{bad:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn debug_dir_receives_the_crops_that_were_read() {
+    let (photo, serial, _) = manifest_row("001_");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = labelcheck(&[
+        "check",
+        &photo,
+        "--serial",
+        &serial,
+        "--debug-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("debug dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("line")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("value")), "{names:?}");
+}

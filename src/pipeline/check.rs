@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::blur::{laplacian_variance, normalized_laplacian_variance};
 use super::decode::{self, PhotoFormat};
 use super::locate::{TextLine, cut_line, find_lines};
-use super::ocr::{Charset, LineRead, Recognizer};
+use super::ocr::{Charset, LineRead, Recognizer, settle_one_or_i};
 use super::serial::{FullSerial, LabelSerial, MatchKind, find_in_text};
 use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};
 use super::{BlurScore, PipelineConfig};
@@ -81,6 +81,8 @@ pub struct Report {
     pub serial_read: Option<String>,
     /// The raw OCR text of the serial value.
     pub serial_read_raw: Option<String>,
+    /// The raw text of the independent re-reads of the value at other scales (0.8× and 1.25×).
+    pub serial_rereads_raw: Vec<String>,
     /// For MATCH: whether the full or the short serial matched.
     pub match_kind: Option<MatchKind>,
     /// Lowest character confidence of the serial read, 0–100.
@@ -350,6 +352,7 @@ pub fn check(
         reported_serial: reported.text(),
         serial_read: field.and_then(|f| f.serial.as_ref()).map(LabelSerial::text),
         serial_read_raw: field.map(|f| f.raw.clone()),
+        serial_rereads_raw: field.map(|f| f.others_raw.clone()).unwrap_or_default(),
         match_kind: decision.match_kind,
         confidence: field.map(|f| f.min_confidence),
         serial_region: field.map(|f| to_box(f.bbox)),
@@ -507,6 +510,7 @@ fn unreadable_field(line: &LineWork, text: &str) -> FieldRead {
     FieldRead {
         serial: None,
         others: Vec::new(),
+        others_raw: Vec::new(),
         raw: text.to_string(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
@@ -535,17 +539,18 @@ fn read_value(
     };
     let crop = cut(&line.crop, 1.0);
     debug(&format!("value{index}"), &crop);
-    let first = read(&crop, VALUE_CHARSET)?;
+    let mut first = read(&crop, VALUE_CHARSET)?;
+    settle_one_or_i(&crop, &mut first);
     let mut others = Vec::new();
+    let mut others_raw = Vec::new();
     for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
         let (scaled, _) = cut_line(gray, &line.line, flip, zoom);
         let scaled = cut(&scaled, zoom);
         debug(&format!("value{index}_zoom{k}"), &scaled);
-        others.push(
-            find_in_text(&read(&scaled, VALUE_CHARSET)?.text())
-                .into_iter()
-                .next(),
-        );
+        let mut other = read(&scaled, VALUE_CHARSET)?;
+        settle_one_or_i(&scaled, &mut other);
+        others.push(find_in_text(&other.text()).into_iter().next());
+        others_raw.push(other.text());
     }
     let raw = first.text();
     let serial = find_in_text(&raw).into_iter().next();
@@ -558,6 +563,7 @@ fn read_value(
     Ok(FieldRead {
         serial,
         others,
+        others_raw,
         raw,
         min_confidence: if min_confidence == f32::MAX {
             0.0

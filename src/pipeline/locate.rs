@@ -286,10 +286,9 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
                 && (b.v - a.v).abs() < 0.35 * a.h.max(b.h)
                 && (0.5..=2.0).contains(&ratio)
                 && b.u > a.u
+                && best.is_none_or(|(_, bg)| gap < bg)
             {
-                if best.is_none_or(|(_, bg)| gap < bg) {
-                    best = Some((j, gap));
-                }
+                best = Some((j, gap));
             }
         }
         if let Some((j, _)) = best {
@@ -298,9 +297,9 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
         }
     }
     let mut groups: std::collections::BTreeMap<usize, Vec<Item>> = Default::default();
-    for i in 0..items.len() {
+    for (i, item) in items.iter().enumerate() {
         let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(items[i]);
+        groups.entry(r).or_default().push(*item);
     }
     let lines: Vec<Builder> = groups.into_values().map(Builder::from).collect();
 

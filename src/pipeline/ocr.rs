@@ -226,6 +226,105 @@ impl Recognizer for TesseractEngine {
     }
 }
 
+/// Settles `1` versus `I` by the glyph's shape, where OCR is unreliable (a sans-serif capital I
+/// is a plain bar, and next to digits the LSTM calls it `1`).
+///
+/// For each character read as `1`, `I`, `l` or `|`, the ink of its column band is measured row by
+/// row: a `1` has a flag at the top (and in some fonts a foot) at least 1.7× (2×) as wide as its
+/// stem; an `I` is a bar whose top and bottom are within 1.25× of its stem. Anything in between
+/// is left as read, so the comparison stays INCONCLUSIVE rather than guessing.
+pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
+    if !read
+        .chars
+        .iter()
+        .any(|c| matches!(c.ch, '1' | 'I' | 'l' | '|'))
+    {
+        return;
+    }
+    let (w, h) = (crop.width() as usize, crop.height() as usize);
+    if w < 4 || h < 8 {
+        return;
+    }
+    let mut values: Vec<u8> = crop.as_raw().clone();
+    values.sort_unstable();
+    let (lo, hi) = (values[values.len() / 20], values[values.len() * 19 / 20]);
+    if hi.saturating_sub(lo) < 40 {
+        return;
+    }
+    let threshold = ((u16::from(lo) + u16::from(hi)) / 2) as u8;
+    let mask = GrayImage::from_fn(crop.width(), crop.height(), |x, y| {
+        image::Luma([if crop.get_pixel(x, y)[0] < threshold {
+            255
+        } else {
+            0
+        }])
+    });
+    let labels = imageproc::region_labelling::connected_components(
+        &mask,
+        imageproc::region_labelling::Connectivity::Eight,
+        image::Luma([0u8]),
+    );
+    // Per component: bounding box.
+    let mut boxes: Vec<(usize, usize, usize, usize)> = Vec::new(); // x0, y0, x1, y1 inclusive
+    for (x, y, l) in labels.enumerate_pixels() {
+        let l = l[0] as usize;
+        if l == 0 {
+            continue;
+        }
+        if boxes.len() < l {
+            boxes.resize(l, (usize::MAX, usize::MAX, 0, 0));
+        }
+        let b = &mut boxes[l - 1];
+        let (x, y) = (x as usize, y as usize);
+        *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+    }
+    let tallest = boxes.iter().map(|b| b.3 + 1 - b.1).max().unwrap_or(0);
+    for c in read
+        .chars
+        .iter_mut()
+        .filter(|c| matches!(c.ch, '1' | 'I' | 'l' | '|'))
+    {
+        let (cx0, cx1) = (c.x0.max(0) as usize, (c.x1.max(0) as usize).min(w));
+        // The tall component overlapping the character's box the most.
+        let pick = boxes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.0 != usize::MAX && (b.3 + 1 - b.1) * 10 >= tallest * 6)
+            .map(|(i, b)| (i, (b.2 + 1).min(cx1).saturating_sub(b.0.max(cx0))))
+            .filter(|&(_, overlap)| overlap > 0)
+            .max_by_key(|&(_, overlap)| overlap);
+        let Some((index, _)) = pick else { continue };
+        let (bx0, by0, bx1, by1) = boxes[index];
+        let label = index as u32 + 1;
+        let widths: Vec<usize> = (by0..=by1)
+            .map(|y| {
+                let xs: Vec<usize> = (bx0..=bx1)
+                    .filter(|&x| labels.get_pixel(x as u32, y as u32)[0] == label)
+                    .collect();
+                xs.last().map_or(0, |last| last - xs[0] + 1)
+            })
+            .collect();
+        let height = widths.len();
+        if height < 8 {
+            continue;
+        }
+        let band = |a: f32, b: f32| {
+            widths[(height as f32 * a) as usize..=((height as f32 * b) as usize).min(height - 1)]
+                .to_vec()
+        };
+        let mut middle = band(0.4, 0.6);
+        middle.sort_unstable();
+        let stem = middle[middle.len() / 2].max(1) as f32;
+        let flag = band(0.0, 0.2).into_iter().max().unwrap_or(0) as f32;
+        let foot = band(0.88, 1.0).into_iter().max().unwrap_or(0) as f32;
+        if flag > 1.7 * stem || foot > 2.0 * stem {
+            c.ch = '1';
+        } else if flag <= 1.25 * stem && foot <= 1.25 * stem {
+            c.ch = 'I';
+        }
+    }
+}
+
 /// A recogniser that answers from a script, for unit tests of the stages above OCR.
 #[derive(Debug, Default)]
 pub struct ScriptedRecognizer {

@@ -1,9 +1,9 @@
 //! The serial grammar: parse, normalise where the grammar fixes a character's class, compare.
 //!
-//! A full serial is `MODEL` (+ a 2-digit channel count on recorders) + production date `YYYYMMDD`
-//! + 4 letters + a 9-character short serial (a letter or digit, then 8 digits) (+ a feature suffix
-//! of letters on recorders): `DS-2CD2143G2-I20230415AAWRL12345678` has the short serial
-//! `L12345678`. Labels print the full serial or only the short one.
+//! A full serial is the model (with a 2-digit channel count on recorders), the production date
+//! `YYYYMMDD`, 4 letters and a 9-character short serial (a letter or digit, then 8 digits), and on
+//! recorders a feature suffix of letters: `DS-2CD2143G2-I20230415AAWRL12345678` has the short
+//! serial `L12345678`. Labels print the full serial or only the short one.
 //!
 //! Normalisation turns a look-alike into the only character the grammar allows at that position
 //! (a date position must be a digit, so `O` there is `0`). It is applied to what OCR read, never to
@@ -560,7 +560,11 @@ mod tests {
                             {
                                 as_digit(c) == Some(chars[i])
                             } else {
-                                as_letter(c) == Some(chars[i]) && i >= rep.model.len() + 8
+                                // Letters: the 4-letter block, the suffix and the model family
+                                // (the letters before the model's first dash).
+                                let family = rep.model.find('-').unwrap_or(0);
+                                as_letter(c) == Some(chars[i])
+                                    && (i >= rep.model.len() + 8 || i < family)
                             };
                             assert!(fixed, "{text} (position {i} = {c:?}) matched {base}");
                         }

@@ -112,6 +112,8 @@ pub struct FieldRead {
     pub others: Vec<Option<LabelSerial>>,
     /// The raw text of the first read.
     pub raw: String,
+    /// The raw text of the other reads, in the order of `others`.
+    pub others_raw: Vec<String>,
     /// Lowest character confidence of the first read, 0–100.
     pub min_confidence: f32,
     /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
@@ -159,6 +161,34 @@ fn decision(verdict: Verdict, reasons: Vec<Reason>, field: Option<usize>) -> Dec
         reasons,
         match_kind: None,
         field,
+    }
+}
+
+/// Whether two reads differ only by look-alikes at positions the grammar cannot settle.
+fn same_up_to_lookalikes(a: &LabelSerial, b: &LabelSerial) -> bool {
+    match (a, b) {
+        (LabelSerial::Full(x), LabelSerial::Full(y)) => {
+            matches!(compare(a, y), Comparison::Confusable { .. }) && x.short == y.short
+        }
+        (LabelSerial::Short(_), LabelSerial::Short(y)) => {
+            let reported_like = FullSerial {
+                short: y.clone(),
+                ..placeholder_full()
+            };
+            matches!(compare(a, &reported_like), Comparison::Confusable { .. })
+        }
+        _ => false,
+    }
+}
+
+/// A syntactically complete serial used only to compare two short serials with [`compare`].
+fn placeholder_full() -> FullSerial {
+    FullSerial {
+        model: "DS-0".into(),
+        date: "20000101".into(),
+        letters: "AAAA".into(),
+        short: String::new(),
+        suffix: String::new(),
     }
 }
 
@@ -244,9 +274,15 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         );
     };
     let confident = field.min_confidence >= t.min_char_confidence;
-    // Stable: another read agrees, and no read saw a different serial.
+    // Stable: another read agrees exactly, and no read saw a different serial. A read that
+    // differs only by look-alikes where the grammar allows both (I/1 in the model) neither
+    // confirms nor contradicts.
     let stable = field.others.iter().any(|o| o.as_ref() == Some(serial))
-        && field.others.iter().flatten().all(|o| o == serial);
+        && field
+            .others
+            .iter()
+            .flatten()
+            .all(|o| o == serial || same_up_to_lookalikes(o, serial));
     match compare(serial, reported) {
         Comparison::Match(kind) => {
             let mut reasons = vec![match kind {
@@ -309,6 +345,7 @@ mod tests {
             serial: read(text),
             others: vec![read(second), None],
             raw: text.into(),
+            others_raw: vec![second.into(), String::new()],
             min_confidence: confidence,
             region_blur: blur,
             captioned: true,
@@ -320,6 +357,7 @@ mod tests {
         Evidence {
             fields,
             caption_seen: true,
+            labels_seen: 1,
             lines: 10,
             text_blur: Some(2000.0),
             photo_blur: 500.0,
@@ -355,6 +393,24 @@ mod tests {
             verdict(vec![field(REPORTED, neighbour, 95.0, 2000.0)]),
             Verdict::Inconclusive
         );
+        let find = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
+        // Two reads agree but the third saw the neighbour: still never MATCH.
+        let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
+        f.others[1] = find(neighbour);
+        assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
+        // A third read differing only by I/1 in the model neither confirms nor contradicts.
+        let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
+        f.others[1] = find("DS-2CD2143G2-120230415AAWRL12345678");
+        assert_eq!(verdict(vec![f]), Verdict::Match);
+        // ...but it cannot confirm on its own.
+        let mut f = field(
+            REPORTED,
+            "DS-2CD2143G2-120230415AAWRL12345678",
+            95.0,
+            2000.0,
+        );
+        f.others[1] = None;
+        assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
     }
 
     #[test]

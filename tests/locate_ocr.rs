@@ -1,0 +1,115 @@
+//! The locator and real Tesseract on rendered label lines whose content is known exactly:
+//! lines are found at the right angle (skewed, turned 90° and 180°) and the serial is read back.
+
+use std::path::Path;
+
+use ab_glyph::{FontArc, PxScale};
+use image::{GrayImage, Luma};
+use imageproc::drawing::draw_text_mut;
+use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
+use labelcheck::pipeline::locate::{cut_line, find_lines};
+use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine, settle_one_or_i};
+use labelcheck::pipeline::serial::{LabelSerial, find_in_text, parse_reported};
+
+const SERIAL: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
+
+fn font() -> FontArc {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/generator/fonts/DejaVuSans.ttf");
+    FontArc::try_from_vec(std::fs::read(path).expect("font")).expect("parses")
+}
+
+/// A white 1400x900 canvas with three lines of text, rotated by `degrees`.
+fn label(degrees: f32) -> GrayImage {
+    let font = font();
+    let mut img = GrayImage::from_pixel(1400, 900, Luma([235]));
+    let scale = PxScale::from(34.0);
+    draw_text_mut(
+        &mut img,
+        Luma([20]),
+        200,
+        300,
+        scale,
+        &font,
+        "Model: DS-2CD2143G2-I",
+    );
+    draw_text_mut(
+        &mut img,
+        Luma([20]),
+        200,
+        380,
+        scale,
+        &font,
+        &format!("S/N: {SERIAL}"),
+    );
+    draw_text_mut(
+        &mut img,
+        Luma([20]),
+        200,
+        460,
+        scale,
+        &font,
+        "Verification Code: QWERTY",
+    );
+    rotate_about_center(
+        &img,
+        degrees.to_radians(),
+        Interpolation::Bilinear,
+        Border::Constant(Luma([235])),
+    )
+}
+
+fn read_serial(img: &GrayImage, engine: &mut TesseractEngine) -> Option<LabelSerial> {
+    let lines = find_lines(img);
+    for line in &lines {
+        for flip in [false, true] {
+            let (crop, _) = cut_line(img, line, flip, 1.0);
+            let mut read = engine.read_line(&crop, Charset::Serial).expect("ocr");
+            settle_one_or_i(&crop, &mut read);
+            if let Some(found) = find_in_text(&read.text()).into_iter().next() {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn finds_skewed_lines_and_reads_the_serial() {
+    let mut engine =
+        TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine");
+    let expected = LabelSerial::Full(parse_reported(SERIAL).expect("serial"));
+    for degrees in [0.0f32, 7.0, -12.0, 90.0, 180.0] {
+        let img = label(degrees);
+        let lines = find_lines(&img);
+        assert!(lines.len() >= 3, "{degrees}°: {} lines", lines.len());
+        // The text direction agrees with the rotation, modulo 180° (imageproc turns the picture
+        // clockwise on screen for a positive angle, which is a positive angle with y pointing down).
+        let long = lines.iter().max_by_key(|l| l.chars).expect("a line");
+        let diff = (long.angle.to_degrees() - degrees).rem_euclid(180.0);
+        assert!(
+            diff.min(180.0 - diff) < 2.5,
+            "{degrees}°: text direction {}°",
+            long.angle.to_degrees()
+        );
+        assert_eq!(
+            read_serial(&img, &mut engine).as_ref(),
+            Some(&expected),
+            "{degrees}°"
+        );
+    }
+}
+
+#[test]
+fn a_blank_or_noisy_image_has_no_lines_and_reads_nothing() {
+    let blank = GrayImage::from_pixel(800, 600, Luma([200]));
+    assert!(find_lines(&blank).is_empty());
+    let mut state = 12345u32;
+    let noise = GrayImage::from_fn(800, 600, |_, _| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        Luma([(state >> 24) as u8])
+    });
+    let mut engine =
+        TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine");
+    assert_eq!(read_serial(&noise, &mut engine), None);
+}
