@@ -3,9 +3,9 @@
 //! Hard rule: no MATCH anywhere the ground truth says otherwise.
 //!
 //! Rates: issue 3 targets the right verdict on at least 95% of legible match photos and of the
-//! mismatch, blurry and no-serial photos. That target is NOT met yet (measured 27/42 = 64% and
-//! 35/38 = 92%; the misses are OCR misreads of small or mildly blurred text, chiefly `I` read as
-//! `1` inside models, which the grammar rightly turns into INCONCLUSIVE). Until it is, the test
+//! mismatch, blurry and no-serial photos. That target is NOT met yet (measured 30/42 = 71% and
+//! 35/38 = 92%; the misses are OCR misreads of small or mildly blurred text, which the rules turn
+//! into INCONCLUSIVE or, for a confident misread, MISMATCH; never into MATCH). Until it is, the test
 //! asserts floors just under what is measured, so a regression fails it. Prints a per-photo and a
 //! per-case table (`cargo test --release --test accuracy -- --nocapture`).
 
@@ -140,11 +140,11 @@ fn verdicts_over_testdata() {
     );
     // Regression floors: the 95% target of issue 3 is not met yet (see the module comment).
     assert!(
-        m_right * 100 >= 60 * m_n,
-        "legible match photos: {m_right}/{m_n} below the 60% floor"
+        m_right * 100 >= 68 * m_n,
+        "legible match photos: {m_right}/{m_n} below the 68% floor"
     );
     assert!(
-        o_right * 100 >= 88 * o_n,
-        "mismatch/blurry/no-serial photos: {o_right}/{o_n} below the 88% floor"
+        o_right * 100 >= 89 * o_n,
+        "mismatch/blurry/no-serial photos: {o_right}/{o_n} below the 89% floor"
     );
 }

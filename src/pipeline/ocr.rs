@@ -229,10 +229,11 @@ impl Recognizer for TesseractEngine {
 /// Settles `1` versus `I` by the glyph's shape, where OCR is unreliable (a sans-serif capital I
 /// is a plain bar, and next to digits the LSTM calls it `1`).
 ///
-/// For each character read as `1`, `I`, `l` or `|`, the ink of its column band is measured row by
-/// row: a `1` has a flag at the top (and in some fonts a foot) at least 1.7× (2×) as wide as its
-/// stem; an `I` is a bar whose top and bottom are within 1.25× of its stem. Anything in between
-/// is left as read, so the comparison stays INCONCLUSIVE rather than guessing.
+/// For each character read as `1`, `I`, `l` or `|`, its ink component is found and the top fifth
+/// compared with the stem: a `1` carries its flag to the left only (reaching more than 0.8 stem
+/// widths beyond the stem and more than 1.8× as far as on the right), an `I`, a bare bar or one
+/// with serifs, is symmetric (left and right within 0.35 stem widths). Anything else is left as
+/// read, so the comparison stays INCONCLUSIVE rather than guessing.
 pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
     if !read
         .chars
@@ -296,30 +297,40 @@ pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
         let Some((index, _)) = pick else { continue };
         let (bx0, by0, bx1, by1) = boxes[index];
         let label = index as u32 + 1;
-        let widths: Vec<usize> = (by0..=by1)
+        // Leftmost and rightmost ink of the component in each row.
+        let spans: Vec<Option<(f32, f32)>> = (by0..=by1)
             .map(|y| {
                 let xs: Vec<usize> = (bx0..=bx1)
                     .filter(|&x| labels.get_pixel(x as u32, y as u32)[0] == label)
                     .collect();
-                xs.last().map_or(0, |last| last - xs[0] + 1)
+                Some((*xs.first()? as f32, *xs.last()? as f32 + 1.0))
             })
             .collect();
-        let height = widths.len();
+        let height = spans.len();
         if height < 8 {
             continue;
         }
         let band = |a: f32, b: f32| {
-            widths[(height as f32 * a) as usize..=((height as f32 * b) as usize).min(height - 1)]
-                .to_vec()
+            spans[(height as f32 * a) as usize..=((height as f32 * b) as usize).min(height - 1)]
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<Vec<_>>()
         };
         let mut middle = band(0.4, 0.6);
-        middle.sort_unstable();
-        let stem = middle[middle.len() / 2].max(1) as f32;
-        let flag = band(0.0, 0.2).into_iter().max().unwrap_or(0) as f32;
-        let foot = band(0.88, 1.0).into_iter().max().unwrap_or(0) as f32;
-        if flag > 1.7 * stem || foot > 2.0 * stem {
+        if middle.is_empty() {
+            continue;
+        }
+        middle.sort_by(|p, q| (p.1 - p.0).total_cmp(&(q.1 - q.0)));
+        let (m0, m1) = middle[middle.len() / 2];
+        let (centre, stem) = ((m0 + m1) / 2.0, (m1 - m0).max(1.0));
+        let top = band(0.0, 0.2);
+        let left = top.iter().map(|s| centre - s.0).fold(0.0f32, f32::max);
+        let right = top.iter().map(|s| s.1 - centre).fold(0.0f32, f32::max);
+        // A `1` carries its flag to the left only; an `I` (bare or with serifs) is symmetric.
+        if left - stem / 2.0 > 0.8 * stem && left > 1.8 * right {
             c.ch = '1';
-        } else if flag <= 1.25 * stem && foot <= 1.25 * stem {
+        } else if (left - right).abs() <= 0.35 * stem.max(2.0) {
             c.ch = 'I';
         }
     }
