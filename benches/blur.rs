@@ -4,22 +4,15 @@
 //! thread), which bounds how fast any single-pass score can be, and the score on one thread.
 
 use std::hint::black_box;
-use std::path::Path;
+
+mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labelcheck::pipeline::blur::{laplacian_variance, normalized_laplacian_variance};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 
 fn gray(prefix: &str) -> image::GrayImage {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .expect("testdata")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix))
-        .collect();
-    names.sort();
-    let bytes = std::fs::read(dir.join(&names[0])).expect("read photo");
-    decode(&bytes, &DecodeLimits::default())
+    decode(&support::photo(prefix), &DecodeLimits::default())
         .expect("decodes")
         .gray
 }

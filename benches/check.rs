@@ -3,7 +3,8 @@
 //! run as the baseline the target is expressed in (end to end within 3× of decode).
 
 use std::hint::black_box;
-use std::path::Path;
+
+mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
@@ -11,27 +12,13 @@ use labelcheck::pipeline::ocr::TesseractEngine;
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 
-fn photo(prefix: &str) -> (Vec<u8>, String) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let manifest = std::fs::read_to_string(dir.join("manifest.csv")).expect("manifest");
-    let line = manifest
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .expect("row");
-    let fields: Vec<&str> = line.split(',').collect();
-    (
-        std::fs::read(dir.join(fields[0])).expect("photo"),
-        fields[1].to_string(),
-    )
-}
-
 fn bench_check(c: &mut Criterion) {
     let model = labelcheck::config::default_model_dir();
     let mut engine = TesseractEngine::new(&model).expect("engine");
     let config = PipelineConfig::default();
     let mut group = c.benchmark_group("check");
     for (label, prefix) in [("2MP", "001_"), ("12MP", "000_")] {
-        let (bytes, serial) = photo(prefix);
+        let (bytes, serial) = (support::photo(prefix), support::manifest_row(prefix).1);
         let reported = parse_reported(&serial).expect("serial");
         group.bench_function(format!("decode_only/{label}"), |b| {
             b.iter(|| decode(black_box(&bytes), &DecodeLimits::default()).expect("decodes"))

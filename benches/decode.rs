@@ -4,29 +4,17 @@
 //! the obvious pure-Rust route.
 
 use std::hint::black_box;
-use std::path::Path;
+
+mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
-
-fn photo(prefix: &str) -> (String, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .expect("testdata")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix))
-        .collect();
-    names.sort();
-    let name = names.remove(0);
-    let bytes = std::fs::read(dir.join(&name)).expect("read photo");
-    (name, bytes)
-}
 
 fn bench_decode(c: &mut Criterion) {
     let limits = DecodeLimits::default();
     let mut group = c.benchmark_group("decode");
     for (label, prefix) in [("2MP", "001_"), ("12MP", "000_")] {
-        let (_, bytes) = photo(prefix);
+        let bytes = support::photo(prefix);
         group.bench_function(format!("labelcheck_luma/{label}"), |b| {
             b.iter(|| decode(black_box(&bytes), &limits).expect("decodes"))
         });

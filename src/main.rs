@@ -81,11 +81,7 @@ fn check(config: &Config, args: &CheckArgs) -> Result<ExitCode, String> {
     }
     let facts = analyze_photo(&bytes, &config.pipeline).map_err(|e| format!("{path}: {e}"))?;
     if args.json {
-        let mut value = serde_json::to_value(&facts).map_err(|e| e.to_string())?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("photo".into(), args.photo.display().to_string().into());
-        }
-        println!("{value}");
+        print_json(&facts, &args.photo)?;
     } else {
         print_text(&args.photo.display().to_string(), &facts);
     }
@@ -119,11 +115,7 @@ fn check_serial(
         eprintln!("labelcheck: could not write debug crops: {first}");
     }
     if args.json {
-        let mut value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("photo".into(), args.photo.display().to_string().into());
-        }
-        println!("{value}");
+        print_json(&report, &args.photo)?;
     } else {
         print_report(&args.photo.display().to_string(), &report);
     }
@@ -132,6 +124,16 @@ fn check_serial(
     } else {
         ExitCode::from(EXIT_NOT_MATCH)
     })
+}
+
+/// Prints `value` as one JSON object with the photo's path added under `photo`.
+fn print_json(value: &impl serde::Serialize, photo: &std::path::Path) -> Result<(), String> {
+    let mut value = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("photo".into(), photo.display().to_string().into());
+    }
+    println!("{value}");
+    Ok(())
 }
 
 fn print_report(photo: &str, r: &Report) {

@@ -124,53 +124,33 @@ fn refuses_to_start_with_a_corrupt_model() {
             .expect("bundled sums");
     let photo = testdata_path(&common::photo_by_prefix("001_"));
 
+    // Runs `check` with a model folder holding `bytes` (and `sums`), returning the outcome.
+    let with_model = |bytes: &[u8], sums: Option<&str>| {
+        let dir = model_dir_with(bytes, sums);
+        labelcheck(&[
+            "--model-dir",
+            dir.path().to_str().expect("utf-8"),
+            "check",
+            &photo,
+        ])
+    };
+    let refused = |out: &Output, why: &str| {
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        assert!(stderr(out).contains(why), "{}", stderr(out));
+    };
     // Truncated: the container's offsets point past the end.
-    let dir = model_dir_with(&model[..model.len() / 2], None);
-    let out = labelcheck(&[
-        "--model-dir",
-        dir.path().to_str().expect("utf-8"),
-        "check",
-        &photo,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
-
+    refused(&with_model(&model[..model.len() / 2], None), "truncated");
     // Not a model at all.
-    let dir = model_dir_with(b"<html>404 not found</html>", None);
-    let out = labelcheck(&[
-        "--model-dir",
-        dir.path().to_str().expect("utf-8"),
-        "check",
-        &photo,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("not a valid traineddata"),
-        "{}",
-        stderr(&out)
+    refused(
+        &with_model(b"<html>404 not found</html>", None),
+        "not a valid traineddata",
     );
-
     // One flipped byte deep inside the network: only the checksum can tell.
     let mut flipped = model.clone();
     flipped[model.len() / 2] ^= 0x40;
-    let dir = model_dir_with(&flipped, Some(&sums));
-    let out = labelcheck(&[
-        "--model-dir",
-        dir.path().to_str().expect("utf-8"),
-        "check",
-        &photo,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("SHA-256"), "{}", stderr(&out));
-
+    refused(&with_model(&flipped, Some(&sums)), "SHA-256");
     // The intact model in another folder works.
-    let dir = model_dir_with(&model, Some(&sums));
-    let out = labelcheck(&[
-        "--model-dir",
-        dir.path().to_str().expect("utf-8"),
-        "check",
-        &photo,
-    ]);
+    let out = with_model(&model, Some(&sums));
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

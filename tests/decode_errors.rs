@@ -10,46 +10,6 @@ fn limits() -> DecodeLimits {
     DecodeLimits::default()
 }
 
-/// CRC-32 (IEEE) for hand-built PNG chunks.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-    out
-}
-
-/// A 57-byte PNG whose header declares `w × h` RGB pixels.
-pub fn png_declaring(w: u32, h: u32) -> Vec<u8> {
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(png_chunk(b"IHDR", &ihdr));
-    png.extend(png_chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    ));
-    png.extend(png_chunk(b"IEND", &[]));
-    png
-}
-
 /// A real testdata JPEG with its frame header patched to declare `w × h` pixels.
 fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
     let mut jpeg = common::read_testdata(&common::photo_by_prefix("004_"));
@@ -172,7 +132,7 @@ fn small_files_declaring_huge_dimensions() {
         "{err}"
     );
 
-    let png = png_declaring(100_000, 100_000);
+    let png = common::png_declaring(100_000, 100_000);
     assert!(png.len() < 100);
     let err = decode(&png, &limits()).expect_err("png bomb");
     assert!(
@@ -187,7 +147,7 @@ fn small_files_declaring_huge_dimensions() {
         "{err}"
     );
 
-    let zero = png_declaring(0, 10);
+    let zero = common::png_declaring(0, 10);
     let err = decode(&zero, &limits()).expect_err("zero width");
     assert!(matches!(err, Error::CorruptImage { .. }), "{err}");
 }
