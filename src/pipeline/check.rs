@@ -468,9 +468,21 @@ fn start_point(line: &TextLine, flip: bool) -> (f32, f32) {
     )
 }
 
+/// Whether a line names another field (model, verification code, MAC, power, origin): such a line
+/// never holds the serial value, however serial-like its characters look (`MAC-44-19-B6-…`).
+fn has_other_field_word(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
 /// Whether OCR text holds a long run of serial characters with a dash (a full serial that the
 /// any-character read got slightly wrong).
 fn serial_like(text: &str) -> bool {
+    if has_other_field_word(text) {
+        return false;
+    }
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     compact
         .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '/'))
@@ -490,11 +502,7 @@ fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Op
             let distance = (x - origin.0).hypot(y - origin.1);
             let reach = 3.5 * here.text_height.max(other.text_height);
             let text = work[j].read.text();
-            let upper = text.to_ascii_uppercase();
-            if ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
-                .iter()
-                .any(|w| upper.contains(w))
-            {
+            if has_other_field_word(&text) {
                 return None;
             }
             let alnum = text.chars().filter(char::is_ascii_alphanumeric).count();
@@ -574,4 +582,33 @@ fn read_value(
         captioned,
         bbox: line.line.bbox(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_fields_are_never_serial_candidates() {
+        assert!(serial_like("DS-2CD2043G2-1U20180411CCWRX06579000"));
+        assert!(serial_like("9S-2CD2043G2-1U20210704AACH435933916"));
+        assert!(!serial_like("MAC-44-19-B6-13-28-F1-AA-BB-CC"));
+        assert!(!serial_like("Model: DS-2CD2T47G2-L-XXXXXXXXXXXX"));
+        assert!(!serial_like("Verification Code: KETPWX"));
+        assert!(!serial_like("this device complies with part 15"));
+    }
+
+    #[test]
+    fn crop_sharpness_ignores_contrast_and_sees_blur() {
+        let sharp = GrayImage::from_fn(64, 32, |x, _| {
+            image::Luma([if (x / 4) % 2 == 0 { 40 } else { 220 }])
+        });
+        let faint = GrayImage::from_fn(64, 32, |x, _| {
+            image::Luma([if (x / 4) % 2 == 0 { 110 } else { 150 }])
+        });
+        let flat = GrayImage::from_pixel(64, 32, image::Luma([128]));
+        let (s, f) = (crop_sharpness(&sharp), crop_sharpness(&faint));
+        assert!((s - f).abs() / s < 0.05, "{s} vs {f}");
+        assert_eq!(crop_sharpness(&flat), 0.0);
+    }
 }
