@@ -16,6 +16,20 @@ pub struct Plane {
     pub px: Vec<[f32; 3]>,
 }
 
+impl Plane {
+    /// Applies `f(x, y, pixel)` to every pixel, rows in parallel.
+    fn for_each_pixel(&mut self, f: impl Fn(usize, usize, &mut [f32; 3]) + Sync) {
+        self.px
+            .par_chunks_mut(self.w)
+            .enumerate()
+            .for_each(|(y, row)| {
+                for (x, p) in row.iter_mut().enumerate() {
+                    f(x, y, p);
+                }
+            });
+    }
+}
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E3779B97F4A7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
@@ -241,39 +255,24 @@ pub fn uneven_light<R: Rng>(photo: &mut Plane, rng: &mut R) {
     let tilt = rng.random_range(0.05..0.30f32);
     let vignette = rng.random_range(0.05..0.25f32);
     let exposure = rng.random_range(0.85..1.08f32);
-    let width = photo.w;
-    photo
-        .px
-        .par_chunks_mut(width)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (x, p) in row.iter_mut().enumerate() {
-                let (nx, ny) = (x as f32 / w - 0.5, y as f32 / h - 0.5);
-                let f = exposure
-                    * (1.0 + tilt * (nx * gx + ny * gy))
-                    * (1.0 - vignette * (nx * nx + ny * ny) * 2.0);
-                *p = [p[0] * f, p[1] * f, p[2] * f];
-            }
-        });
+    photo.for_each_pixel(|x, y, p| {
+        let (nx, ny) = (x as f32 / w - 0.5, y as f32 / h - 0.5);
+        let f = exposure
+            * (1.0 + tilt * (nx * gx + ny * gy))
+            * (1.0 - vignette * (nx * nx + ny * ny) * 2.0);
+        *p = [p[0] * f, p[1] * f, p[2] * f];
+    });
 }
 
 /// Adds a soft specular highlight of `strength` gray levels at `(cx, cy)` with radius `r` px.
 pub fn glare(photo: &mut Plane, cx: f32, cy: f32, r: f32, strength: f32) {
-    let width = photo.w;
-    photo
-        .px
-        .par_chunks_mut(width)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let dy = y as f32 - cy;
-            for (x, p) in row.iter_mut().enumerate() {
-                let dx = (x as f32 - cx) * 0.7;
-                let g = strength * (-(dx * dx + dy * dy) / (2.0 * r * r)).exp();
-                if g > 0.5 {
-                    *p = [p[0] + g, p[1] + g, p[2] + g];
-                }
-            }
-        });
+    photo.for_each_pixel(|x, y, p| {
+        let (dx, dy) = ((x as f32 - cx) * 0.7, y as f32 - cy);
+        let g = strength * (-(dx * dx + dy * dy) / (2.0 * r * r)).exp();
+        if g > 0.5 {
+            *p = [p[0] + g, p[1] + g, p[2] + g];
+        }
+    });
 }
 
 /// Defocus: a uniform disk of radius `r` pixels, via per-row prefix sums.
@@ -359,21 +358,14 @@ pub fn motion(photo: &mut Plane, len: f32, angle: f32) {
 /// Sensor noise: Gaussian, `sigma` gray levels, a little stronger in the shadows, slightly
 /// correlated between channels as after demosaicing.
 pub fn sensor_noise(photo: &mut Plane, sigma: f32, seed: u64) {
-    let width = photo.w;
-    photo
-        .px
-        .par_chunks_mut(width)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (x, p) in row.iter_mut().enumerate() {
-                let luma = hash_normal(seed, x, y, 0);
-                let level = 1.0 + 0.6 * (1.0 - (p[1] / 255.0).clamp(0.0, 1.0));
-                for k in 0..3 {
-                    let chroma = hash_normal(seed, x, y, 1 + k as u64);
-                    p[k] += sigma * level * (0.8 * luma + 0.45 * chroma);
-                }
-            }
-        });
+    photo.for_each_pixel(|x, y, p| {
+        let luma = hash_normal(seed, x, y, 0);
+        let level = 1.0 + 0.6 * (1.0 - (p[1] / 255.0).clamp(0.0, 1.0));
+        for k in 0..3 {
+            let chroma = hash_normal(seed, x, y, 1 + k as u64);
+            p[k] += sigma * level * (0.8 * luma + 0.45 * chroma);
+        }
+    });
 }
 
 /// Rounds to 8-bit RGB.
