@@ -23,10 +23,7 @@ fn main() {
         .gray;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).expect("mkdir");
-        let small = labelcheck::pipeline::blur::downscale_box(
-            &gray,
-            labelcheck::pipeline::locate::WORK_LONG_SIDE,
-        );
+        let small = labelcheck::pipeline::blur::reference_downscale(&gray);
         labelcheck::pipeline::locate::ink_mask(small.as_ref().unwrap_or(&gray))
             .save(format!("{dir}/ink.png"))
             .expect("save");

@@ -227,13 +227,17 @@ pub fn downscale_box(gray: &GrayImage, long_side: u32) -> Option<GrayImage> {
     GrayImage::from_raw(dw, dh, dst.into_vec())
 }
 
+/// The photo at the reference resolution: area-averaged to a [`NORMALIZED_LONG_SIDE`] px long
+/// side, or `None` when it is already that small (then the photo itself is the reference view).
+/// The normalised blur score and the text-line locator both work on this view.
+pub fn reference_downscale(gray: &GrayImage) -> Option<GrayImage> {
+    downscale_box(gray, NORMALIZED_LONG_SIDE)
+}
+
 /// Laplacian variance at the reference resolution ([`NORMALIZED_LONG_SIDE`] px long side), so
 /// photos of the same scene from different phones score alike. Units: squared gray levels.
 pub fn normalized_laplacian_variance(gray: &GrayImage) -> f64 {
-    match downscale_box(gray, NORMALIZED_LONG_SIDE) {
-        Some(small) => laplacian_variance(&small),
-        None => laplacian_variance(gray),
-    }
+    laplacian_variance(reference_downscale(gray).as_ref().unwrap_or(gray))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! One photo, end to end: decode, blur, locate lines, read them, find the serial field, read its
-//! value twice, decide, report.
+//! value three times at three scales, decide, report.
 //!
 //! The reported serial is used only by the final comparison: crops, OCR settings and the order of
 //! work never depend on it.
@@ -9,13 +9,13 @@ use std::time::Instant;
 use image::GrayImage;
 use serde::Serialize;
 
-use super::blur::{laplacian_variance, normalized_laplacian_variance};
-use super::decode::{self, PhotoFormat};
-use super::locate::{TextLine, cut_line, find_lines};
+use super::blur::laplacian_variance;
+use super::decode::PhotoFormat;
+use super::locate::{TextLine, cut_line, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer, settle_one_or_i};
-use super::serial::{FullSerial, LabelSerial, MatchKind, find_in_text};
+use super::serial::{CAPTIONS, FullSerial, LabelSerial, MatchKind, find_in_text};
 use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};
-use super::{BlurScore, PipelineConfig};
+use super::{BlurScore, PipelineConfig, decode_and_score, elapsed_ms, gray_levels_at_ranks};
 use crate::error::Result;
 
 /// Words printed on device labels; reading some of them shows the text is the right way up.
@@ -117,30 +117,12 @@ pub struct Report {
     pub timings: CheckTimings,
 }
 
-fn ms(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1e3
-}
-
 /// Sharpness of a crop independent of its contrast: stretch the 2nd–98th percentile to 0–255,
 /// then the variance of the Laplacian (squared gray levels).
 pub fn crop_sharpness(crop: &GrayImage) -> f64 {
-    let mut hist = [0u32; 256];
-    for &p in crop.as_raw() {
-        hist[p as usize] += 1;
-    }
-    let n = crop.as_raw().len() as u32;
-    let percentile = |q: f64| {
-        let target = (f64::from(n) * q) as u32;
-        let mut acc = 0;
-        for (v, &c) in hist.iter().enumerate() {
-            acc += c;
-            if acc > target {
-                return v as f64;
-            }
-        }
-        255.0
-    };
-    let (lo, hi) = (percentile(0.02), percentile(0.98));
+    let n = crop.as_raw().len() as f64;
+    let [lo, hi] =
+        gray_levels_at_ranks(crop, [(n * 0.02) as usize, (n * 0.98) as usize]).map(f64::from);
     if hi - lo < 8.0 {
         return 0.0;
     }
@@ -150,9 +132,6 @@ pub fn crop_sharpness(crop: &GrayImage) -> f64 {
     });
     laplacian_variance(&stretched)
 }
-
-/// Captions as they appear in OCR text (upper case, no spaces).
-const CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
 
 /// Index of the first character after a serial caption that starts a word, if any.
 fn caption_end(read: &LineRead) -> Option<usize> {
@@ -184,10 +163,15 @@ fn caption_end(read: &LineRead) -> Option<usize> {
     None
 }
 
+/// One line, cut and read, with what is looked up on it more than once.
 struct LineWork {
     line: TextLine,
     crop: GrayImage,
     read: LineRead,
+    /// `read.text()`.
+    text: String,
+    /// `caption_end(&read)`.
+    caption: Option<usize>,
 }
 
 /// Checks one photo against the reported serial.
@@ -201,24 +185,18 @@ pub fn check(
     debug: &mut dyn FnMut(&str, &GrayImage),
 ) -> Result<Report> {
     let total = Instant::now();
-    let start = Instant::now();
-    let photo = decode::decode(bytes, &config.limits)?;
-    let decode_ms = ms(start);
-    let gray = &photo.gray;
+    let scored = decode_and_score(bytes, &config.limits)?;
+    let (photo, gray) = (&scored.photo, &scored.photo.gray);
+    let (blur_score, blur_score_normalized) = (scored.blur_score, scored.blur_score_normalized);
 
     let start = Instant::now();
-    let blur_score = BlurScore(laplacian_variance(gray));
-    let blur_score_normalized = BlurScore(normalized_laplacian_variance(gray));
-    let blur_ms = ms(start);
-
-    let start = Instant::now();
-    let lines = find_lines(gray);
-    let locate_ms = ms(start);
+    let lines = find_lines_in(gray, scored.reference());
+    let locate_ms = elapsed_ms(start);
 
     let start = Instant::now();
     let mut ocr_calls = 0usize;
-    let mut read = |crop: &GrayImage, charset: Charset, calls: &mut usize| -> Result<LineRead> {
-        *calls += 1;
+    let mut read = |crop: &GrayImage, charset: Charset| -> Result<LineRead> {
+        ocr_calls += 1;
         engine.read_line(crop, charset)
     };
 
@@ -228,13 +206,13 @@ pub fn check(
     let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
     let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
     let mut work = read_all(gray, &lines, nearest_upright, &mut |crop| {
-        read(crop, Charset::Any, &mut ocr_calls)
+        read(crop, Charset::Any)
     })?;
     let mut flip = nearest_upright;
     let score = label_likeness(&work);
     if score.0 == 0 || steep {
         let other = read_all(gray, &lines, !nearest_upright, &mut |crop| {
-            read(crop, Charset::Any, &mut ocr_calls)
+            read(crop, Charset::Any)
         })?;
         if label_likeness(&other) > score {
             work = other;
@@ -261,8 +239,7 @@ pub fn check(
         if used[i] {
             continue;
         }
-        let text = work[i].read.text();
-        let caption = caption_end(&work[i].read);
+        let caption = work[i].caption;
         caption_seen |= caption.is_some();
         let (value_line, x_start) = match caption {
             Some(end) => {
@@ -283,11 +260,11 @@ pub fn check(
                     (next, 0)
                 } else {
                     // A caption with nothing readable after it.
-                    fields.push(unreadable_field(&work[i], &text));
+                    fields.push(unreadable_field(&work[i]));
                     continue;
                 }
             }
-            None if !find_in_text(&text).is_empty() || serial_like(&text) => {
+            None if !find_in_text(&work[i].text).is_empty() || serial_like(&work[i].text) => {
                 (i, model_start_x(&work[i].read))
             }
             None => continue,
@@ -299,24 +276,20 @@ pub fn check(
             &work[value_line],
             flip,
             x_start,
-            caption.is_some(),
-            &mut |crop, charset| read(crop, charset, &mut ocr_calls),
+            &mut read,
             debug,
             fields.len(),
         )?;
         fields.push(field);
     }
-    let ocr_ms = ms(start);
+    let ocr_ms = elapsed_ms(start);
 
     let count = |word: &str| {
         work.iter()
-            .filter(|w| w.read.text().to_ascii_uppercase().contains(word))
+            .filter(|w| w.text.to_ascii_uppercase().contains(word))
             .count()
     };
-    let captions = work
-        .iter()
-        .filter(|w| caption_end(&w.read).is_some())
-        .count();
+    let captions = work.iter().filter(|w| w.caption.is_some()).count();
     let labels_seen = captions.max(count("MODEL")).max(count("VERIFICATION"));
     let evidence = Evidence {
         fields,
@@ -369,11 +342,11 @@ pub fn check(
         serials_found,
         ocr_calls,
         timings: CheckTimings {
-            decode_ms,
-            blur_ms,
+            decode_ms: scored.timings.decode_ms,
+            blur_ms: scored.timings.blur_ms,
             locate_ms,
             ocr_ms,
-            total_ms: ms(total),
+            total_ms: elapsed_ms(total),
         },
     })
 }
@@ -396,6 +369,8 @@ fn read_all(
         work.push(LineWork {
             line: lines[i].clone(),
             crop,
+            text: read.text(),
+            caption: caption_end(&read),
             read,
         });
     }
@@ -408,7 +383,7 @@ fn label_likeness(work: &[LineWork]) -> (usize, i64) {
     let words = work
         .iter()
         .map(|w| {
-            let text = w.read.text().to_ascii_uppercase();
+            let text = w.text.to_ascii_uppercase();
             LABEL_WORDS.iter().filter(|k| text.contains(*k)).count()
         })
         .sum();
@@ -501,12 +476,12 @@ fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Op
             let (x, y) = start_point(other, flip);
             let distance = (x - origin.0).hypot(y - origin.1);
             let reach = 3.5 * here.text_height.max(other.text_height);
-            let text = work[j].read.text();
-            if has_other_field_word(&text) {
+            let text = &work[j].text;
+            if has_other_field_word(text) {
                 return None;
             }
             let alnum = text.chars().filter(char::is_ascii_alphanumeric).count();
-            let serialish = !find_in_text(&text).is_empty() || serial_like(&text);
+            let serialish = !find_in_text(text).is_empty() || serial_like(text);
             (distance < reach && (serialish || alnum >= 9)).then_some((j, serialish, distance))
         });
     candidates
@@ -514,28 +489,25 @@ fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Op
         .map(|(j, _, _)| j)
 }
 
-fn unreadable_field(line: &LineWork, text: &str) -> FieldRead {
+fn unreadable_field(line: &LineWork) -> FieldRead {
     FieldRead {
         serial: None,
         others: Vec::new(),
         others_raw: Vec::new(),
-        raw: text.to_string(),
+        raw: line.text.clone(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
-        captioned: true,
         bbox: line.line.bbox(),
     }
 }
 
-/// Reads a serial value on `line` from crop column `x_start` on, twice (two scales), with the
-/// serial character set.
-#[allow(clippy::too_many_arguments)]
+/// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
+/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set.
 fn read_value(
     gray: &GrayImage,
     line: &LineWork,
     flip: bool,
     x_start: i32,
-    captioned: bool,
     read: &mut dyn FnMut(&GrayImage, Charset) -> Result<LineRead>,
     debug: &mut dyn FnMut(&str, &GrayImage),
     index: usize,
@@ -579,7 +551,6 @@ fn read_value(
             min_confidence
         },
         region_blur: crop_sharpness(&crop),
-        captioned,
         bbox: line.line.bbox(),
     })
 }

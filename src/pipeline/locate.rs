@@ -18,10 +18,11 @@
 use image::GrayImage;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-use super::blur::downscale_box;
+use super::blur::{NORMALIZED_LONG_SIDE, reference_downscale};
 
-/// Long side of the working image, in pixels.
-pub const WORK_LONG_SIDE: u32 = 1280;
+/// Long side of the working image, in pixels: the blur score's reference view, so one
+/// downscale serves both.
+pub const WORK_LONG_SIDE: u32 = NORMALIZED_LONG_SIDE;
 /// Height of text in a line crop handed to OCR, in pixels (Tesseract reads best at 25–40 px).
 pub const LINE_TEXT_PX: f32 = 32.0;
 /// Neighbourhood for the ink threshold: (2R+1)² pixels at working resolution.
@@ -42,8 +43,6 @@ pub struct TextLine {
     pub chars: usize,
     /// Offset across the lines (for ordering lines top to bottom), photo pixels.
     pub across: f32,
-    /// Start of the line along the text direction, photo pixels.
-    pub along_start: f32,
 }
 
 impl TextLine {
@@ -61,13 +60,14 @@ impl TextLine {
     }
 }
 
+/// A connected ink component: its bounding box (inclusive, px) and pixel count.
 #[derive(Debug, Clone, Copy)]
-struct Blob {
-    x0: u32,
-    y0: u32,
-    x1: u32,
-    y1: u32,
-    count: u32,
+pub(crate) struct Blob {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+    pub count: u32,
 }
 
 impl Blob {
@@ -115,7 +115,11 @@ pub fn ink_mask(gray: &GrayImage) -> GrayImage {
     mask
 }
 
-fn blobs(mask: &GrayImage) -> Vec<Blob> {
+/// The 8-connected components of the ink (255) in `mask`: the label image (0 = background,
+/// component `k` is label `k + 1`) and each component's box and size.
+pub(crate) fn components(
+    mask: &GrayImage,
+) -> (image::ImageBuffer<image::Luma<u32>, Vec<u32>>, Vec<Blob>) {
     let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
     let mut out: Vec<Blob> = Vec::new();
     for (x, y, l) in labels.enumerate_pixels() {
@@ -142,7 +146,7 @@ fn blobs(mask: &GrayImage) -> Vec<Blob> {
         b.y1 = b.y1.max(y);
         b.count += 1;
     }
-    out
+    (labels, out)
 }
 
 /// Whether a component has the size and shape of a printed character at working resolution.
@@ -232,10 +236,18 @@ impl From<Vec<Item>> for Builder {
 /// Finds text lines in an upright gray photo. Lines are in photo coordinates, top to bottom
 /// along the text's own "down" for the direction found (which may still be upside down).
 pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
-    let small = downscale_box(gray, WORK_LONG_SIDE);
-    let work = small.as_ref().unwrap_or(gray);
+    find_lines_in(gray, reference_downscale(gray).as_ref().unwrap_or(gray))
+}
+
+/// [`find_lines`] for a caller that already holds the photo's reference view (`work`, from
+/// [`reference_downscale`], or `gray` itself when that is `None`).
+pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     let scale = work.width() as f32 / gray.width() as f32;
-    let chars: Vec<Blob> = blobs(&ink_mask(work)).into_iter().filter(is_char).collect();
+    let chars: Vec<Blob> = components(&ink_mask(work))
+        .1
+        .into_iter()
+        .filter(is_char)
+        .collect();
     if chars.len() < 4 {
         return Vec::new();
     }
@@ -337,7 +349,6 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
                 text_height: height * tilt.cos() / scale,
                 chars: l.members.len(),
                 across: vm / scale,
-                along_start: u0 / scale,
             }
         })
         .collect();

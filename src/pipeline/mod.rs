@@ -68,21 +68,81 @@ pub struct PhotoFacts {
     pub timings: StageTimings,
 }
 
-fn elapsed_ms(start: Instant) -> f64 {
+/// The gray levels at `ranks` in `img`'s pixels sorted darkest first (rank 0 is the darkest
+/// pixel), found with a histogram; 255 for a rank past the end.
+pub(crate) fn gray_levels_at_ranks<const N: usize>(
+    img: &image::GrayImage,
+    ranks: [usize; N],
+) -> [u8; N] {
+    let mut hist = [0usize; 256];
+    for &p in img.as_raw() {
+        hist[p as usize] += 1;
+    }
+    ranks.map(|rank| {
+        let mut below = 0;
+        for (level, &count) in hist.iter().enumerate() {
+            below += count;
+            if below > rank {
+                return level as u8;
+            }
+        }
+        255
+    })
+}
+
+pub(crate) fn elapsed_ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
-/// Decodes a photo and scores its sharpness.
-pub fn analyze_photo(bytes: &[u8], config: &PipelineConfig) -> Result<PhotoFacts> {
+/// A decoded photo, its reference view and its whole-photo blur scores.
+pub(crate) struct Scored {
+    pub photo: decode::DecodedPhoto,
+    /// The reference view when it differs from the photo ([`blur::reference_downscale`]).
+    pub downscaled: Option<image::GrayImage>,
+    pub blur_score: BlurScore,
+    pub blur_score_normalized: BlurScore,
+    pub timings: StageTimings,
+}
+
+impl Scored {
+    /// The photo at the reference resolution.
+    pub fn reference(&self) -> &image::GrayImage {
+        self.downscaled.as_ref().unwrap_or(&self.photo.gray)
+    }
+}
+
+/// Decodes a photo and scores its sharpness; the first stages of both [`analyze_photo`] and
+/// [`check`].
+pub(crate) fn decode_and_score(bytes: &[u8], limits: &DecodeLimits) -> Result<Scored> {
     let start = Instant::now();
-    let photo = decode::decode(bytes, &config.limits)?;
+    let photo = decode::decode(bytes, limits)?;
     let decode_ms = elapsed_ms(start);
 
     let start = Instant::now();
     let blur_score = BlurScore(blur::laplacian_variance(&photo.gray));
-    let blur_score_normalized = BlurScore(blur::normalized_laplacian_variance(&photo.gray));
+    let downscaled = blur::reference_downscale(&photo.gray);
+    let blur_score_normalized = BlurScore(blur::laplacian_variance(
+        downscaled.as_ref().unwrap_or(&photo.gray),
+    ));
     let blur_ms = elapsed_ms(start);
+    Ok(Scored {
+        photo,
+        downscaled,
+        blur_score,
+        blur_score_normalized,
+        timings: StageTimings { decode_ms, blur_ms },
+    })
+}
 
+/// Decodes a photo and scores its sharpness.
+pub fn analyze_photo(bytes: &[u8], config: &PipelineConfig) -> Result<PhotoFacts> {
+    let Scored {
+        photo,
+        blur_score,
+        blur_score_normalized,
+        timings,
+        ..
+    } = decode_and_score(bytes, &config.limits)?;
     Ok(PhotoFacts {
         format: photo.format,
         width: photo.gray.width(),
@@ -91,6 +151,6 @@ pub fn analyze_photo(bytes: &[u8], config: &PipelineConfig) -> Result<PhotoFacts
         orientation_applied: photo.exif_orientation != 1,
         blur_score,
         blur_score_normalized,
-        timings: StageTimings { decode_ms, blur_ms },
+        timings,
     })
 }

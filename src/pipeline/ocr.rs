@@ -246,9 +246,8 @@ pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
     if w < 4 || h < 8 {
         return;
     }
-    let mut values: Vec<u8> = crop.as_raw().clone();
-    values.sort_unstable();
-    let (lo, hi) = (values[values.len() / 20], values[values.len() * 19 / 20]);
+    let n = crop.as_raw().len();
+    let [lo, hi] = super::gray_levels_at_ranks(crop, [n / 20, n * 19 / 20]);
     if hi.saturating_sub(lo) < 40 {
         return;
     }
@@ -260,25 +259,12 @@ pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
             0
         }])
     });
-    let labels = imageproc::region_labelling::connected_components(
-        &mask,
-        imageproc::region_labelling::Connectivity::Eight,
-        image::Luma([0u8]),
-    );
-    // Per component: bounding box.
-    let mut boxes: Vec<(usize, usize, usize, usize)> = Vec::new(); // x0, y0, x1, y1 inclusive
-    for (x, y, l) in labels.enumerate_pixels() {
-        let l = l[0] as usize;
-        if l == 0 {
-            continue;
-        }
-        if boxes.len() < l {
-            boxes.resize(l, (usize::MAX, usize::MAX, 0, 0));
-        }
-        let b = &mut boxes[l - 1];
-        let (x, y) = (x as usize, y as usize);
-        *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
-    }
+    let (labels, blobs) = super::locate::components(&mask);
+    // Bounding boxes (x0, y0, x1, y1, inclusive) of the components.
+    let boxes: Vec<(usize, usize, usize, usize)> = blobs
+        .iter()
+        .map(|b| (b.x0 as usize, b.y0 as usize, b.x1 as usize, b.y1 as usize))
+        .collect();
     let tallest = boxes.iter().map(|b| b.3 + 1 - b.1).max().unwrap_or(0);
     for c in read
         .chars
@@ -290,7 +276,7 @@ pub fn settle_one_or_i(crop: &GrayImage, read: &mut LineRead) {
         let pick = boxes
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.0 != usize::MAX && (b.3 + 1 - b.1) * 10 >= tallest * 6)
+            .filter(|(_, b)| b.0 != u32::MAX as usize && (b.3 + 1 - b.1) * 10 >= tallest * 6)
             .map(|(i, b)| (i, (b.2 + 1).min(cx1).saturating_sub(b.0.max(cx0))))
             .filter(|&(_, overlap)| overlap > 0)
             .max_by_key(|&(_, overlap)| overlap);

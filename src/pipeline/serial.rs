@@ -178,7 +178,7 @@ fn is_model(model: &str) -> bool {
 }
 
 /// Serial-field captions as OCR sees them (upper case, spaces removed).
-const CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
+pub(crate) const CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
 
 /// Classes of a short serial's 9 positions.
 const SHORT_CLASSES: [Class; 9] = [
@@ -319,6 +319,22 @@ fn confusable_only(a: &[char], b: &[char], either: impl Fn(usize) -> bool) -> Op
         .iter()
         .all(|&i| either(i) && confusable(a[i], b[i]))
         .then_some(diffs)
+}
+
+/// Whether two different reads of a label differ only by look-alikes at positions the grammar
+/// cannot settle: inside the model of two full serials with the same short serial, or in the
+/// first character of two short serials.
+pub fn differ_only_by_lookalikes(a: &LabelSerial, b: &LabelSerial) -> bool {
+    match (a, b) {
+        (LabelSerial::Full(_), LabelSerial::Full(y)) => {
+            a.short() == y.short && matches!(compare(a, y), Comparison::Confusable { .. })
+        }
+        (LabelSerial::Short(x), LabelSerial::Short(y)) => {
+            let (x, y): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
+            x != y && confusable_only(&x, &y, |i| i == 0).is_some()
+        }
+        _ => false,
+    }
 }
 
 /// Compares a serial read from the label with the reported one.

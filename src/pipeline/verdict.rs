@@ -15,7 +15,9 @@
 
 use serde::Serialize;
 
-use super::serial::{Comparison, FullSerial, LabelSerial, MatchKind, compare};
+use super::serial::{
+    Comparison, FullSerial, LabelSerial, MatchKind, compare, differ_only_by_lookalikes,
+};
 
 /// The answer for one photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,8 +120,6 @@ pub struct FieldRead {
     pub min_confidence: f32,
     /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
     pub region_blur: f64,
-    /// Whether a caption (`S/N`, `Serial No.`, …) was read with it.
-    pub captioned: bool,
     /// Box of the field in photo pixels `(x0, y0, x1, y1)`.
     pub bbox: (f32, f32, f32, f32),
 }
@@ -164,38 +164,14 @@ fn decision(verdict: Verdict, reasons: Vec<Reason>, field: Option<usize>) -> Dec
     }
 }
 
-/// Whether two reads differ only by look-alikes at positions the grammar cannot settle.
-fn same_up_to_lookalikes(a: &LabelSerial, b: &LabelSerial) -> bool {
-    match (a, b) {
-        (LabelSerial::Full(x), LabelSerial::Full(y)) => {
-            matches!(compare(a, y), Comparison::Confusable { .. }) && x.short == y.short
-        }
-        (LabelSerial::Short(_), LabelSerial::Short(y)) => {
-            let reported_like = FullSerial {
-                short: y.clone(),
-                ..placeholder_full()
-            };
-            matches!(compare(a, &reported_like), Comparison::Confusable { .. })
-        }
-        _ => false,
-    }
-}
-
-/// A syntactically complete serial used only to compare two short serials with [`compare`].
-fn placeholder_full() -> FullSerial {
-    FullSerial {
-        model: "DS-0".into(),
-        date: "20000101".into(),
-        letters: "AAAA".into(),
-        short: String::new(),
-        suffix: String::new(),
-    }
-}
-
 /// Decides the verdict from the evidence (rules in the module documentation).
 pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
-    let readable: Vec<usize> = (0..evidence.fields.len())
-        .filter(|&i| evidence.fields[i].serial.is_some())
+    // The fields whose first read parsed, with that serial.
+    let readable: Vec<(usize, &LabelSerial)> = evidence
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((i, f.serial.as_ref()?)))
         .collect();
     if readable.is_empty() {
         let first_field = (!evidence.fields.is_empty()).then_some(0);
@@ -228,7 +204,7 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         let mut d = decision(
             Verdict::Inconclusive,
             vec![Reason::UnreadSerialField],
-            Some(readable[0]),
+            Some(readable[0].0),
         );
         if let Some(i) = evidence.fields.iter().position(|f| f.serial.is_none()) {
             d.field = Some(i);
@@ -237,19 +213,12 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
     }
 
     // Distinct serials: two reads of the same device (full and short, or twice) are one serial.
-    let first = readable[0];
-    let base = evidence.fields[first].serial.as_ref();
+    let (first, base) = readable[0];
     let same_device = |a: &LabelSerial, b: &LabelSerial| match (a, b) {
         (LabelSerial::Full(x), LabelSerial::Full(y)) => x == y,
         _ => a.short() == b.short(),
     };
-    if readable
-        .iter()
-        .any(|&i| match (base, evidence.fields[i].serial.as_ref()) {
-            (Some(a), Some(b)) => !same_device(a, b),
-            _ => false,
-        })
-    {
+    if readable.iter().any(|&(_, other)| !same_device(base, other)) {
         return decision(
             Verdict::Inconclusive,
             vec![Reason::MultipleSerials],
@@ -257,22 +226,15 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         );
     }
     // Prefer the full serial if the label shows both forms.
-    let chosen = readable
+    let (chosen, serial) = readable
         .iter()
         .copied()
-        .find(|&i| matches!(evidence.fields[i].serial, Some(LabelSerial::Full(_))))
-        .unwrap_or(first);
+        .find(|(_, s)| matches!(s, LabelSerial::Full(_)))
+        .unwrap_or((first, base));
     let field = &evidence.fields[chosen];
     if field.region_blur < t.region_blur_min {
         return decision(Verdict::Blurry, vec![Reason::RegionBlurry], Some(chosen));
     }
-    let Some(serial) = field.serial.as_ref() else {
-        return decision(
-            Verdict::Inconclusive,
-            vec![Reason::SerialUnreadable],
-            Some(chosen),
-        );
-    };
     let confident = field.min_confidence >= t.min_char_confidence;
     // Stable: another read agrees exactly, and no read saw a different serial. A read that
     // differs only by look-alikes where the grammar allows both (I/1 in the model) neither
@@ -282,7 +244,7 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
             .others
             .iter()
             .flatten()
-            .all(|o| o == serial || same_up_to_lookalikes(o, serial));
+            .all(|o| o == serial || differ_only_by_lookalikes(o, serial));
     match compare(serial, reported) {
         Comparison::Match(kind) => {
             let mut reasons = vec![match kind {
@@ -348,7 +310,6 @@ mod tests {
             others_raw: vec![second.into(), String::new()],
             min_confidence: confidence,
             region_blur: blur,
-            captioned: true,
             bbox: (0.0, 0.0, 10.0, 10.0),
         }
     }
