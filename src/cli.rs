@@ -48,8 +48,107 @@ pub enum LogFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the gRPC API (labelcheck.v1.LabelVerifier, health, reflection) until SIGTERM/SIGINT.
+    Serve(ServeArgs),
     /// Check one photo and print what is known about it.
     Check(CheckArgs),
+    /// Write a binary VerifyRequest for ghz's -B option (see load/README.md).
+    GhzPayload(GhzPayloadArgs),
+    /// Drive load against a running server and print throughput, latency percentiles and counts
+    /// by status code.
+    Load(LoadArgs),
+}
+
+/// Arguments of `labelcheck serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of the gRPC service.
+    #[arg(long, env = "LABELCHECK_LISTEN", default_value = crate::server::DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Address of the Prometheus endpoint (GET /metrics), or "off".
+    #[arg(long, env = "LABELCHECK_METRICS_LISTEN", default_value = crate::server::DEFAULT_METRICS_LISTEN)]
+    pub metrics_listen: String,
+    /// Worker threads, one OCR engine each [default: the number of CPUs].
+    #[arg(long, env = "LABELCHECK_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker beyond those running; past that, calls get
+    /// RESOURCE_EXHAUSTED at once [default: 4 x workers].
+    #[arg(long, env = "LABELCHECK_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+    /// Largest request message, bytes.
+    #[arg(long, env = "LABELCHECK_MAX_MESSAGE_BYTES", default_value_t = crate::server::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Longest a request may run when its caller sets no deadline, seconds.
+    #[arg(long, env = "LABELCHECK_MAX_REQUEST_SECS", default_value_t = 30.0)]
+    pub max_request_secs: f64,
+    /// After SIGTERM/SIGINT, how long in-flight requests may take to finish, seconds.
+    #[arg(long, env = "LABELCHECK_GRACE_SECS", default_value_t = 20.0)]
+    pub grace_secs: f64,
+    /// Server certificate chain (PEM); turns TLS on (with --tls-key).
+    #[arg(long, env = "LABELCHECK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, env = "LABELCHECK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) that client certificates must chain to: turns on mutual TLS, and a
+    /// client without such a certificate is refused.
+    #[arg(long, env = "LABELCHECK_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+/// Arguments of `labelcheck ghz-payload`.
+#[derive(Debug, Args)]
+pub struct GhzPayloadArgs {
+    /// The photo.
+    pub photo: PathBuf,
+    /// The full serial the device reports.
+    #[arg(long)]
+    pub serial: String,
+    /// Case id to put in the request.
+    #[arg(long, default_value = "ghz")]
+    pub case_id: String,
+    /// Where to write the binary VerifyRequest.
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `labelcheck load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Server address (host:port), plaintext gRPC.
+    #[arg(long, default_value = crate::server::DEFAULT_LISTEN)]
+    pub target: String,
+    /// A photo to send (with --serial); or use --manifest.
+    #[arg(long, requires = "serial", conflicts_with = "manifest")]
+    pub photo: Option<PathBuf>,
+    /// The serial reported with --photo.
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// A CSV with `photo` and `reported_serial` columns (testdata/manifest.csv); requests cycle
+    /// through its photos in order.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Requests to send in all (ignored with --duration).
+    #[arg(long, default_value_t = 100)]
+    pub requests: u64,
+    /// Send for this many seconds instead of a fixed count (at most 3600).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Requests in flight at once.
+    #[arg(long, short, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Largest rate to send at, requests per second (default: as fast as replies come).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// HTTP/2 connections to spread the calls over.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// Deadline per call, milliseconds (sent as grpc-timeout).
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `labelcheck check`.

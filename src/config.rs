@@ -74,6 +74,86 @@ impl Config {
             pipeline: PipelineConfig {
                 limits,
                 thresholds: Default::default(),
+                parallel: true,
+            },
+        })
+    }
+}
+
+/// Most worker threads accepted by `--workers`.
+pub const MAX_WORKERS: usize = 256;
+/// Most queued requests accepted by `--max-queue`.
+pub const MAX_QUEUE: usize = 100_000;
+
+/// Addresses and validated settings for `labelcheck serve`.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// gRPC address.
+    pub listen: std::net::SocketAddr,
+    /// Metrics address, `None` when off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Everything else.
+    pub server: crate::server::ServeConfig,
+}
+
+fn address(name: &'static str, text: &str) -> Result<std::net::SocketAddr> {
+    text.parse().map_err(|e| Error::Config {
+        name,
+        reason: format!("{text:?} is not an address like 127.0.0.1:50051 ({e})"),
+    })
+}
+
+fn seconds(name: &'static str, value: f64, max: f64) -> Result<std::time::Duration> {
+    if !(value.is_finite() && value > 0.0 && value <= max) {
+        return Err(Error::Config {
+            name,
+            reason: format!("{value} is outside (0, {max}] seconds"),
+        });
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
+
+impl ServeSettings {
+    /// Validates `labelcheck serve`'s flags on top of the shared settings.
+    pub fn from_args(config: &Config, args: &crate::cli::ServeArgs) -> Result<ServeSettings> {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let workers = in_range("workers", args.workers.unwrap_or(cpus), 1, MAX_WORKERS)?;
+        let max_queue = in_range(
+            "max-queue",
+            args.max_queue.unwrap_or(4 * workers),
+            0,
+            MAX_QUEUE,
+        )?;
+        let max_message_bytes = in_range(
+            "max-message-bytes",
+            args.max_message_bytes,
+            MIN_INPUT_BYTES,
+            MAX_INPUT_BYTES + (1 << 20),
+        )?;
+        let metrics_listen = match args.metrics_listen.trim() {
+            "off" | "" => None,
+            text => Some(address("metrics-listen", text)?),
+        };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: args.tls_client_ca.clone(),
+            }),
+            _ => None,
+        };
+        Ok(ServeSettings {
+            listen: address("listen", &args.listen)?,
+            metrics_listen,
+            server: crate::server::ServeConfig {
+                model: config.model.clone(),
+                pipeline: config.pipeline,
+                workers,
+                max_queue,
+                max_message_bytes,
+                max_request_time: seconds("max-request-secs", args.max_request_secs, 3600.0)?,
+                grace_period: seconds("grace-secs", args.grace_secs, 3600.0)?,
+                tls,
             },
         })
     }

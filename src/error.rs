@@ -22,6 +22,14 @@ pub enum ErrorKind {
     Config,
     /// The OCR engine or another internal component failed (gRPC INTERNAL).
     Internal,
+    /// The service is at its admission limit (gRPC RESOURCE_EXHAUSTED).
+    Overloaded,
+    /// The caller's deadline passed first (gRPC DEADLINE_EXCEEDED).
+    DeadlineExceeded,
+    /// The caller went away or cancelled (gRPC CANCELLED; nobody reads the answer).
+    Cancelled,
+    /// The service is shutting down (gRPC UNAVAILABLE).
+    Unavailable,
 }
 
 /// Every failure labelcheck reports.
@@ -89,6 +97,37 @@ pub enum Error {
         reason: String,
     },
 
+    /// A request field other than the photo is invalid (serial, model, case id, options).
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The field's name in the request (as in the proto).
+        field: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// The service already holds as many requests (running plus queued) as it admits.
+    #[error("the service is busy: {limit} requests are running or queued, its limit; retry later")]
+    Overloaded {
+        /// Requests admitted at once.
+        limit: usize,
+    },
+
+    /// The caller's deadline passed before the verdict was ready.
+    #[error("the deadline ({budget_ms} ms) passed before the verdict was ready")]
+    DeadlineExceeded {
+        /// The time the caller allowed, milliseconds.
+        budget_ms: u64,
+    },
+
+    /// The caller cancelled or went away, and the work was abandoned.
+    #[error("the request was abandoned: its caller cancelled it or went away")]
+    Cancelled,
+
+    /// The service is shutting down and takes no new work.
+    #[error("the service is shutting down")]
+    ShuttingDown,
+
     /// An internal component (OCR engine, decoder library) failed.
     #[error("internal failure in {component}: {detail}")]
     Internal {
@@ -115,6 +154,25 @@ impl Error {
             Error::Model { .. } => "model",
             Error::Config { .. } => "config",
             Error::Internal { .. } => "internal",
+            Error::InvalidField { .. } => "invalid_field",
+            Error::Overloaded { .. } => "overloaded",
+            Error::DeadlineExceeded { .. } => "deadline_exceeded",
+            Error::Cancelled => "cancelled",
+            Error::ShuttingDown => "shutting_down",
+        }
+    }
+
+    /// The request field a bad-input error is about (`photo` for every photo error), as named in
+    /// the proto; `None` for other errors.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::EmptyInput
+            | Error::InputTooLarge { .. }
+            | Error::UnsupportedFormat { .. }
+            | Error::TooManyPixels { .. }
+            | Error::CorruptImage { .. } => Some("photo"),
+            Error::InvalidField { field, .. } => Some(field),
+            _ => None,
         }
     }
 
@@ -125,9 +183,14 @@ impl Error {
             | Error::InputTooLarge { .. }
             | Error::UnsupportedFormat { .. }
             | Error::TooManyPixels { .. }
-            | Error::CorruptImage { .. } => ErrorKind::BadInput,
+            | Error::CorruptImage { .. }
+            | Error::InvalidField { .. } => ErrorKind::BadInput,
             Error::Model { .. } | Error::Config { .. } => ErrorKind::Config,
             Error::Internal { .. } => ErrorKind::Internal,
+            Error::Overloaded { .. } => ErrorKind::Overloaded,
+            Error::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::ShuttingDown => ErrorKind::Unavailable,
         }
     }
 }

@@ -8,8 +8,11 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod server;
+pub mod workers;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

@@ -6,11 +6,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use labelcheck::cli::{CheckArgs, Cli, Command, LogFormat};
+use labelcheck::cli::{CheckArgs, Cli, Command, GhzPayloadArgs, LoadArgs, LogFormat, ServeArgs};
+use labelcheck::config::ServeSettings;
 use labelcheck::pipeline::ocr::TesseractEngine;
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::verdict::Verdict;
 use labelcheck::pipeline::{Report, check as check_photo};
+use labelcheck::server::{self, proto::pb};
 use labelcheck::{Config, PhotoFacts, analyze_photo};
 use tracing_subscriber::EnvFilter;
 
@@ -19,9 +21,11 @@ const EXIT_NOT_MATCH: u8 = 1;
 /// Exit code for any failure.
 const EXIT_FAILURE: u8 = 2;
 
-fn init_tracing(format: LogFormat) {
+/// Logs go to standard error; `LABELCHECK_LOG` (tracing's filter syntax) overrides the level,
+/// which is `info` for `serve` (one line per call) and `warn` otherwise.
+fn init_tracing(format: LogFormat, default_level: &str) {
     let filter =
-        EnvFilter::try_from_env("LABELCHECK_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        EnvFilter::try_from_env("LABELCHECK_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -56,7 +60,11 @@ fn ensure_single_threaded_openmp() {
 fn main() -> ExitCode {
     ensure_single_threaded_openmp();
     let cli = Cli::parse();
-    init_tracing(cli.global.log_format);
+    let level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_tracing(cli.global.log_format, level);
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
@@ -67,10 +75,85 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        // The load driver is a client: it needs no model.
+        Command::Load(args) => return load(&args),
+        Command::GhzPayload(args) => return ghz_payload(&args),
+        _ => {}
+    }
     let config = Config::from_args(&cli.global).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Check(args) => check(&config, &args),
+        Command::Serve(args) => serve(&config, &args),
+        Command::Load(_) | Command::GhzPayload(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("labelcheck-io")
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, String> {
+    let settings = ServeSettings::from_args(config, args).map_err(|e| e.to_string())?;
+    runtime()?.block_on(async move {
+        let grpc = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let metrics = match settings.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?,
+            ),
+            None => None,
+        };
+        server::serve(
+            settings.server,
+            server::Listeners { grpc, metrics },
+            server::termination_signal(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ghz_payload(args: &GhzPayloadArgs) -> Result<ExitCode, String> {
+    use prost::Message;
+    let path = args.photo.display();
+    let photo = std::fs::read(&args.photo).map_err(|e| format!("{path}: cannot read: {e}"))?;
+    let request = pb::VerifyRequest {
+        photo: photo.into(),
+        reported_serial: args.serial.clone(),
+        case_id: args.case_id.clone(),
+        ..Default::default()
+    };
+    let bytes = request.encode_to_vec();
+    std::fs::write(&args.out, &bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    eprintln!(
+        "labelcheck: wrote a {}-byte VerifyRequest to {} (use with ghz -B)",
+        bytes.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(args: &LoadArgs) -> Result<ExitCode, String> {
+    let payloads = labelcheck::load::payloads(args)?;
+    let report = runtime()?.block_on(labelcheck::load::run(args, payloads))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", labelcheck::load::describe(&report));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(config: &Config, args: &CheckArgs) -> Result<ExitCode, String> {

@@ -165,8 +165,18 @@ fn has_avx2() -> bool {
     }
 }
 
-/// Exact Laplacian moments of a row-major 8-bit image of `width × height` pixels.
-pub fn laplacian_moments(pixels: &[u8], width: usize, height: usize) -> LaplacianMoments {
+/// Exact Laplacian moments of a row-major 8-bit image of `width × height` pixels, with bands of
+/// rows spread over the current rayon pool when `parallel` (the result is the same either way).
+///
+/// Pass `parallel = false` inside work that is already one photo per rayon worker (the server and
+/// batch pools): a worker waiting on a parallel split may steal another photo's job, and that job
+/// would need the OCR engine the waiting worker is holding.
+pub fn laplacian_moments(
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    parallel: bool,
+) -> LaplacianMoments {
     if width == 0 || height == 0 || pixels.len() < width * height {
         return LaplacianMoments::default();
     }
@@ -186,6 +196,12 @@ pub fn laplacian_moments(pixels: &[u8], width: usize, height: usize) -> Laplacia
         }
         acc
     };
+    if !parallel || height <= ROWS_PER_TASK {
+        return (0..height)
+            .step_by(ROWS_PER_TASK)
+            .map(band)
+            .fold(LaplacianMoments::default(), LaplacianMoments::merge);
+    }
     (0..height)
         .into_par_iter()
         .step_by(ROWS_PER_TASK)
@@ -193,12 +209,18 @@ pub fn laplacian_moments(pixels: &[u8], width: usize, height: usize) -> Laplacia
         .reduce(LaplacianMoments::default, LaplacianMoments::merge)
 }
 
-/// Variance of the Laplacian of `gray`, equal to `cv2.Laplacian(gray, cv2.CV_64F).var()`.
+/// Variance of the Laplacian of `gray`, equal to `cv2.Laplacian(gray, cv2.CV_64F).var()`, using
+/// every thread of the current rayon pool.
 ///
 /// Units: squared gray levels. Range 0 (flat) to about 1e6 (a checkerboard of 0 and 255).
 pub fn laplacian_variance(gray: &GrayImage) -> f64 {
+    laplacian_variance_with(gray, true)
+}
+
+/// [`laplacian_variance`] on one thread when `parallel` is false (see [`laplacian_moments`]).
+pub fn laplacian_variance_with(gray: &GrayImage, parallel: bool) -> f64 {
     let (w, h) = gray.dimensions();
-    laplacian_moments(gray.as_raw(), w as usize, h as usize).variance()
+    laplacian_moments(gray.as_raw(), w as usize, h as usize, parallel).variance()
 }
 
 /// Size of `(width, height)` scaled so the long side is at most `long_side`, keeping the aspect.

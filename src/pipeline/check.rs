@@ -9,7 +9,7 @@ use std::time::Instant;
 use image::GrayImage;
 use serde::Serialize;
 
-use super::blur::laplacian_variance;
+use super::blur::laplacian_variance_with;
 use super::decode::PhotoFormat;
 use super::locate::{TextLine, cut_line, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer, settle_one_or_i};
@@ -130,7 +130,7 @@ pub fn crop_sharpness(crop: &GrayImage) -> f64 {
         let v = (f64::from(crop.get_pixel(x, y)[0]) - lo) * 255.0 / (hi - lo);
         image::Luma([v.round().clamp(0.0, 255.0) as u8])
     });
-    laplacian_variance(&stretched)
+    laplacian_variance_with(&stretched, false)
 }
 
 /// Index of the first character after a serial caption that starts a word, if any.
@@ -185,7 +185,7 @@ pub fn check(
     debug: &mut dyn FnMut(&str, &GrayImage),
 ) -> Result<Report> {
     let total = Instant::now();
-    let scored = decode_and_score(bytes, &config.limits)?;
+    let scored = decode_and_score(bytes, config)?;
     let (photo, gray) = (&scored.photo, &scored.photo.gray);
     let (blur_score, blur_score_normalized) = (scored.blur_score, scored.blur_score_normalized);
 

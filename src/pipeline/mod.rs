@@ -30,12 +30,26 @@ use decode::{DecodeLimits, PhotoFormat};
 pub struct BlurScore(pub f64);
 
 /// Settings of the core pipeline, validated once at start-up.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PipelineConfig {
     /// Limits on untrusted photo bytes.
     pub limits: DecodeLimits,
     /// Decision thresholds.
     pub thresholds: verdict::Thresholds,
+    /// Whether one photo's whole-photo blur may use every thread of the current rayon pool. True
+    /// for a single check; false where photos already run one per worker (server, batch), see
+    /// [`blur::laplacian_moments`].
+    pub parallel: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            limits: DecodeLimits::default(),
+            thresholds: verdict::Thresholds::default(),
+            parallel: true,
+        }
+    }
 }
 
 /// Wall time spent in each stage, in milliseconds.
@@ -113,16 +127,17 @@ impl Scored {
 
 /// Decodes a photo and scores its sharpness; the first stages of both [`analyze_photo`] and
 /// [`check`].
-pub(crate) fn decode_and_score(bytes: &[u8], limits: &DecodeLimits) -> Result<Scored> {
+pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<Scored> {
     let start = Instant::now();
-    let photo = decode::decode(bytes, limits)?;
+    let photo = decode::decode(bytes, &config.limits)?;
     let decode_ms = elapsed_ms(start);
 
     let start = Instant::now();
-    let blur_score = BlurScore(blur::laplacian_variance(&photo.gray));
+    let blur_score = BlurScore(blur::laplacian_variance_with(&photo.gray, config.parallel));
     let downscaled = blur::reference_downscale(&photo.gray);
-    let blur_score_normalized = BlurScore(blur::laplacian_variance(
+    let blur_score_normalized = BlurScore(blur::laplacian_variance_with(
         downscaled.as_ref().unwrap_or(&photo.gray),
+        config.parallel,
     ));
     let blur_ms = elapsed_ms(start);
     Ok(Scored {
@@ -142,7 +157,7 @@ pub fn analyze_photo(bytes: &[u8], config: &PipelineConfig) -> Result<PhotoFacts
         blur_score_normalized,
         timings,
         ..
-    } = decode_and_score(bytes, &config.limits)?;
+    } = decode_and_score(bytes, config)?;
     Ok(PhotoFacts {
         format: photo.format,
         width: photo.gray.width(),
