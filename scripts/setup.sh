@@ -9,8 +9,9 @@ set -euo pipefail
 #   cmake nasm               build the bundled libjpeg-turbo 3.1 with its SIMD code
 #   protobuf-compiler        gRPC code generation
 #   build-essential ca-certificates git   compilers, TLS for crates.io
+#   python3 python3-venv     the Python grpcio client test (grpcio itself comes from PyPI)
 APT_PACKAGES=(build-essential ca-certificates git pkg-config clang libclang-dev
-  libtesseract-dev libleptonica-dev cmake nasm protobuf-compiler)
+  libtesseract-dev libleptonica-dev cmake nasm protobuf-compiler python3 python3-venv)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"

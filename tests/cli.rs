@@ -258,3 +258,116 @@ fn debug_dir_receives_the_crops_that_were_read() {
     assert!(names.iter().any(|n| n.starts_with("line")), "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("value")), "{names:?}");
 }
+
+#[test]
+fn serve_answers_the_load_driver_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .args(["--workers", "1", "--log-format", "json"])
+        .env_remove("LABELCHECK_MODEL_DIR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start labelcheck serve");
+    let mut log = BufReader::new(server.stderr.take().expect("stderr"));
+    // The first log line says where it listens.
+    let mut line = String::new();
+    log.read_line(&mut line).expect("a log line");
+    let started: serde_json::Value = serde_json::from_str(&line).expect("JSON log");
+    assert_eq!(started["fields"]["message"], "labelcheck serving", "{line}");
+    let addr = started["fields"]["grpc"]
+        .as_str()
+        .expect("address")
+        .to_string();
+
+    let photo = testdata_path(&common::photo_by_prefix("001_"));
+    let serial = "DS-7204HQHI-K10420231115AAWRS39003340";
+    let out = labelcheck(&[
+        "load",
+        "--target",
+        &addr,
+        "--photo",
+        &photo,
+        "--serial",
+        serial,
+        "--requests",
+        "4",
+        "--concurrency",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["codes"]["Ok"], 4, "{report}");
+    assert_eq!(report["verdicts"]["VERDICT_MATCH"], 4, "{report}");
+    assert!(report["ok"]["p99_ms"].as_f64().expect("p99") > 0.0);
+
+    let pid = server.id().to_string();
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut log, &mut rest).expect("log");
+    assert!(status.success(), "exit {status:?}\n{rest}");
+    assert!(
+        rest.contains("shutting down") && rest.contains("\"stopped\""),
+        "{rest}"
+    );
+    // One line per call at info level, never the photo or the OCR text.
+    assert_eq!(rest.matches("\"verified\"").count(), 4, "{rest}");
+    assert!(
+        !rest.contains("S39003340"),
+        "the serial read must not be logged at info"
+    );
+}
+
+#[test]
+fn ghz_payload_writes_a_verify_request() {
+    use labelcheck::server::proto::pb;
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("payload.bin");
+    let photo = testdata_path(&common::photo_by_prefix("001_"));
+    let out = labelcheck(&[
+        "ghz-payload",
+        &photo,
+        "--serial",
+        "DS-7204HQHI-K10420231115AAWRS39003340",
+        "--out",
+        out_file.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&out_file).expect("payload");
+    let request = pb::VerifyRequest::decode(bytes.as_slice()).expect("a VerifyRequest");
+    assert_eq!(
+        request.photo.as_ref(),
+        std::fs::read(&photo).expect("photo").as_slice()
+    );
+    assert_eq!(
+        request.reported_serial,
+        "DS-7204HQHI-K10420231115AAWRS39003340"
+    );
+    let missing = labelcheck(&["ghz-payload", "nope.jpg", "--serial", "X", "--out", "x.bin"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nope.jpg"));
+}

@@ -578,3 +578,55 @@ async fn tls_and_mutual_tls() {
     assert!(refused, "a client without a certificate must be refused");
     server.stop().await;
 }
+
+/// The Python interpreter with grpcio: `LABELCHECK_PYTHON`, else `.venv-grpc` (made by
+/// scripts/python-grpc-env.sh, which scripts/test.sh runs).
+fn grpc_python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("LABELCHECK_PYTHON") {
+        return Some(p.into());
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-grpc/bin/python");
+    venv.is_file().then_some(venv)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_grpcio_client_gets_the_verdict() {
+    let Some(python) = grpc_python() else {
+        // scripts/test.sh sets LABELCHECK_REQUIRE_PYTHON_CLIENT=1 after making the venv, so CI
+        // cannot skip this; a bare `cargo test` without the venv says so and passes.
+        assert!(
+            std::env::var_os("LABELCHECK_REQUIRE_PYTHON_CLIENT").is_none(),
+            "no Python with grpcio: run scripts/python-grpc-env.sh"
+        );
+        eprintln!("skipped: no Python with grpcio (run scripts/python-grpc-env.sh)");
+        return;
+    };
+    let server = TestServer::start(|_| {}).await;
+    let photo = common::photo_by_prefix("001_");
+    let (serial, expected) = manifest_row(&photo);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/verify_client.py");
+    let child = tokio::process::Command::new(&python)
+        .arg(script)
+        .args(["--target", &server.addr.to_string()])
+        .arg("--photo")
+        .arg(common::testdata().join(&photo))
+        .args(["--serial", &serial, "--expect", &expected])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .expect("the Python client finishes within 120 s")
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "python client failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("\"verdict\": \"{expected}\"")),
+        "{stdout}"
+    );
+    server.stop().await;
+}
