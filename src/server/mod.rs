@@ -39,6 +39,8 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024 + 64 * 1024;
 /// The fully qualified service name, as health and reflection know it.
 pub const SERVICE_NAME: &str = "labelcheck.v1.LabelVerifier";
+/// The HTTP/2 path of the Verify method (admission control applies to it).
+pub const VERIFY_PATH: &str = "/labelcheck.v1.LabelVerifier/Verify";
 
 /// PEM files for TLS.
 #[derive(Debug, Clone)]
@@ -119,8 +121,9 @@ pub async fn serve(
                 detail: e.to_string(),
             })??;
     let workers = Arc::new(workers);
-    let admission = Admission::new(config.workers + config.max_queue);
     let metrics = Metrics::new();
+    let admission =
+        Admission::new(config.workers + config.max_queue).with_gauge(metrics.in_flight.clone());
     metrics.workers.set(config.workers as i64);
     let mut pipeline = config.pipeline;
     pipeline.parallel = false;
@@ -134,6 +137,7 @@ pub async fn serve(
         max_in_flight: admission.limit() as u32,
         model_sha256: config.model.sha256.clone(),
     };
+    let gate = admission::AdmissionLayer::new(admission.clone(), metrics.clone(), VERIFY_PATH);
     let verifier = Verifier {
         workers,
         admission,
@@ -173,6 +177,7 @@ pub async fn serve(
     }
     let grpc_addr = local_addr(&listeners.grpc);
     let router = builder
+        .layer(gate)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

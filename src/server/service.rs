@@ -16,7 +16,7 @@ use crate::pipeline::ocr::{Charset, LineRead, Recognizer};
 use crate::pipeline::{PipelineConfig, Report, check};
 use crate::workers::Workers;
 
-use super::admission::Admission;
+use super::admission::{Admission, AdmittedSlot, Slot};
 use super::metrics::Metrics;
 use super::proto::{pb, response};
 use super::request::{case_id as valid_case_id, validate};
@@ -104,14 +104,18 @@ impl Verifier {
     async fn run(
         &self,
         request: pb::VerifyRequest,
+        slot: Option<Slot>,
         budget: Duration,
         started: Instant,
     ) -> Result<(Report, f64)> {
         let valid = validate(&request, &self.pipeline)?;
-        let slot = self.admission.try_admit()?;
-        self.metrics.in_flight.inc();
+        // Normally admitted by the layer before the photo was read; a service used without the
+        // layer admits here.
+        let slot = match slot {
+            Some(slot) => slot,
+            None => self.admission.try_admit()?,
+        };
         self.metrics.queue_depth.inc();
-        let in_flight = GaugeGuard(self.metrics.in_flight.clone());
         let queued = GaugeGuard(self.metrics.queue_depth.clone());
 
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -143,8 +147,8 @@ impl Verifier {
                 Ok((report, queue_ms))
             },
             move |result| {
-                // The slot and the in-flight count are held until the CPU work ends.
-                drop((slot, in_flight));
+                // The slot (and the in-flight count) is held until the CPU work ends.
+                drop(slot);
                 let _ = tx.send(result);
             },
         );
@@ -220,6 +224,10 @@ impl pb::label_verifier_server::LabelVerifier for Verifier {
     ) -> std::result::Result<Response<pb::VerifyResponse>, Status> {
         let started = Instant::now();
         let budget = budget(request.metadata(), self.max_request_time);
+        let slot = request
+            .extensions()
+            .get::<AdmittedSlot>()
+            .and_then(AdmittedSlot::take);
         let request = request.into_inner();
         let case_id = match valid_case_id(&request.case_id) {
             Ok(id) => id.to_string(),
@@ -232,7 +240,7 @@ impl pb::label_verifier_server::LabelVerifier for Verifier {
             verdict = field::Empty,
         );
         let result = self
-            .run(request, budget, started)
+            .run(request, slot, budget, started)
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
