@@ -15,7 +15,10 @@ use labelcheck::pipeline::{PipelineConfig, check};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let manifest = std::path::PathBuf::from(args.next().ok_or("usage: core_rate MANIFEST [--rounds N]")?);
+    let manifest = std::path::PathBuf::from(
+        args.next()
+            .ok_or("usage: core_rate MANIFEST [--rounds N]")?,
+    );
     let mut rounds = 1usize;
     while let Some(arg) = args.next() {
         if arg == "--rounds" {
@@ -26,7 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut photos = Vec::new();
     let mut reader = csv::Reader::from_path(&manifest)?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).ok_or(format!("no {name} column"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(format!("no {name} column"))
+    };
     let (p, s) = (col("photo")?, col("reported_serial")?);
     for row in reader.records() {
         let row = row?;
@@ -39,7 +47,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..PipelineConfig::default()
     };
     // One warm-up photo, then the timed rounds.
-    check(&photos[0].0, &photos[0].1, &config, &mut engine, &mut |_, _| {})?;
+    check(
+        &photos[0].0,
+        &photos[0].1,
+        &config,
+        &mut engine,
+        &mut |_, _| {},
+    )?;
     let start = Instant::now();
     let mut checked = 0usize;
     for _ in 0..rounds {

@@ -37,6 +37,21 @@ impl Workers {
     /// Starts `threads` workers (threads named `{name}-{i}`) and creates each one's engine from
     /// the model in `model_dir`.
     pub fn new(model_dir: &Path, threads: usize, name: &str) -> Result<Workers> {
+        Self::with_priority(model_dir, threads, name, 0)
+    }
+
+    /// [`Workers::new`], with the workers' nice value raised by `nice_increment` (Linux; ignored
+    /// elsewhere). The server uses +5 so that, with every CPU busy reading photos, its I/O
+    /// threads still answer at once: health checks, refusals of excess calls and replies.
+    /// Measured with `load/measure.sh` on 2 cores at 64x overload: refusal p99 4.47 ms with
+    /// workers at equal priority, 3.28 ms at +5, and saturation throughput 97.7% -> 99.6% of
+    /// workers x the one-worker rate.
+    pub fn with_priority(
+        model_dir: &Path,
+        threads: usize,
+        name: &str,
+        nice_increment: i32,
+    ) -> Result<Workers> {
         if threads == 0 {
             return Err(Error::Config {
                 name: "workers",
@@ -47,6 +62,7 @@ impl Workers {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(move |i| format!("{prefix}-{i}"))
+            .start_handler(move |_| lower_priority(nice_increment))
             .build()
             .map_err(|e| internal(e.to_string()))?;
         let model_dir = Arc::new(model_dir.to_path_buf());
@@ -89,6 +105,24 @@ impl Workers {
     pub fn engine<R>(&self, job: impl FnOnce(&mut dyn Recognizer) -> Result<R>) -> Result<R> {
         with_engine(&self.model_dir, job)
     }
+}
+
+/// Raises this thread's nice value by `increment` (a no-op for 0, and off Linux).
+fn lower_priority(increment: i32) {
+    #[cfg(target_os = "linux")]
+    if increment > 0 {
+        // SAFETY: plain system calls on the calling thread's own id.
+        let result = unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, current + increment)
+        };
+        if result != 0 {
+            tracing::debug!("could not lower a worker's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = increment;
 }
 
 /// Runs `job` with this thread's engine, creating it first if the thread has none (or one for

@@ -39,6 +39,9 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024 + 64 * 1024;
 /// The fully qualified service name, as health and reflection know it.
 pub const SERVICE_NAME: &str = "labelcheck.v1.LabelVerifier";
+/// How much lower than the I/O threads the workers run (nice increment), so that refusals,
+/// health checks and replies are not starved when every CPU is reading photos.
+pub const WORKER_NICE: i32 = 5;
 /// The HTTP/2 path of the Verify method (admission control applies to it).
 pub const VERIFY_PATH: &str = "/labelcheck.v1.LabelVerifier/Verify";
 
@@ -113,13 +116,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let (dir, threads) = (config.model.dir.clone(), config.workers);
-    let workers =
-        tokio::task::spawn_blocking(move || Workers::new(&dir, threads, "labelcheck-worker"))
-            .await
-            .map_err(|e| Error::Internal {
-                component: "workers",
-                detail: e.to_string(),
-            })??;
+    let workers = tokio::task::spawn_blocking(move || {
+        Workers::with_priority(&dir, threads, "labelcheck-worker", WORKER_NICE)
+    })
+    .await
+    .map_err(|e| Error::Internal {
+        component: "workers",
+        detail: e.to_string(),
+    })??;
     let workers = Arc::new(workers);
     let metrics = Metrics::new();
     let admission =
