@@ -54,6 +54,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Write a binary VerifyRequest for ghz's -B option (see load/README.md).
     GhzPayload(GhzPayloadArgs),
+    /// Check every photo of a manifest CSV in parallel and write one row per photo (JSON Lines
+    /// or CSV); resumable, shardable across machines.
+    Batch(BatchArgs),
+    /// Decide the rows of an earlier JSON Lines batch output again under other thresholds,
+    /// from the evidence they carry (no OCR).
+    Rescore(RescoreArgs),
     /// Drive load against a running server and print throughput, latency percentiles and counts
     /// by status code.
     Load(LoadArgs),
@@ -166,4 +172,53 @@ pub struct CheckArgs {
     /// Write every crop that is read (line and value crops, PNG) into this folder.
     #[arg(long)]
     pub debug_dir: Option<PathBuf>,
+}
+
+/// Arguments of `labelcheck batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// CSV with a header: `photo` (relative to the manifest's folder unless absolute),
+    /// `reported_serial`, optionally `case_id`; other columns pass through to the output.
+    pub manifest: PathBuf,
+    /// Output file (refused if it exists, unless --resume).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = crate::batch::Format::Jsonl)]
+    pub format: crate::batch::Format,
+    /// Worker threads, one OCR engine each [default: the number of CPUs].
+    #[arg(long, short, env = "LABELCHECK_JOBS")]
+    pub jobs: Option<usize>,
+    /// Keep the rows already in --out (cutting off a partial last line) and add the missing ones.
+    #[arg(long)]
+    pub resume: bool,
+    /// Take only shard K of N (1-based): rows split by a stable hash of case_id, else the row
+    /// number, so N machines cover a manifest with no row lost or doubled.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::batch::Shard>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Progress display on standard error.
+    #[arg(long, value_enum, default_value_t = crate::batch::ProgressMode::Auto)]
+    pub progress: crate::batch::ProgressMode,
+}
+
+/// Arguments of `labelcheck rescore`.
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// An earlier `labelcheck batch` output in JSON Lines.
+    pub input: PathBuf,
+    /// Where to write the re-decided rows (JSON Lines).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// New minimum serial-region sharpness (squared gray levels) [default: the built-in one].
+    #[arg(long)]
+    pub region_blur_min: Option<f64>,
+    /// New minimum normalised photo sharpness when no text is found [default: built-in].
+    #[arg(long)]
+    pub photo_blur_min: Option<f64>,
+    /// New minimum character confidence (0-100) for a MATCH [default: built-in].
+    #[arg(long)]
+    pub min_char_confidence: Option<f32>,
 }

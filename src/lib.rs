@@ -5,6 +5,7 @@
 //! adapters around it: the command line ([`cli`]) today, the gRPC server and the batch runner
 //! later. Start-up settings are validated once in [`config`]; every failure is an [`Error`].
 
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use labelcheck::cli::{CheckArgs, Cli, Command, GhzPayloadArgs, LoadArgs, LogFormat, ServeArgs};
+use labelcheck::cli::{
+    BatchArgs, CheckArgs, Cli, Command, GhzPayloadArgs, LoadArgs, LogFormat, RescoreArgs, ServeArgs,
+};
 use labelcheck::config::ServeSettings;
 use labelcheck::pipeline::ocr::TesseractEngine;
 use labelcheck::pipeline::serial::parse_reported;
@@ -79,14 +81,90 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         // The load driver is a client: it needs no model.
         Command::Load(args) => return load(&args),
         Command::GhzPayload(args) => return ghz_payload(&args),
+        // Re-scoring reads stored evidence: no model, no photos.
+        Command::Rescore(args) => return rescore(&args),
         _ => {}
     }
     let config = Config::from_args(&cli.global).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Check(args) => check(&config, &args),
         Command::Serve(args) => serve(&config, &args),
-        Command::Load(_) | Command::GhzPayload(_) => Ok(ExitCode::SUCCESS),
+        Command::Batch(args) => batch(&config, &args),
+        Command::Load(_) | Command::GhzPayload(_) | Command::Rescore(_) => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Exit code of a batch stopped by SIGINT/SIGTERM before its end (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn batch(config: &Config, args: &BatchArgs) -> Result<ExitCode, String> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if !(1..=labelcheck::config::MAX_WORKERS).contains(&jobs) {
+        return Err(format!(
+            "--jobs {jobs} is outside 1..={}",
+            labelcheck::config::MAX_WORKERS
+        ));
+    }
+    // The first SIGINT/SIGTERM stops new rows (rows in flight finish and are written); a second
+    // one exits at once.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, std::sync::Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, std::sync::Arc::clone(&stop)))
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let options = labelcheck::batch::BatchOptions {
+        manifest: args.manifest.clone(),
+        out: args.out.clone(),
+        format: args.format,
+        jobs,
+        resume: args.resume,
+        shard: args.shard,
+        summary_json: args.summary_json.clone(),
+        progress: args.progress,
+    };
+    let summary = labelcheck::batch::run(&config.model.dir, &config.pipeline, &options, &stop)?;
+    eprint!("{}", labelcheck::batch::describe(&summary));
+    if let Some(path) = &args.summary_json {
+        let json = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(if summary.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn rescore(args: &RescoreArgs) -> Result<ExitCode, String> {
+    let mut t = labelcheck::pipeline::verdict::Thresholds::default();
+    if let Some(v) = args.region_blur_min {
+        t.region_blur_min = v;
+    }
+    if let Some(v) = args.photo_blur_min {
+        t.photo_blur_min = v;
+    }
+    if let Some(v) = args.min_char_confidence {
+        t.min_char_confidence = v;
+    }
+    let usable = |v: f64| v.is_finite() && v >= 0.0;
+    if !usable(t.region_blur_min)
+        || !usable(t.photo_blur_min)
+        || !(0.0..=100.0).contains(&t.min_char_confidence)
+    {
+        return Err("thresholds must be finite and non-negative, confidence 0-100".into());
+    }
+    let summary = labelcheck::batch::rescore(&args.input, &args.out, t)?;
+    eprintln!(
+        "rescored {} of {} rows ({} failed rows copied); verdict changes:",
+        summary.rescored, summary.rows, summary.failed_rows
+    );
+    for (transition, n) in &summary.transitions {
+        eprintln!("  {transition:<28} {n:>6}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -107,6 +107,15 @@ impl Workers {
     }
 }
 
+impl Drop for Workers {
+    /// Drops every worker's engine before the pool goes away: thread-locals of pool threads are
+    /// not destroyed at process exit, and Tesseract then complains of leaked model objects.
+    fn drop(&mut self) {
+        self.pool
+            .broadcast(|_| ENGINE.with(|slot| slot.borrow_mut().take()));
+    }
+}
+
 /// Raises this thread's nice value by `increment` (a no-op for 0, and off Linux).
 fn lower_priority(increment: i32) {
     #[cfg(target_os = "linux")]

@@ -41,7 +41,7 @@ const VALUE_CHARSET: Charset = Charset::Serial;
 const OTHER_READ_ZOOMS: [f32; 2] = [0.8, 1.25];
 
 /// A box in photo pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct BoxPx {
     /// Left, px.
     pub x0: u32,
@@ -54,7 +54,7 @@ pub struct BoxPx {
 }
 
 /// Wall time per stage, milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckTimings {
     /// Decoding to upright gray.
     pub decode_ms: f64,
@@ -69,7 +69,7 @@ pub struct CheckTimings {
 }
 
 /// The core's answer for one photo: the verdict and its evidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Report {
     /// MATCH, MISMATCH, BLURRY, NOT_FOUND or INCONCLUSIVE.
     pub verdict: Verdict,
@@ -115,6 +115,10 @@ pub struct Report {
     pub ocr_calls: usize,
     /// Stage timings.
     pub timings: CheckTimings,
+    /// Everything the decision looked at (every serial field's reads, confidences, sharpness and
+    /// box; label counts; photo and text sharpness), so the report can be decided again under
+    /// other thresholds ([`Report::redecide`]). Holds only serial-field text, never other lines.
+    pub evidence: Evidence,
 }
 
 /// Sharpness of a crop independent of its contrast: stretch the 2nd–98th percentile to 0–255,
@@ -299,9 +303,6 @@ pub fn check(
         text_blur,
         photo_blur: blur_score_normalized.0,
     };
-    let thresholds = config.thresholds;
-    let decision = decide(&evidence, reported, &thresholds);
-    let field = decision.field.and_then(|i| evidence.fields.get(i));
     let mut serials_found: Vec<String> = Vec::new();
     for s in evidence
         .fields
@@ -313,27 +314,21 @@ pub fn check(
             serials_found.push(s);
         }
     }
-    let to_box = |b: (f32, f32, f32, f32)| BoxPx {
-        x0: b.0.max(0.0) as u32,
-        y0: b.1.max(0.0) as u32,
-        x1: (b.2.max(0.0) as u32).min(gray.width()),
-        y1: (b.3.max(0.0) as u32).min(gray.height()),
-    };
-    Ok(Report {
-        verdict: decision.verdict,
-        reasons: decision.reasons,
+    let mut report = Report {
+        verdict: Verdict::Inconclusive,
+        reasons: Vec::new(),
         reported_serial: reported.text(),
-        serial_read: field.and_then(|f| f.serial.as_ref()).map(LabelSerial::text),
-        serial_read_raw: field.map(|f| f.raw.clone()),
-        serial_rereads_raw: field.map(|f| f.others_raw.clone()).unwrap_or_default(),
-        match_kind: decision.match_kind,
-        confidence: field.map(|f| f.min_confidence),
-        serial_region: field.map(|f| to_box(f.bbox)),
+        serial_read: None,
+        serial_read_raw: None,
+        serial_rereads_raw: Vec::new(),
+        match_kind: None,
+        confidence: None,
+        serial_region: None,
         blur_score,
         blur_score_normalized,
-        region_blur_score: field.map(|f| f.region_blur),
+        region_blur_score: None,
         text_blur_score: evidence.text_blur,
-        thresholds,
+        thresholds: config.thresholds,
         format: photo.format,
         width: gray.width(),
         height: gray.height(),
@@ -346,9 +341,42 @@ pub fn check(
             blur_ms: scored.timings.blur_ms,
             locate_ms,
             ocr_ms,
-            total_ms: elapsed_ms(total),
+            total_ms: 0.0,
         },
-    })
+        evidence,
+    };
+    report.redecide(reported, config.thresholds);
+    report.timings.total_ms = elapsed_ms(total);
+    Ok(report)
+}
+
+impl Report {
+    /// Decides again from the stored evidence under `thresholds`, without the photo: sets the
+    /// verdict, reasons, match kind, thresholds and the chosen field's reads, confidence, box and
+    /// sharpness. `check` itself ends with this, so a re-decided report equals the report a fresh
+    /// check with those thresholds would give (for batch re-scoring).
+    pub fn redecide(&mut self, reported: &FullSerial, thresholds: Thresholds) {
+        let decision = decide(&self.evidence, reported, &thresholds);
+        let field = decision.field.and_then(|i| self.evidence.fields.get(i));
+        let (width, height) = (self.width, self.height);
+        let to_box = |b: (f32, f32, f32, f32)| BoxPx {
+            x0: b.0.max(0.0) as u32,
+            y0: b.1.max(0.0) as u32,
+            x1: (b.2.max(0.0) as u32).min(width),
+            y1: (b.3.max(0.0) as u32).min(height),
+        };
+        self.verdict = decision.verdict;
+        self.reasons = decision.reasons;
+        self.match_kind = decision.match_kind;
+        self.thresholds = thresholds;
+        self.reported_serial = reported.text();
+        self.serial_read = field.and_then(|f| f.serial.as_ref()).map(LabelSerial::text);
+        self.serial_read_raw = field.map(|f| f.raw.clone());
+        self.serial_rereads_raw = field.map(|f| f.others_raw.clone()).unwrap_or_default();
+        self.confidence = field.map(|f| f.min_confidence);
+        self.serial_region = field.map(|f| to_box(f.bbox));
+        self.region_blur_score = field.map(|f| f.region_blur);
+    }
 }
 
 /// Reads every line, in reading order for the orientation (`flip` = rotated by 180°).

@@ -46,7 +46,7 @@ impl Default for DecodeLimits {
 }
 
 /// Container formats labelcheck accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PhotoFormat {
     /// JPEG / JFIF / EXIF.

@@ -25,7 +25,7 @@ use crate::error::Result;
 use decode::{DecodeLimits, PhotoFormat};
 
 /// A sharpness score: variance of the Laplacian, in squared gray levels (higher is sharper).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct BlurScore(pub f64);
 

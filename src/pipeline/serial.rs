@@ -37,7 +37,7 @@ pub enum SerialError {
 }
 
 /// A parsed full serial.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FullSerial {
     /// Model, with the channel count on recorders (e.g. `DS-7608NI-K2/8P08`).
     pub model: String,
@@ -68,7 +68,8 @@ impl fmt::Display for FullSerial {
 }
 
 /// A serial read from a label: the full serial or only the short one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LabelSerial {
     /// The whole serial.
     Full(FullSerial),
@@ -300,7 +301,7 @@ pub enum Comparison {
 }
 
 /// Which part matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     /// The label printed the full serial and it equals the reported one.

@@ -13,14 +13,14 @@
 //!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
 //!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::serial::{
     Comparison, FullSerial, LabelSerial, MatchKind, compare, differ_only_by_lookalikes,
 };
 
 /// The answer for one photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     /// The label proves the reported serial.
@@ -49,7 +49,7 @@ impl Verdict {
 }
 
 /// Machine-readable reasons behind a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The full serial on the label equals the reported one.
@@ -81,7 +81,7 @@ pub enum Reason {
 }
 
 /// Thresholds the decision uses.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     /// Minimum sharpness of the serial region: Laplacian variance of the contrast-stretched
     /// value crop at 32 px text height (squared gray levels).
@@ -105,7 +105,7 @@ impl Default for Thresholds {
 }
 
 /// One serial field found on the photo and what was read there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldRead {
     /// The serial from the first read of the value, normalised, if it parsed.
     pub serial: Option<LabelSerial>,
@@ -124,8 +124,9 @@ pub struct FieldRead {
     pub bbox: (f32, f32, f32, f32),
 }
 
-/// Evidence about the whole photo.
-#[derive(Debug, Clone, PartialEq)]
+/// Evidence about the whole photo: everything [`decide`] looks at, so that a stored report can be
+/// decided again under other thresholds without reading the photo again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Serial fields found.
     pub fields: Vec<FieldRead>,
