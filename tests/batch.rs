@@ -9,22 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn labelcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labelcheck"))
-        .args(args)
-        .args(
-            ["--progress", "off"]
-                .iter()
-                .filter(|_| args.first() == Some(&"batch")),
-        )
-        .env_remove("LABELCHECK_MODEL_DIR")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run labelcheck")
-}
+use common::{labelcheck, stderr};
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// `labelcheck batch MANIFEST --out OUT --progress off EXTRA...`.
+fn batch(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "batch",
+        path_str(manifest),
+        "--out",
+        path_str(out),
+        "--progress",
+        "off",
+    ];
+    args.extend_from_slice(extra);
+    labelcheck(&args)
 }
 
 /// Output rows by row number; panics on a duplicate.
@@ -63,16 +61,11 @@ fn a_batch_over_testdata_gives_the_expected_verdicts_and_rescoring_is_exact() {
     let out = dir.path().join("all.jsonl");
     let summary = dir.path().join("summary.json");
     let manifest = common::testdata().join("manifest.csv");
-    let run = labelcheck(&[
-        "batch",
-        path_str(&manifest),
-        "--out",
-        path_str(&out),
-        "--jobs",
-        "2",
-        "--summary-json",
-        path_str(&summary),
-    ]);
+    let run = batch(
+        &manifest,
+        &out,
+        &["--jobs", "2", "--summary-json", path_str(&summary)],
+    );
     assert!(run.status.success(), "{}", stderr(&run));
     let rows = rows(&out);
     assert_eq!(rows.len(), 86, "one row per photo");
@@ -162,16 +155,7 @@ fn bad_rows_are_written_with_an_error_and_never_stop_the_run() {
     .expect("manifest");
     for format in ["jsonl", "csv"] {
         let out = dir.path().join(format!("out.{format}"));
-        let run = labelcheck(&[
-            "batch",
-            path_str(&manifest),
-            "--out",
-            path_str(&out),
-            "--format",
-            format,
-            "--jobs",
-            "2",
-        ]);
+        let run = batch(&manifest, &out, &["--format", format, "--jobs", "2"]);
         assert!(run.status.success(), "{}", stderr(&run));
         if format == "jsonl" {
             let rows = rows(&out);
@@ -212,12 +196,7 @@ fn bad_rows_are_written_with_an_error_and_never_stop_the_run() {
         }
     }
     // An existing output is never overwritten without --resume.
-    let again = labelcheck(&[
-        "batch",
-        path_str(&manifest),
-        "--out",
-        path_str(&dir.path().join("out.jsonl")),
-    ]);
+    let again = batch(&manifest, &dir.path().join("out.jsonl"), &[]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--resume"));
 }
@@ -290,15 +269,7 @@ fn an_interrupted_run_resumes_to_exactly_one_row_per_input() {
     text.extend_from_slice(b"{\"row\":9,\"verdict\":\"MAT");
     std::fs::write(&out, text).expect("write");
 
-    let resumed = labelcheck(&[
-        "batch",
-        path_str(&manifest),
-        "--out",
-        path_str(&out),
-        "--jobs",
-        "2",
-        "--resume",
-    ]);
+    let resumed = batch(&manifest, &out, &["--jobs", "2", "--resume"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     let all = rows(&out);
     assert_eq!(
@@ -313,14 +284,7 @@ fn the_shards_of_a_sharded_run_together_equal_a_single_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = small_manifest(dir.path(), 9);
     let single = dir.path().join("single.jsonl");
-    let run = labelcheck(&[
-        "batch",
-        path_str(&manifest),
-        "--out",
-        path_str(&single),
-        "--jobs",
-        "2",
-    ]);
+    let run = batch(&manifest, &single, &["--jobs", "2"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let single = rows(&single);
 
@@ -328,16 +292,7 @@ fn the_shards_of_a_sharded_run_together_equal_a_single_run() {
     for k in 1..=3 {
         let out = dir.path().join(format!("shard{k}.jsonl"));
         let shard = format!("{k}/3");
-        let run = labelcheck(&[
-            "batch",
-            path_str(&manifest),
-            "--out",
-            path_str(&out),
-            "--jobs",
-            "2",
-            "--shard",
-            &shard,
-        ]);
+        let run = batch(&manifest, &out, &["--jobs", "2", "--shard", &shard]);
         assert!(run.status.success(), "{}", stderr(&run));
         for (n, row) in rows(&out) {
             assert!(union.insert(n, row).is_none(), "row {n} in two shards");

@@ -6,18 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn labelcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labelcheck"))
-        .args(args)
-        .env_remove("LABELCHECK_MODEL_DIR")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run labelcheck")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{labelcheck, stderr};
 
 fn testdata_path(name: &str) -> String {
     common::testdata().join(name).display().to_string()

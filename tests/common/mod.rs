@@ -73,3 +73,18 @@ pub fn png_declaring(w: u32, h: u32) -> Vec<u8> {
     png.extend(png_chunk(b"IEND", &[]));
     png
 }
+
+/// Runs the `labelcheck` binary from the repository root with the bundled model.
+pub fn labelcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+        .args(args)
+        .env_remove("LABELCHECK_MODEL_DIR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run labelcheck")
+}
+
+/// A command's standard error as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
