@@ -23,7 +23,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::Error;
 use crate::pipeline::serial::parse_reported;
 use crate::pipeline::verdict::Thresholds;
 use crate::pipeline::{PipelineConfig, Report, check};
@@ -420,10 +419,6 @@ impl Progress {
     }
 }
 
-fn error_code(error: &Error) -> &'static str {
-    error.code()
-}
-
 /// Checks one row on a worker.
 fn run_row(
     input: &Input,
@@ -451,28 +446,50 @@ fn run_row(
     match check(&bytes, &reported, config, engine, &mut |_, _| {}) {
         Ok(report) => Outcome::Report(Box::new(report)),
         Err(e) => Outcome::Failed {
-            code: error_code(&e),
+            code: e.code(),
             message: format!("{}: {e}", input.photo.display()),
         },
     }
 }
 
-/// Counts the manifest's rows and those in `shard`.
-fn count_rows(manifest: &Path, shard: Option<Shard>) -> Result<(u64, u64), String> {
+/// The next manifest record: `Ok(None)` at the end, `Ok(Some(Err(..)))` for a malformed row
+/// (wrong number of fields, bad UTF-8), which is reported as a failed row and skipped, and `Err`
+/// for a failure that ends the run (the file cannot be read).
+fn next_record(
+    reader: &mut csv::Reader<File>,
+    record: &mut csv::StringRecord,
+    manifest: &Path,
+) -> Result<Option<Result<(), String>>, String> {
+    match reader.read_record(record) {
+        Ok(true) => Ok(Some(Ok(()))),
+        Ok(false) => Ok(None),
+        Err(e) => match e.kind() {
+            csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. } => {
+                Ok(Some(Err(e.to_string())))
+            }
+            _ => Err(format!("{}: {e}", manifest.display())),
+        },
+    }
+}
+
+/// One pass over the manifest: its rows, the rows of `shard`, and how many of those are `done`.
+fn scan(manifest: &Path, shard: Option<Shard>, done: &[u64]) -> Result<(u64, u64, u64), String> {
     let (mut reader, headers) = open_manifest(manifest)?;
     let case_col = column(&headers, "case_id");
-    let (mut rows, mut mine) = (0u64, 0u64);
+    let (mut rows, mut mine, mut already) = (0u64, 0u64, 0u64);
     let mut record = csv::StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?
-    {
-        if shard.is_none_or(|s| s.takes(rows, case_col.and_then(|c| record.get(c)))) {
+    while let Some(parsed) = next_record(&mut reader, &mut record, manifest)? {
+        let case_id = parsed
+            .is_ok()
+            .then(|| case_col.and_then(|c| record.get(c)))
+            .flatten();
+        if shard.is_none_or(|s| s.takes(rows, case_id)) {
             mine += 1;
+            already += u64::from(is_done(done, rows));
         }
         rows += 1;
     }
-    Ok((rows, mine))
+    Ok((rows, mine, already))
 }
 
 /// Runs a batch. `stop` is set by SIGINT/SIGTERM: no new rows start, rows in flight finish.
@@ -483,7 +500,6 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<Summary, String> {
     let started = Instant::now();
-    let (manifest_rows, shard_rows) = count_rows(&options.manifest, options.shard)?;
     let exists = options.out.metadata().map(|m| m.len() > 0).unwrap_or(false);
     if exists && !options.resume {
         return Err(format!(
@@ -528,32 +544,15 @@ pub fn run(
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
+    let (manifest_rows, shard_rows, already_done) = scan(&options.manifest, options.shard, &done)?;
     let mut summary = Summary {
         manifest_rows,
         shard_rows,
+        already_done,
         jobs: options.jobs,
         ..Summary::default()
     };
-    let mut todo = 0u64;
-    {
-        // Rows of this shard not yet done (for the progress total).
-        let mut row = 0u64;
-        let (mut counter, _) = open_manifest(&options.manifest)?;
-        let mut record = csv::StringRecord::new();
-        while counter.read_record(&mut record).unwrap_or(false) {
-            let mine = options
-                .shard
-                .is_none_or(|s| s.takes(row, case_col.and_then(|c| record.get(c))));
-            if mine {
-                if is_done(&done, row) {
-                    summary.already_done += 1;
-                } else {
-                    todo += 1;
-                }
-            }
-            row += 1;
-        }
-    }
+    let todo = shard_rows - already_done;
     let mut progress = Progress::new(options.progress, todo);
     let (tx, rx) = mpsc::channel::<(Input, Outcome)>();
     let max_in_flight = 2 * options.jobs;
@@ -583,30 +582,30 @@ pub fn run(
             summary.interrupted = true;
             break;
         }
-        let more = match reader.read_record(&mut record) {
-            Ok(more) => more,
-            Err(e) => {
-                // A malformed CSV line: report it as a failed row and go on.
-                let input = Input {
-                    row,
-                    columns: Map::new(),
-                    photo: PathBuf::new(),
-                    serial: String::new(),
-                };
-                row += 1;
-                write(
-                    &mut summary,
-                    input,
-                    Outcome::Failed {
-                        code: "bad_manifest_row",
-                        message: e.to_string(),
-                    },
-                )?;
+        let Some(parsed) = next_record(&mut reader, &mut record, &options.manifest)? else {
+            break;
+        };
+        if let Err(message) = parsed {
+            let this = row;
+            row += 1;
+            if options.shard.is_some_and(|s| !s.takes(this, None)) || is_done(&done, this) {
                 continue;
             }
-        };
-        if !more {
-            break;
+            let input = Input {
+                row: this,
+                columns: Map::new(),
+                photo: PathBuf::new(),
+                serial: String::new(),
+            };
+            write(
+                &mut summary,
+                input,
+                Outcome::Failed {
+                    code: "bad_manifest_row",
+                    message,
+                },
+            )?;
+            continue;
         }
         let this = row;
         row += 1;
@@ -637,13 +636,27 @@ pub fn run(
             write(&mut summary, input, outcome)?;
         }
         let (tx, config) = (tx.clone(), Arc::clone(&config));
+        // What the row is, kept outside the job: a job that panics still gives its row.
+        let (row_number, columns) = (input.row, input.columns.clone());
         in_flight += 1;
         workers.spawn(
             move |engine| Ok((run_row(&input, &config, engine), input)),
             move |result| {
-                if let Ok((outcome, input)) = result {
-                    let _ = tx.send((input, outcome));
-                }
+                let _ = tx.send(match result {
+                    Ok((outcome, input)) => (input, outcome),
+                    Err(e) => (
+                        Input {
+                            row: row_number,
+                            columns,
+                            photo: PathBuf::new(),
+                            serial: String::new(),
+                        },
+                        Outcome::Failed {
+                            code: e.code(),
+                            message: e.to_string(),
+                        },
+                    ),
+                });
             },
         );
     }

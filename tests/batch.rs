@@ -146,7 +146,7 @@ fn bad_rows_are_written_with_an_error_and_never_stop_the_run() {
     std::fs::write(
         &manifest,
         format!(
-            "photo,reported_serial,note\nmissing.jpg,{serial},a\n{},{serial},b\n{},not-a-serial,c\n{},{serial},\"quoted, with comma\"\n",
+            "photo,reported_serial,note\nmissing.jpg,{serial},a\n{},{serial},b\n{},not-a-serial,c\n{},{serial},\"quoted, with comma\"\njust-one-field\n",
             garbage.display(),
             good.display(),
             good.display()
@@ -159,7 +159,8 @@ fn bad_rows_are_written_with_an_error_and_never_stop_the_run() {
         assert!(run.status.success(), "{}", stderr(&run));
         if format == "jsonl" {
             let rows = rows(&out);
-            assert_eq!(rows.len(), 4);
+            assert_eq!(rows.len(), 5);
+            assert_eq!(rows[&4]["error"]["code"], "bad_manifest_row");
             assert_eq!(rows[&0]["error"]["code"], "unreadable_file");
             assert!(
                 rows[&0]["error"]["message"]
@@ -186,7 +187,7 @@ fn bad_rows_are_written_with_an_error_and_never_stop_the_run() {
             }
             let records: Vec<csv::StringRecord> =
                 reader.records().map(|r| r.expect("record")).collect();
-            assert_eq!(records.len(), 4);
+            assert_eq!(records.len(), 5);
             let col = |name: &str| headers.iter().position(|h| h == name).expect("column");
             let by_row: BTreeMap<String, &csv::StringRecord> =
                 records.iter().map(|r| (r[0].to_string(), r)).collect();
