@@ -176,11 +176,13 @@ impl Recognizer for TesseractEngine {
             c_int::try_from(h).map_err(|_| engine_error("crop too tall"))?,
         );
         self.use_charset(charset)?;
+        let (padded, pad) = pad_with_background(line);
+        let (w, h) = (w + 2 * pad, h + 2 * pad);
         let mut chars = Vec::new();
         // SAFETY: the image buffer outlives Recognize (Tesseract copies it in SetImage); every
         // string from the iterator is freed with TessDeleteText; the iterator is deleted once.
         unsafe {
-            sys::TessBaseAPISetImage(self.api, line.as_raw().as_ptr(), w, h, 1, w);
+            sys::TessBaseAPISetImage(self.api, padded.as_raw().as_ptr(), w, h, 1, w);
             sys::TessBaseAPISetSourceResolution(self.api, 300);
             if sys::TessBaseAPIRecognize(self.api, std::ptr::null_mut()) != 0 {
                 sys::TessBaseAPIClear(self.api);
@@ -208,8 +210,8 @@ impl Recognizer for TesseractEngine {
                             chars.push(CharRead {
                                 ch,
                                 confidence,
-                                x0: l,
-                                x1: r,
+                                x0: l - pad,
+                                x1: r - pad,
                                 word_start,
                             });
                         }
@@ -224,6 +226,24 @@ impl Recognizer for TesseractEngine {
         }
         Ok(LineRead { chars })
     }
+}
+
+/// Margin added around every line crop before OCR, as a fraction of the crop's height.
+/// Measured on testdata (`tests/accuracy.rs`): legible match photos 30/42 without a margin, 32/42
+/// with 0.15, 0.25, 0.4 or 0.6; the other photos 35/38 throughout; no wrong MATCH either way.
+const PAD_FRACTION: f32 = 0.25;
+
+/// The crop with a margin of its own background (its 90th-percentile gray level) on every side,
+/// and the margin's width in pixels. Tesseract's LSTM misreads characters that touch the image
+/// edge, tight condensed digits especially (`20210105` read `26216185`).
+fn pad_with_background(line: &GrayImage) -> (GrayImage, c_int) {
+    let (w, h) = line.dimensions();
+    let pad = ((h as f32 * PAD_FRACTION).round() as u32).max(1);
+    let n = line.as_raw().len();
+    let [background] = super::gray_levels_at_ranks(line, [n * 9 / 10]);
+    let mut out = GrayImage::from_pixel(w + 2 * pad, h + 2 * pad, image::Luma([background]));
+    image::imageops::replace(&mut out, line, i64::from(pad), i64::from(pad));
+    (out, pad as c_int)
 }
 
 /// Settles `1` versus `I` by the glyph's shape, where OCR is unreliable (a sans-serif capital I
