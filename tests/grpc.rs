@@ -407,10 +407,10 @@ async fn overload_is_refused_at_once_and_admitted_calls_finish() {
 async fn a_deadline_too_short_gets_deadline_exceeded_and_the_server_keeps_serving() {
     let server = TestServer::start(|c| c.workers = 1).await;
     let mut client = server.client().await;
-    // A 2 MP photo (quick to upload, about 200 ms to check) with a 100 ms deadline.
+    // A 2 MP photo (quick to upload, about 200 ms to check) with a 60 ms deadline.
     let photo = common::read_testdata(&common::photo_by_prefix("001_"));
     let mut short = request(photo.clone(), SERIAL);
-    short.set_timeout(Duration::from_millis(100));
+    short.set_timeout(Duration::from_millis(60));
     let status = client.verify(short).await.expect_err("too short");
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     let metrics = reqwest_metrics(server.metrics).await;
