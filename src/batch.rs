@@ -159,11 +159,13 @@ enum Outcome {
     Failed { code: &'static str, message: String },
 }
 
-fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+/// The index of the header column `name` (surrounding spaces ignored).
+pub fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
     headers.iter().position(|h| h.trim() == name)
 }
 
-fn open_manifest(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord), String> {
+/// Opens a manifest CSV and checks that its header has `photo` and `reported_serial`.
+pub fn open_manifest(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord), String> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let headers = reader
@@ -179,6 +181,23 @@ fn open_manifest(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord), 
         }
     }
     Ok((reader, headers))
+}
+
+/// The file a manifest's `photo` cell names: relative to the manifest's folder unless absolute.
+pub fn photo_path(manifest: &Path, cell: &str) -> PathBuf {
+    manifest.parent().unwrap_or(Path::new("")).join(cell.trim())
+}
+
+impl Input {
+    /// A row known only by its number and columns (a malformed line, a job that panicked).
+    fn bare(row: u64, columns: Map<String, Value>) -> Input {
+        Input {
+            row,
+            columns,
+            photo: PathBuf::new(),
+            serial: String::new(),
+        }
+    }
 }
 
 /// Rows already in an output file, as a bitset over row numbers. A partial last line (a run
@@ -538,12 +557,6 @@ pub fn run(
     let mut config = *pipeline;
     config.parallel = false;
     let config = Arc::new(config);
-    let base = options
-        .manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-
     let (manifest_rows, shard_rows, already_done) = scan(&options.manifest, options.shard, &done)?;
     let mut summary = Summary {
         manifest_rows,
@@ -591,12 +604,7 @@ pub fn run(
             if options.shard.is_some_and(|s| !s.takes(this, None)) || is_done(&done, this) {
                 continue;
             }
-            let input = Input {
-                row: this,
-                columns: Map::new(),
-                photo: PathBuf::new(),
-                serial: String::new(),
-            };
+            let input = Input::bare(this, Map::new());
             write(
                 &mut summary,
                 input,
@@ -618,16 +626,10 @@ pub fn run(
             .zip(record.iter())
             .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
             .collect();
-        let photo_text = record.get(photo_col).unwrap_or_default().trim();
-        let photo = if Path::new(photo_text).is_absolute() {
-            PathBuf::from(photo_text)
-        } else {
-            base.join(photo_text)
-        };
         let input = Input {
             row: this,
             columns,
-            photo,
+            photo: photo_path(&options.manifest, record.get(photo_col).unwrap_or_default()),
             serial: record.get(serial_col).unwrap_or_default().to_string(),
         };
         while in_flight >= max_in_flight {
@@ -645,12 +647,7 @@ pub fn run(
                 let _ = tx.send(match result {
                     Ok((outcome, input)) => (input, outcome),
                     Err(e) => (
-                        Input {
-                            row: row_number,
-                            columns,
-                            photo: PathBuf::new(),
-                            serial: String::new(),
-                        },
+                        Input::bare(row_number, columns),
                         Outcome::Failed {
                             code: e.code(),
                             message: e.to_string(),

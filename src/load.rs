@@ -16,6 +16,7 @@ use prost::bytes::Bytes;
 use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::batch::{column, open_manifest, photo_path};
 use crate::cli::LoadArgs;
 use crate::server::proto::pb;
 use crate::server::proto::pb::label_verifier_client::LabelVerifierClient;
@@ -115,27 +116,18 @@ pub fn payloads(args: &LoadArgs) -> Result<Vec<Payload>, String> {
     let Some(manifest) = &args.manifest else {
         return Err("give --photo and --serial, or --manifest".into());
     };
-    let mut reader = csv::Reader::from_path(manifest)
-        .map_err(|e| format!("{}: cannot read: {e}", manifest.display()))?;
-    let header = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", manifest.display()))?
-        .clone();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| format!("{}: no {name:?} column", manifest.display()))
-    };
-    let (photo_col, serial_col) = (column("photo")?, column("reported_serial")?);
-    let base = manifest.parent().unwrap_or(Path::new("."));
+    let (mut reader, headers) = open_manifest(manifest)?;
+    let (photo_col, serial_col) = (
+        column(&headers, "photo").unwrap_or(0),
+        column(&headers, "reported_serial").unwrap_or(0),
+    );
     let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| format!("{}: {e}", manifest.display()))?;
         let (Some(photo), Some(serial)) = (row.get(photo_col), row.get(serial_col)) else {
             return Err(format!("{}: a row is short", manifest.display()));
         };
-        out.push(read(&base.join(photo.trim()), serial.trim())?);
+        out.push(read(&photo_path(manifest, photo), serial.trim())?);
     }
     if out.is_empty() {
         return Err(format!("{}: no rows", manifest.display()));

@@ -77,20 +77,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    let config = || Config::from_args(&cli.global).map_err(|e| e.to_string());
     match cli.command {
+        Command::Check(args) => check(&config()?, &args),
+        Command::Serve(args) => serve(&config()?, &args),
+        Command::Batch(args) => batch(&config()?, &args),
         // The load driver is a client: it needs no model.
-        Command::Load(args) => return load(&args),
-        Command::GhzPayload(args) => return ghz_payload(&args),
+        Command::Load(args) => load(&args),
+        Command::GhzPayload(args) => ghz_payload(&args),
         // Re-scoring reads stored evidence: no model, no photos.
-        Command::Rescore(args) => return rescore(&args),
-        _ => {}
-    }
-    let config = Config::from_args(&cli.global).map_err(|e| e.to_string())?;
-    match cli.command {
-        Command::Check(args) => check(&config, &args),
-        Command::Serve(args) => serve(&config, &args),
-        Command::Batch(args) => batch(&config, &args),
-        Command::Load(_) | Command::GhzPayload(_) | Command::Rescore(_) => Ok(ExitCode::SUCCESS),
+        Command::Rescore(args) => rescore(&args),
     }
 }
 

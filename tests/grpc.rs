@@ -95,13 +95,17 @@ impl TestServer {
         panic!("the server did not start serving within 10 s");
     }
 
-    async fn client(&self) -> LabelVerifierClient<Channel> {
-        let channel = Endpoint::from_shared(format!("http://{}", self.addr))
+    /// A new plaintext connection to the server.
+    async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
             .expect("endpoint")
             .connect()
             .await
-            .expect("connect");
-        LabelVerifierClient::new(channel)
+            .expect("connect")
+    }
+
+    async fn client(&self) -> LabelVerifierClient<Channel> {
+        LabelVerifierClient::new(self.channel().await)
             .max_encoding_message_size(usize::MAX)
             .max_decoding_message_size(64 << 20)
     }
@@ -304,11 +308,7 @@ async fn bad_input_gets_invalid_argument_naming_the_field_and_the_server_keeps_s
 async fn health_and_reflection_v1_and_v1alpha() {
     use tonic_reflection::pb::{v1, v1alpha};
     let server = TestServer::start(|_| {}).await;
-    let channel = Endpoint::from_shared(format!("http://{}", server.addr))
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = server.channel().await;
 
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let reply = health
@@ -430,11 +430,7 @@ async fn a_deadline_too_short_gets_deadline_exceeded_and_the_server_keeps_servin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_in_flight_calls_and_turns_health_not_serving() {
     let mut server = TestServer::start(|c| c.workers = 1).await;
-    let channel = Endpoint::from_shared(format!("http://{}", server.addr))
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = server.channel().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let mut watch = health
         .watch(tonic_health::pb::HealthCheckRequest {
