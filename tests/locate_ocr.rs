@@ -8,7 +8,8 @@ use image::{GrayImage, Luma};
 use imageproc::drawing::draw_text_mut;
 use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
 use labelcheck::pipeline::locate::{cut_line, find_lines};
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine, settle_one_or_i};
+use labelcheck::pipeline::glyph::settle_by_shape;
+use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
 use labelcheck::pipeline::serial::{LabelSerial, find_in_text, parse_reported};
 
 const SERIAL: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
@@ -65,7 +66,7 @@ fn read_serial(img: &GrayImage, engine: &mut TesseractEngine) -> Option<LabelSer
         for flip in [false, true] {
             let (crop, _) = cut_line(img, line, flip, 1.0);
             let mut read = engine.read_line(&crop, Charset::Serial).expect("ocr");
-            settle_one_or_i(&crop, &mut read);
+            settle_by_shape(&crop, &mut read);
             if let Some(found) = find_in_text(&read.text()).into_iter().next() {
                 return Some(found);
             }

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::blur::laplacian_variance_with;
 use super::decode::PhotoFormat;
 use super::locate::{TextLine, cut_line, find_lines_in};
-use super::ocr::{Charset, LineRead, Recognizer, settle_one_or_i};
+use super::glyph::settle_by_shape;
+use super::ocr::{Charset, LineRead, Recognizer};
 use super::serial::{CAPTIONS, FullSerial, LabelSerial, MatchKind, find_in_text};
 use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};
 use super::{BlurScore, PipelineConfig, decode_and_score, elapsed_ms, gray_levels_at_ranks};
@@ -548,7 +549,7 @@ fn read_value(
     let crop = cut(&line.crop, 1.0);
     debug(&format!("value{index}"), &crop);
     let mut first = read(&crop, VALUE_CHARSET)?;
-    settle_one_or_i(&crop, &mut first);
+    settle_by_shape(&crop, &mut first);
     let mut others = Vec::new();
     let mut others_raw = Vec::new();
     for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
@@ -556,7 +557,7 @@ fn read_value(
         let scaled = cut(&scaled, zoom);
         debug(&format!("value{index}_zoom{k}"), &scaled);
         let mut other = read(&scaled, VALUE_CHARSET)?;
-        settle_one_or_i(&scaled, &mut other);
+        settle_by_shape(&scaled, &mut other);
         others.push(find_in_text(&other.text()).into_iter().next());
         others_raw.push(other.text());
     }

@@ -10,6 +10,7 @@
 pub mod blur;
 pub mod check;
 pub mod decode;
+pub mod glyph;
 pub mod locate;
 pub mod ocr;
 pub mod serial;

@@ -1,0 +1,438 @@
+//! Settling characters the OCR confuses, by the shape of their ink.
+//!
+//! Tesseract's LSTM reads a sans-serif capital `I` or a `T` as `1` next to digits, and a dotted or
+//! slashed zero (DejaVu Sans Mono prints one) as `8` or `6`. Those are the differences that decide
+//! between MATCH and MISMATCH, so [`settle_by_shape`] looks at the glyph itself: the crop is
+//! binarised midway between its dark and light levels, the character's ink component is found
+//! under its OCR box, and simple row profiles of that component (leftmost and rightmost ink, runs
+//! of ink per row) decide. Where the shape is not clear the character is left as read, so the
+//! comparison stays INCONCLUSIVE rather than guessing; where it is clearly none of the candidates
+//! it becomes `?`, so that read parses as no serial and counts neither for nor against one.
+//!
+//! Nothing here knows the reported serial.
+
+use image::GrayImage;
+
+use super::ocr::{CharRead, LineRead};
+
+/// One row of a glyph's ink component, in crop pixels.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Leftmost ink.
+    left: f32,
+    /// Just past the rightmost ink.
+    right: f32,
+    /// Separate runs of ink in the row.
+    runs: u32,
+    /// Widest gap between two runs, px (0 for one run).
+    gap: f32,
+}
+
+/// The rows of a glyph, top to bottom (`None` for a row without ink of the component).
+struct Glyph {
+    rows: Vec<Option<Row>>,
+}
+
+impl Glyph {
+    /// The rows from `a` to `b` (fractions of the height, inclusive) that hold ink.
+    fn band(&self, a: f32, b: f32) -> Vec<Row> {
+        let n = self.rows.len();
+        let (i, j) = ((n as f32 * a) as usize, ((n as f32 * b) as usize).min(n - 1));
+        self.rows[i..=j].iter().flatten().copied().collect()
+    }
+}
+
+/// Median of the row centres of a band.
+fn centre_of(band: &[Row]) -> Option<f32> {
+    let mut centres: Vec<f32> = band.iter().map(|r| (r.left + r.right) / 2.0).collect();
+    centres.sort_by(f32::total_cmp);
+    centres.get(centres.len() / 2).copied()
+}
+
+/// The binarised crop's components, ready to look up a character's glyph.
+struct Ink {
+    labels: image::ImageBuffer<image::Luma<u32>, Vec<u32>>,
+    /// Bounding boxes `(x0, y0, x1, y1)`, inclusive, of the components.
+    boxes: Vec<(usize, usize, usize, usize)>,
+    /// Height of the tallest component, px.
+    tallest: usize,
+}
+
+impl Ink {
+    /// Binarises `crop` midway between its 5th and 95th percentile gray levels; `None` when it
+    /// is too small or too flat (less than 40 levels of contrast) to judge shapes.
+    fn new(crop: &GrayImage) -> Option<Ink> {
+        if crop.width() < 4 || crop.height() < 8 {
+            return None;
+        }
+        let n = crop.as_raw().len();
+        let [lo, hi] = super::gray_levels_at_ranks(crop, [n / 20, n * 19 / 20]);
+        if hi.saturating_sub(lo) < 40 {
+            return None;
+        }
+        let threshold = ((u16::from(lo) + u16::from(hi)) / 2) as u8;
+        let mask = GrayImage::from_fn(crop.width(), crop.height(), |x, y| {
+            image::Luma([if crop.get_pixel(x, y)[0] < threshold {
+                255
+            } else {
+                0
+            }])
+        });
+        let (labels, blobs) = super::locate::components(&mask);
+        let boxes: Vec<(usize, usize, usize, usize)> = blobs
+            .iter()
+            .map(|b| (b.x0 as usize, b.y0 as usize, b.x1 as usize, b.y1 as usize))
+            .collect();
+        let tallest = boxes
+            .iter()
+            .filter(|b| b.0 != u32::MAX as usize)
+            .map(|b| b.3 + 1 - b.1)
+            .max()
+            .unwrap_or(0);
+        Some(Ink {
+            labels,
+            boxes,
+            tallest,
+        })
+    }
+
+    /// The glyph of `c`: the tall component (at least 60% of the tallest) overlapping its OCR
+    /// box the most; `None` if there is none or it is under 8 rows.
+    fn glyph(&self, c: &CharRead) -> Option<Glyph> {
+        let (cx0, cx1) = (
+            c.x0.max(0) as usize,
+            (c.x1.max(0) as usize).min(self.labels.width() as usize),
+        );
+        let (index, _) = self
+            .boxes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.0 != u32::MAX as usize && (b.3 + 1 - b.1) * 10 >= self.tallest * 6)
+            .map(|(i, b)| (i, (b.2 + 1).min(cx1).saturating_sub(b.0.max(cx0))))
+            .filter(|&(_, overlap)| overlap > 0)
+            .max_by_key(|&(_, overlap)| overlap)?;
+        let (bx0, by0, bx1, by1) = self.boxes[index];
+        let label = index as u32 + 1;
+        let rows: Vec<Option<Row>> = (by0..=by1)
+            .map(|y| {
+                let mut row: Option<Row> = None;
+                let mut inside = false;
+                for x in bx0..=bx1 {
+                    let ink = self.labels.get_pixel(x as u32, y as u32)[0] == label;
+                    if ink {
+                        let r = row.get_or_insert(Row {
+                            left: x as f32,
+                            right: x as f32 + 1.0,
+                            runs: 0,
+                            gap: 0.0,
+                        });
+                        if !inside {
+                            r.runs += 1;
+                            r.gap = r.gap.max(x as f32 - r.right);
+                        }
+                        r.right = x as f32 + 1.0;
+                    }
+                    inside = ink;
+                }
+                row
+            })
+            .collect();
+        (rows.len() >= 8).then_some(Glyph { rows })
+    }
+}
+
+/// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
+/// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
+/// `8`, `6` or `9`.
+pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
+    let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
+    let round = |ch: char| matches!(ch, '8' | '6' | '9');
+    if !read.chars.iter().any(|c| bar(c.ch) || round(c.ch)) {
+        return;
+    }
+    let Some(ink) = Ink::new(crop) else { return };
+    for c in read
+        .chars
+        .iter_mut()
+        .filter(|c| bar(c.ch) || round(c.ch))
+    {
+        let Some(glyph) = ink.glyph(c) else { continue };
+        if bar(c.ch) {
+            if let Some(ch) = bar_shape(&glyph) {
+                c.ch = ch;
+            }
+        } else if is_zero_shape(&glyph) {
+            c.ch = '0';
+        }
+    }
+}
+
+/// Least-squares drift of the row centres across the whole glyph height between rows `a` and
+/// `b` (fractions of the height), px: how far a stem leans.
+fn lean(glyph: &Glyph, a: f32, b: f32) -> Option<f32> {
+    let n = glyph.rows.len();
+    let points: Vec<(f32, f32)> = glyph
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(y, _)| (a..=b).contains(&(*y as f32 / n as f32)))
+        .filter_map(|(y, r)| r.map(|r| (y as f32, (r.left + r.right) / 2.0)))
+        .collect();
+    if points.len() < 4 {
+        return None;
+    }
+    let k = points.len() as f32;
+    let (my, mx) = (
+        points.iter().map(|p| p.0).sum::<f32>() / k,
+        points.iter().map(|p| p.1).sum::<f32>() / k,
+    );
+    let (mut sxy, mut syy) = (0.0f32, 0.0f32);
+    for &(y, x) in &points {
+        sxy += (y - my) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (syy > 0.0).then(|| sxy / syy * n as f32)
+}
+
+/// Whether two reaches either side of a stem are alike: within 0.35 stem widths, or 40% of the
+/// longer one.
+fn symmetric(left: f32, right: f32, stem: f32) -> bool {
+    (left - right).abs() <= (0.35 * stem.max(2.0)).max(0.4 * left.max(right))
+}
+
+/// `1`, `I`, `T` or `?` for a glyph read as a bar, or `None` to leave it as read.
+///
+/// The stem is the rows between 25% and 75% of the height; its width `s` is their lower quartile
+/// width, and must be at most a quarter of the glyph's height (thicker is a blurred blob). The glyph is a bar only if each of those rows is one run at most 1.35 s + 0.5 px wide on one
+/// vertical (within 1 s of the stem's centre); then, in stem widths:
+/// - a stem that leans (row centres from 25% to 95% of the height drift by more than 0.6 s, and
+///   more than 2 px, over the height) is no bar (a `7` read as `1`): `?`;
+/// - the bottom fifth must be symmetric (bare, or a base serif): an `L` or `J` is left as read;
+/// - `1`: the top fifth carries a flag to the left only (more than 0.8 s beyond the stem, and
+///   more than 1.8× as far as to the right);
+/// - otherwise the top must be symmetric (see [`symmetric`]); then `T` if the top reaches more
+///   than 0.8 s beyond the stem and the foot at most 0.5 s (a bar on a bare stem), `I` if
+///   neither reaches more than 0.5 s (a bare bar) or both more than 0.8 s and alike within 40%
+///   (serifs top and bottom); anything between is left as read.
+fn bar_shape(glyph: &Glyph) -> Option<char> {
+    let stem_rows = glyph.band(0.25, 0.75);
+    let mut widths: Vec<f32> = stem_rows.iter().map(|r| r.right - r.left).collect();
+    widths.sort_by(f32::total_cmp);
+    let stem = widths.get(widths.len() / 4)?.max(1.0);
+    let centre = centre_of(&stem_rows)?;
+    let leans = lean(glyph, 0.25, 0.95).is_some_and(|d| d.abs() > (0.6 * stem).max(2.0));
+    let is_bar = stem_rows.iter().all(|r| {
+        r.runs == 1
+            && r.right - r.left <= 1.35 * stem + 0.5
+            && ((r.left + r.right) / 2.0 - centre).abs() <= stem
+    });
+    // A stem over a quarter of the glyph's height thick is a blurred blob, not a bar.
+    if stem > 0.25 * glyph.rows.len() as f32 {
+        return None;
+    }
+    if leans && stem_rows.iter().all(|r| r.runs == 1) {
+        return Some('?');
+    }
+    if !is_bar {
+        return None;
+    }
+    let reach = |band: &[Row]| {
+        let left = band.iter().map(|r| centre - r.left).fold(0.0f32, f32::max);
+        let right = band.iter().map(|r| r.right - centre).fold(0.0f32, f32::max);
+        (left, right)
+    };
+    let (left, right) = reach(&glyph.band(0.0, 0.2));
+    let (bottom_left, bottom_right) = reach(&glyph.band(0.8, 1.0));
+    if !symmetric(bottom_left, bottom_right, stem) {
+        return None;
+    }
+    let half = stem / 2.0;
+    if left - half > 0.8 * stem && left > 1.8 * right {
+        return Some('1');
+    }
+    if !symmetric(left, right, stem) {
+        return None;
+    }
+    // How far the top and the foot reach beyond the stem, px.
+    let (top, foot) = (
+        left.min(right) - half,
+        bottom_left.max(bottom_right) - half,
+    );
+    let (bare, spread) = (0.5 * stem.max(2.0), 0.8 * stem.max(2.0));
+    if top > spread && foot <= bare {
+        Some('T')
+    } else if (top <= bare && foot <= bare)
+        || (top > spread && foot > spread && (top - foot).abs() <= 0.4 * top.max(foot))
+    {
+        Some('I')
+    } else {
+        None
+    }
+}
+
+/// Widest row between 15% and 85% of the height that a zero may narrow to in its middle
+/// (35–65%), as a fraction: an `8` pinches to its waist there, a zero does not.
+const ZERO_MIDDLE_WIDTH_MIN: f32 = 0.9;
+/// How far either outline may step inwards between 15% and 85% of the height, as a fraction of
+/// the widest row: a `6` or `9` opens there, a zero does not.
+const ZERO_OUTLINE_INDENT_MAX: f32 = 0.25;
+/// How much the left and right outlines may differ in any row, as a fraction of the widest row:
+/// a zero is a mirror-symmetric oval (a `D` is flat on one side).
+const ZERO_ASYMMETRY_MAX: f32 = 0.15;
+/// Narrowest the counter (the gap inside the ring) may be at a quarter and three quarters of the
+/// height, as a fraction of the widest row: a blurred blob (a bold `B`) has none to speak of.
+const ZERO_COUNTER_MIN: f32 = 0.2;
+/// Widest a row closing the top or bottom of a zero may be, as a fraction of the widest row.
+const ZERO_CAP_WIDTH_MAX: f32 = 0.8;
+
+/// Whether a glyph read as `8`, `6` or `9` is a zero (plain, dotted or slashed): a closed ring
+/// (a row of one run, at most [`ZERO_CAP_WIDTH_MAX`] of the widest, in the top and the bottom
+/// tenth; two runs at a quarter and three quarters of the height, with a counter of at least
+/// [`ZERO_COUNTER_MIN`] between them), every row mirror-symmetric
+/// within [`ZERO_ASYMMETRY_MAX`] of the widest row plus 1 px, whose outlines do not step in
+/// by more than [`ZERO_OUTLINE_INDENT_MAX`] between 15% and 85% of the height (no opening) and
+/// whose middle stays at least [`ZERO_MIDDLE_WIDTH_MIN`] of its widest (no waist). The dot or
+/// slash inside does not touch the outline, so it does not matter.
+fn is_zero_shape(glyph: &Glyph) -> bool {
+    let body = glyph.band(0.15, 0.85);
+    if body.len() * 10 < glyph.rows.len() * 6 {
+        return false;
+    }
+    let left_most = body.iter().map(|r| r.left).fold(f32::MAX, f32::min);
+    let right_most = body.iter().map(|r| r.right).fold(f32::MIN, f32::max);
+    let widest = right_most - left_most;
+    if widest < 4.0 {
+        return false;
+    }
+    let outline_ok = body.iter().all(|r| {
+        let (l, r) = (r.left - left_most, right_most - r.right);
+        l <= ZERO_OUTLINE_INDENT_MAX * widest
+            && r <= ZERO_OUTLINE_INDENT_MAX * widest
+            && (l - r).abs() <= ZERO_ASYMMETRY_MAX * widest
+    });
+    let middle_width = glyph
+        .band(0.35, 0.65)
+        .iter()
+        .map(|r| r.right - r.left)
+        .fold(f32::MAX, f32::min);
+    let ring = |at: f32| {
+        glyph
+            .band(at - 0.05, at + 0.05)
+            .iter()
+            .all(|r| r.runs >= 2 && r.gap >= ZERO_COUNTER_MIN * widest)
+    };
+    // The top and bottom tenth close the ring with one run, narrower than the middle (a curve,
+    // not the flat top of an `H`, `N` or `U`).
+    let capped = |a: f32, b: f32| {
+        glyph
+            .band(a, b)
+            .iter()
+            .any(|r| r.runs == 1 && r.right - r.left <= ZERO_CAP_WIDTH_MAX * widest)
+    };
+    let mirrored = glyph.rows.iter().flatten().all(|r| {
+        ((r.left - left_most) - (right_most - r.right)).abs()
+            <= ZERO_ASYMMETRY_MAX * widest + 1.0
+    });
+    mirrored
+        && outline_ok
+        && middle_width >= ZERO_MIDDLE_WIDTH_MIN * widest
+        && ring(0.25)
+        && ring(0.75)
+        && capped(0.0, 0.1)
+        && capped(0.9, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws dark glyphs made of filled rectangles `(x0, y0, x1, y1)` (exclusive ends) on white.
+    fn glyphs(width: u32, rects: &[(u32, u32, u32, u32)]) -> GrayImage {
+        GrayImage::from_fn(width, 40, |x, y| {
+            let ink = rects
+                .iter()
+                .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
+            image::Luma([if ink { 20 } else { 235 }])
+        })
+    }
+
+    #[test]
+    fn bars_are_settled_by_shape() {
+        // A flagged 1, a serif I, a bare I, a T, and a 7 whose stem runs diagonally.
+        let mut rects = vec![
+            (10, 5, 15, 35),
+            (4, 5, 10, 10),
+            (50, 5, 55, 35),
+            (44, 5, 61, 8),
+            (44, 32, 61, 35),
+            (80, 5, 85, 35),
+            (110, 5, 115, 35),
+            (100, 5, 126, 9),
+            (140, 5, 166, 9),
+        ];
+        for row in 9..35 {
+            let x = 160 - (row - 9) * 14 / 26;
+            rects.push((x, row, x + 5, row + 1));
+        }
+        let crop = glyphs(180, &rects);
+        let mut read = LineRead {
+            chars: [(0, 20), (40, 65), (75, 90), (98, 128), (138, 168)]
+                .iter()
+                .map(|&(x0, x1)| CharRead {
+                    ch: '1',
+                    confidence: 90.0,
+                    x0,
+                    x1,
+                    word_start: false,
+                })
+                .collect(),
+        };
+        settle_by_shape(&crop, &mut read);
+        assert_eq!(read.text(), "1IIT?");
+    }
+
+    #[test]
+    fn a_ring_with_a_dot_is_a_zero_and_a_waist_is_not() {
+        // A ring 17 px wide and 30 px tall with a dot inside, then an 8: two rings stacked, so
+        // its middle pinches to a waist.
+        let mut rects = Vec::new();
+        for row in 5..35u32 {
+            let t = (row as f32 + 0.5 - 20.0) / 15.0;
+            let half = (8.5 * (1.0 - t * t).max(0.0).sqrt()).round() as u32;
+            let (l, r) = (10 + 8 - half.min(8), 10 + 9 + half.min(8));
+            rects.push((l, row, (l + 3).min(r), row + 1));
+            rects.push((r.saturating_sub(3).max(l), row, r, row + 1));
+            if (7..33).contains(&row) && !(9..31).contains(&row) {
+                rects.push((l, row, r, row + 1));
+            }
+        }
+        rects.push((16, 17, 21, 23));
+        for row in 5..35u32 {
+            // Two circles of radius 7.5 centred at rows 12.5 and 27.5.
+            let (cy, rad) = if row < 20 { (12.5, 7.5f32) } else { (27.5, 7.5) };
+            let t = (row as f32 + 0.5 - cy) / rad;
+            let half = (8.0 * (1.0 - t * t).max(0.0).sqrt()).round() as u32;
+            let (l, r) = (50 + 8 - half, 50 + 9 + half);
+            rects.push((l, row, (l + 3).min(r), row + 1));
+            rects.push((r.saturating_sub(3).max(l), row, r, row + 1));
+        }
+        rects.push((52, 5, 66, 7));
+        rects.push((52, 19, 66, 21));
+        rects.push((52, 33, 66, 35));
+        let crop = glyphs(80, &rects);
+        let mut read = LineRead {
+            chars: [(5, 32), (45, 72)]
+                .iter()
+                .map(|&(x0, x1)| CharRead {
+                    ch: '8',
+                    confidence: 90.0,
+                    x0,
+                    x1,
+                    word_start: false,
+                })
+                .collect(),
+        };
+        settle_by_shape(&crop, &mut read);
+        assert_eq!(read.text(), "08");
+    }
+}
