@@ -99,7 +99,8 @@ fn shape_rules_never_turn_one_character_into_another() {
                         }
                         // Settling may keep the read, say `?`, or name the true character; a
                         // zero may also stand for the letter O (the grammar tells them apart).
-                        let fine = got == read_as || got == '?' || got == ch || (ch == 'O' && got == '0');
+                        let fine =
+                            got == read_as || got == '?' || got == ch || (ch == 'O' && got == '0');
                         if !fine {
                             wrong.push(format!(
                                 "{name} {ch:?} cap {cap} sigma {sigma}: read {read_as:?} settled to {got:?}"
@@ -122,5 +123,10 @@ fn shape_rules_never_turn_one_character_into_another() {
         *kinds.entry(key).or_default() += 1;
     }
     println!("{kinds:?}");
-    assert!(wrong.is_empty(), "{} wrong settlings:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong settlings:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

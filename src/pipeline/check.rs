@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::blur::laplacian_variance_with;
 use super::decode::PhotoFormat;
-use super::locate::{TextLine, cut_line, find_lines_in};
 use super::glyph::settle_by_shape;
+use super::locate::{TextLine, cut_line, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer};
 use super::serial::{CAPTIONS, FullSerial, LabelSerial, MatchKind, find_in_text};
 use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};

@@ -24,20 +24,26 @@ struct Row {
     right: f32,
     /// Separate runs of ink in the row.
     runs: u32,
-    /// Widest gap between two runs, px (0 for one run).
+    /// Background pixels between the leftmost and rightmost ink.
     gap: f32,
 }
 
 /// The rows of a glyph, top to bottom (`None` for a row without ink of the component).
 struct Glyph {
     rows: Vec<Option<Row>>,
+    /// Whether other ink centred above or below the glyph reaches outside its box (the tail of a
+    /// `Q`, the dot of a `j`); ink wholly inside the box (a zero's dot) does not count.
+    stray_ink: bool,
 }
 
 impl Glyph {
     /// The rows from `a` to `b` (fractions of the height, inclusive) that hold ink.
     fn band(&self, a: f32, b: f32) -> Vec<Row> {
         let n = self.rows.len();
-        let (i, j) = ((n as f32 * a) as usize, ((n as f32 * b) as usize).min(n - 1));
+        let (i, j) = (
+            (n as f32 * a) as usize,
+            ((n as f32 * b) as usize).min(n - 1),
+        );
         self.rows[i..=j].iter().flatten().copied().collect()
     }
 }
@@ -98,7 +104,7 @@ impl Ink {
 
     /// The glyph of `c`: the tall component (at least 60% of the tallest) overlapping its OCR
     /// box the most; `None` if there is none or it is under 8 rows.
-    fn glyph(&self, c: &CharRead) -> Option<Glyph> {
+    fn glyph(&self, c: &CharRead) -> Option<(usize, Glyph)> {
         let (cx0, cx1) = (
             c.x0.max(0) as usize,
             (c.x1.max(0) as usize).min(self.labels.width() as usize),
@@ -127,8 +133,10 @@ impl Ink {
                             gap: 0.0,
                         });
                         if !inside {
+                            if r.runs > 0 {
+                                r.gap += x as f32 - r.right;
+                            }
                             r.runs += 1;
-                            r.gap = r.gap.max(x as f32 - r.right);
                         }
                         r.right = x as f32 + 1.0;
                     }
@@ -137,34 +145,53 @@ impl Ink {
                 row
             })
             .collect();
-        (rows.len() >= 8).then_some(Glyph { rows })
+        let stray_ink = self.boxes.iter().enumerate().any(|(i, b)| {
+            let centre = (b.0 + b.2) / 2;
+            i != index
+                && b.0 != u32::MAX as usize
+                && (bx0..=bx1).contains(&centre)
+                && !(b.0 >= bx0 && b.2 <= bx1 && b.1 >= by0 && b.3 <= by1)
+        });
+        (rows.len() >= 8).then_some((index, Glyph { rows, stray_ink }))
     }
 }
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
 /// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6` or `9`.
+/// `8`, `6` or `9`. Two neighbouring characters that both settle to `0` from the same ink are one
+/// zero read twice (the LSTM splits a dotted zero into `60`): the second is dropped.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
-    let round = |ch: char| matches!(ch, '8' | '6' | '9');
+    let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
     if !read.chars.iter().any(|c| bar(c.ch) || round(c.ch)) {
         return;
     }
     let Some(ink) = Ink::new(crop) else { return };
-    for c in read
-        .chars
-        .iter_mut()
-        .filter(|c| bar(c.ch) || round(c.ch))
-    {
-        let Some(glyph) = ink.glyph(c) else { continue };
+    // The component each character settled to a zero came from.
+    let mut zero_from: Vec<Option<usize>> = vec![None; read.chars.len()];
+    for (c, from) in read.chars.iter_mut().zip(zero_from.iter_mut()) {
+        if !(bar(c.ch) || round(c.ch)) {
+            continue;
+        }
+        let Some((index, glyph)) = ink.glyph(c) else {
+            continue;
+        };
         if bar(c.ch) {
             if let Some(ch) = bar_shape(&glyph) {
                 c.ch = ch;
             }
         } else if is_zero_shape(&glyph) {
             c.ch = '0';
+            *from = Some(index);
         }
     }
+    let mut previous = None;
+    let mut keep = zero_from.iter().map(|&from| {
+        let twice = from.is_some() && from == previous;
+        previous = from;
+        !twice
+    });
+    read.chars.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Least-squares drift of the row centres across the whole glyph height between rows `a` and
@@ -254,10 +281,7 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
         return None;
     }
     // How far the top and the foot reach beyond the stem, px.
-    let (top, foot) = (
-        left.min(right) - half,
-        bottom_left.max(bottom_right) - half,
-    );
+    let (top, foot) = (left.min(right) - half, bottom_left.max(bottom_right) - half);
     let (bare, spread) = (0.5 * stem.max(2.0), 0.8 * stem.max(2.0));
     if top > spread && foot <= bare {
         Some('T')
@@ -279,21 +303,32 @@ const ZERO_OUTLINE_INDENT_MAX: f32 = 0.25;
 /// How much the left and right outlines may differ in any row, as a fraction of the widest row:
 /// a zero is a mirror-symmetric oval (a `D` is flat on one side).
 const ZERO_ASYMMETRY_MAX: f32 = 0.15;
-/// Narrowest the counter (the gap inside the ring) may be at a quarter and three quarters of the
+/// Narrowest the counter (the background inside the ring, a dot or slash aside) may be at a quarter and three quarters of the
 /// height, as a fraction of the widest row: a blurred blob (a bold `B`) has none to speak of.
 const ZERO_COUNTER_MIN: f32 = 0.2;
+/// How far both outlines must step in somewhere in the top and in the bottom 15% of the height,
+/// as a fraction of the widest row: a zero is round at both ends.
+const ZERO_END_INDENT_MIN: f32 = 0.15;
 /// Widest a row closing the top or bottom of a zero may be, as a fraction of the widest row.
 const ZERO_CAP_WIDTH_MAX: f32 = 0.8;
 
-/// Whether a glyph read as `8`, `6` or `9` is a zero (plain, dotted or slashed): a closed ring
-/// (a row of one run, at most [`ZERO_CAP_WIDTH_MAX`] of the widest, in the top and the bottom
-/// tenth; two runs at a quarter and three quarters of the height, with a counter of at least
-/// [`ZERO_COUNTER_MIN`] between them), every row mirror-symmetric
-/// within [`ZERO_ASYMMETRY_MAX`] of the widest row plus 1 px, whose outlines do not step in
-/// by more than [`ZERO_OUTLINE_INDENT_MAX`] between 15% and 85% of the height (no opening) and
-/// whose middle stays at least [`ZERO_MIDDLE_WIDTH_MIN`] of its widest (no waist). The dot or
-/// slash inside does not touch the outline, so it does not matter.
+/// Whether a glyph read as `8`, `6` or `9` is a zero (plain, dotted or slashed):
+/// - a closed ring: in the top and the bottom tenth a row of one run at most
+///   [`ZERO_CAP_WIDTH_MAX`] of the widest row, and the first and last rows of those tenths
+///   centred (within 15% of the widest row plus half a pixel); around a quarter and three quarters of the height
+///   most rows of two or more runs with at least [`ZERO_COUNTER_MIN`] of background between;
+/// - round at both ends (see [`ZERO_END_INDENT_MIN`]), and every row between 10% and 90% of the
+///   height mirror-symmetric within [`ZERO_ASYMMETRY_MAX`] of the widest row plus 1 px;
+/// - no opening: the outlines do not step in by more than [`ZERO_OUTLINE_INDENT_MAX`] between
+///   15% and 85% of the height;
+/// - no waist: the middle stays at least [`ZERO_MIDDLE_WIDTH_MIN`] of the widest row.
+///
+/// The dot or slash inside does not touch the outline, so it does not matter; other ink above or
+/// below (a `Q`'s detached tail) rules a zero out.
 fn is_zero_shape(glyph: &Glyph) -> bool {
+    if glyph.stray_ink {
+        return false;
+    }
     let body = glyph.band(0.15, 0.85);
     if body.len() * 10 < glyph.rows.len() * 6 {
         return false;
@@ -315,25 +350,41 @@ fn is_zero_shape(glyph: &Glyph) -> bool {
         .iter()
         .map(|r| r.right - r.left)
         .fold(f32::MAX, f32::min);
+    // Most rows around a quarter and three quarters of the height cross a counter.
     let ring = |at: f32| {
-        glyph
-            .band(at - 0.05, at + 0.05)
+        let band = glyph.band(at - 0.05, at + 0.05);
+        let open = band
             .iter()
-            .all(|r| r.runs >= 2 && r.gap >= ZERO_COUNTER_MIN * widest)
+            .filter(|r| r.runs >= 2 && r.gap >= ZERO_COUNTER_MIN * widest)
+            .count();
+        open * 2 > band.len()
     };
-    // The top and bottom tenth close the ring with one run, narrower than the middle (a curve,
-    // not the flat top of an `H`, `N` or `U`).
+    // The top and bottom tenth close the ring with one centred run, narrower than the middle (a
+    // curve, not the flat top of an `H` or `N`, the stems of a `U` or the tail of a `Q`).
+    let middle = (left_most + right_most) / 2.0;
+    let centred = |r: &Row| ((r.left + r.right) / 2.0 - middle).abs() <= 0.15 * widest + 0.5;
     let capped = |a: f32, b: f32| {
-        glyph
-            .band(a, b)
-            .iter()
-            .any(|r| r.runs == 1 && r.right - r.left <= ZERO_CAP_WIDTH_MAX * widest)
+        let band = glyph.band(a, b);
+        band.first().is_some_and(centred)
+            && band.last().is_some_and(centred)
+            && band
+                .iter()
+                .any(|r| r.runs == 1 && r.right - r.left <= ZERO_CAP_WIDTH_MAX * widest)
     };
-    let mirrored = glyph.rows.iter().flatten().all(|r| {
-        ((r.left - left_most) - (right_most - r.right)).abs()
-            <= ZERO_ASYMMETRY_MAX * widest + 1.0
+    let mirrored = glyph.band(0.1, 0.9).iter().all(|r| {
+        ((r.left - left_most) - (right_most - r.right)).abs() <= ZERO_ASYMMETRY_MAX * widest + 1.0
     });
+    // Round at both ends on both sides: some row of the top and of the bottom 15% is indented
+    // from both outlines (a `D` or `B` is flat on the left).
+    let rounded = |a: f32, b: f32| {
+        glyph.band(a, b).iter().any(|r| {
+            r.left - left_most >= ZERO_END_INDENT_MIN * widest
+                && right_most - r.right >= ZERO_END_INDENT_MIN * widest
+        })
+    };
     mirrored
+        && rounded(0.0, 0.15)
+        && rounded(0.85, 1.0)
         && outline_ok
         && middle_width >= ZERO_MIDDLE_WIDTH_MIN * widest
         && ring(0.25)
@@ -409,7 +460,11 @@ mod tests {
         rects.push((16, 17, 21, 23));
         for row in 5..35u32 {
             // Two circles of radius 7.5 centred at rows 12.5 and 27.5.
-            let (cy, rad) = if row < 20 { (12.5, 7.5f32) } else { (27.5, 7.5) };
+            let (cy, rad) = if row < 20 {
+                (12.5, 7.5f32)
+            } else {
+                (27.5, 7.5)
+            };
             let t = (row as f32 + 0.5 - cy) / rad;
             let half = (8.0 * (1.0 - t * t).max(0.0).sqrt()).round() as u32;
             let (l, r) = (50 + 8 - half, 50 + 9 + half);
@@ -432,7 +487,21 @@ mod tests {
                 })
                 .collect(),
         };
+        let mut split = LineRead {
+            chars: vec![
+                read.chars[0].clone(),
+                read.chars[0].clone(),
+                read.chars[1].clone(),
+            ],
+        };
         settle_by_shape(&crop, &mut read);
         assert_eq!(read.text(), "08");
+        // The zero read twice ("60" over one ring) is one zero.
+        split.chars[0].ch = '6';
+        split.chars[0].x1 = 20;
+        split.chars[1].ch = '0';
+        split.chars[1].x0 = 14;
+        settle_by_shape(&crop, &mut split);
+        assert_eq!(split.text(), "08");
     }
 }
