@@ -102,22 +102,35 @@ impl Ink {
         })
     }
 
-    /// The glyph of `c`: the tall component (at least 60% of the tallest) overlapping its OCR
-    /// box the most; `None` if there is none or it is under 8 rows.
+    /// The glyph of `c`: the tall component (at least 60% of the tallest) that holds at least 60%
+    /// of the width of its OCR box and the box's centre; `None` if there is none or the box also
+    /// holds half of another tall component (it spans two glyphs), or if it is under 8 rows.
     fn glyph(&self, c: &CharRead) -> Option<(usize, Glyph)> {
         let (cx0, cx1) = (
             c.x0.max(0) as usize,
             (c.x1.max(0) as usize).min(self.labels.width() as usize),
         );
-        let (index, _) = self
+        // The tall component holding most of the box's width: at least 60% of it, and the box's
+        // centre. A box over two glyphs (blurred text is boxed badly) settles nothing.
+        let width = cx1.saturating_sub(cx0).max(1) as f32;
+        // (component, fraction of the box it holds, fraction of it the box holds)
+        let under: Vec<(usize, f32, f32)> = self
             .boxes
             .iter()
             .enumerate()
             .filter(|(_, b)| b.0 != u32::MAX as usize && (b.3 + 1 - b.1) * 10 >= self.tallest * 6)
-            .map(|(i, b)| (i, (b.2 + 1).min(cx1).saturating_sub(b.0.max(cx0))))
-            .filter(|&(_, overlap)| overlap > 0)
-            .max_by_key(|&(_, overlap)| overlap)?;
+            .map(|(i, b)| {
+                let overlap = (b.2 + 1).min(cx1).saturating_sub(b.0.max(cx0)) as f32;
+                (i, overlap / width, overlap / (b.2 + 1 - b.0) as f32)
+            })
+            .filter(|u| u.1 > 0.0)
+            .collect();
+        let &(index, inside, _) = under.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
         let (bx0, by0, bx1, by1) = self.boxes[index];
+        let other_glyph = under.iter().any(|u| u.0 != index && u.2 >= 0.5);
+        if inside < 0.6 || other_glyph || !(bx0..=bx1 + 1).contains(&((cx0 + cx1) / 2)) {
+            return None;
+        }
         let label = index as u32 + 1;
         let rows: Vec<Option<Row>> = (by0..=by1)
             .map(|y| {
@@ -427,7 +440,7 @@ mod tests {
         }
         let crop = glyphs(180, &rects);
         let mut read = LineRead {
-            chars: [(0, 20), (40, 65), (75, 90), (98, 128), (138, 168)]
+            chars: [(4, 15), (44, 61), (79, 86), (100, 126), (140, 166)]
                 .iter()
                 .map(|&(x0, x1)| CharRead {
                     ch: '1',
