@@ -494,16 +494,20 @@ fn serial_like(text: &str) -> bool {
 }
 
 /// The line holding the value of the caption-only line `i`: the unused line whose start is
-/// nearest the caption's (within 3.5 text heights), preferring one that reads like a serial.
+/// nearest the caption's start (a value under the caption) or its end (a value after it, found
+/// as a line of its own because it is printed smaller), within 3.5 text heights, preferring one
+/// that reads like a serial.
 fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<usize> {
     let here = &work[i].line;
-    let origin = start_point(here, flip);
+    let (origin, end) = (start_point(here, flip), start_point(here, !flip));
     let candidates = (0..work.len())
         .filter(|&j| j != i && !used[j])
         .filter_map(|j| {
             let other = &work[j].line;
             let (x, y) = start_point(other, flip);
-            let distance = (x - origin.0).hypot(y - origin.1);
+            let distance = (x - origin.0)
+                .hypot(y - origin.1)
+                .min((x - end.0).hypot(y - end.1));
             let reach = 3.5 * here.text_height.max(other.text_height);
             let text = &work[j].text;
             if has_other_field_word(text) {
