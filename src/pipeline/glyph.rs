@@ -171,19 +171,24 @@ impl Ink {
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
 /// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6` or `9`. Two neighbouring characters that both settle to `0` from the same ink are one
+/// `8`, `6` or `9`, [`is_j_shape`] for those read as `3`. Two neighbouring characters that both settle to `0` from the same ink are one
 /// zero read twice (the LSTM splits a dotted zero into `60`): the second is dropped.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
-    if !read.chars.iter().any(|c| bar(c.ch) || round(c.ch)) {
+    let hooked = |ch: char| ch == '3';
+    if !read
+        .chars
+        .iter()
+        .any(|c| bar(c.ch) || round(c.ch) || hooked(c.ch))
+    {
         return;
     }
     let Some(ink) = Ink::new(crop) else { return };
     // The component each character settled to a zero came from.
     let mut zero_from: Vec<Option<usize>> = vec![None; read.chars.len()];
     for (c, from) in read.chars.iter_mut().zip(zero_from.iter_mut()) {
-        if !(bar(c.ch) || round(c.ch)) {
+        if !(bar(c.ch) || round(c.ch) || hooked(c.ch)) {
             continue;
         }
         let Some((index, glyph)) = ink.glyph(c) else {
@@ -192,6 +197,10 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
         if bar(c.ch) {
             if let Some(ch) = bar_shape(&glyph) {
                 c.ch = ch;
+            }
+        } else if hooked(c.ch) {
+            if is_j_shape(&glyph) {
+                c.ch = 'J';
             }
         } else if is_zero_shape(&glyph) {
             c.ch = '0';
@@ -305,6 +314,36 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
     } else {
         None
     }
+}
+
+/// Whether a glyph read as `3` is a `J`: between 30% and 70% of the height every row is one
+/// narrow run (at most 40% of the glyph's width) right of the glyph's middle on one vertical
+/// (a `3` reaches left with its middle arm and its bowls' ends), and the bottom fifth hooks back
+/// left to within a quarter of the width from the left edge.
+fn is_j_shape(glyph: &Glyph) -> bool {
+    let all: Vec<Row> = glyph.rows.iter().flatten().copied().collect();
+    let left_most = all.iter().map(|r| r.left).fold(f32::MAX, f32::min);
+    let right_most = all.iter().map(|r| r.right).fold(f32::MIN, f32::max);
+    let widest = right_most - left_most;
+    let middle = (left_most + right_most) / 2.0;
+    let stem = glyph.band(0.3, 0.7);
+    if widest < 6.0 || stem.len() * 10 < glyph.rows.len() * 3 {
+        return false;
+    }
+    let Some(centre) = centre_of(&stem) else {
+        return false;
+    };
+    let stem_ok = stem.iter().all(|r| {
+        r.runs == 1
+            && r.right - r.left <= 0.4 * widest
+            && r.left > middle
+            && ((r.left + r.right) / 2.0 - centre).abs() <= 1.5
+    });
+    let hook = glyph
+        .band(0.8, 1.0)
+        .iter()
+        .any(|r| r.left - left_most <= 0.25 * widest && r.right > middle);
+    stem_ok && hook && lean(glyph, 0.3, 0.7).is_some_and(|d| d.abs() <= 2.0)
 }
 
 /// Widest row between 15% and 85% of the height that a zero may narrow to in its middle
