@@ -3,11 +3,12 @@
 //! Hard rule: no MATCH anywhere the ground truth says otherwise.
 //!
 //! Rates: issue 3 targets the right verdict on at least 95% of legible match photos and of the
-//! mismatch, blurry and no-serial photos. That target is NOT met yet (measured 32/42 = 76% and
-//! 35/38 = 92%; the misses are OCR misreads of small or mildly blurred text, which the rules turn
-//! into INCONCLUSIVE or, for a confident misread, MISMATCH; never into MATCH). Until it is, the test
-//! asserts floors just under what is measured, so a regression fails it. Prints a per-photo and a
-//! per-case table (`cargo test --release --test accuracy -- --nocapture`).
+//! mismatch, blurry and no-serial photos. The second is met and asserted (measured 37/38 = 97%).
+//! The first is NOT met yet (measured 36/42 = 86%; the misses are OCR misreads of mildly blurred
+//! text, which the rules turn into INCONCLUSIVE or, for text smeared by motion, BLURRY; never into
+//! MATCH). Until it is, the test asserts a floor just under what is measured, so a regression
+//! fails it. Prints a per-photo and a per-case table
+//! (`cargo test --release --test accuracy -- --nocapture`).
 
 mod common;
 
@@ -138,13 +139,14 @@ fn verdicts_over_testdata() {
         wrong_match.is_empty(),
         "MATCH where the ground truth says otherwise: {wrong_match:?}"
     );
-    // Regression floors: the 95% target of issue 3 is not met yet (see the module comment).
+    // Legible match photos: a regression floor, the 95% target is not met yet (see the module
+    // comment). The other photos: the target itself.
     assert!(
-        m_right * 100 >= 74 * m_n,
-        "legible match photos: {m_right}/{m_n} below the 74% floor"
+        m_right * 100 >= 85 * m_n,
+        "legible match photos: {m_right}/{m_n} below the 85% floor"
     );
     assert!(
-        o_right * 100 >= 89 * o_n,
-        "mismatch/blurry/no-serial photos: {o_right}/{o_n} below the 89% floor"
+        o_right * 100 >= 95 * o_n,
+        "mismatch/blurry/no-serial photos: {o_right}/{o_n} below the 95% target"
     );
 }

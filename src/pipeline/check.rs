@@ -138,6 +138,35 @@ pub fn crop_sharpness(crop: &GrayImage) -> f64 {
     laplacian_variance_with(&stretched, false)
 }
 
+/// How much sharper a text crop is across the text than along it: the variance of the second
+/// derivative along the rows (across the strokes of letters) over that down the columns. Sharp
+/// print gives about 0.5–2; motion blur along the text smears the letters' strokes together
+/// and drives it toward 0. `None` for a flat crop.
+pub fn smear(crop: &GrayImage) -> Option<f64> {
+    let (w, h) = (crop.width() as usize, crop.height() as usize);
+    if w < 3 || h < 3 {
+        return None;
+    }
+    let px = |x: usize, y: usize| f64::from(crop.as_raw()[y * w + x]);
+    let (mut sxx, mut syy, mut n) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut mxx, mut myy) = (0.0f64, 0.0f64);
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let c = 2.0 * px(x, y);
+            let dxx = px(x - 1, y) + px(x + 1, y) - c;
+            let dyy = px(x, y - 1) + px(x, y + 1) - c;
+            sxx += dxx * dxx;
+            syy += dyy * dyy;
+            mxx += dxx;
+            myy += dyy;
+            n += 1.0;
+        }
+    }
+    let vxx = sxx / n - (mxx / n).powi(2);
+    let vyy = syy / n - (myy / n).powi(2);
+    (vyy > 0.0).then(|| vxx / vyy)
+}
+
 /// Index of the first character after a serial caption that starts a word, if any.
 fn caption_end(read: &LineRead) -> Option<usize> {
     let upper: Vec<char> = read
@@ -235,6 +264,13 @@ pub fn check(
         .collect();
     text_sharpness.sort_by(f64::total_cmp);
     let text_blur = text_sharpness.get(text_sharpness.len() / 2).copied();
+    let mut smears: Vec<f64> = work
+        .iter()
+        .filter(|w| w.read.chars.len() >= 3)
+        .filter_map(|w| smear(&w.crop))
+        .collect();
+    smears.sort_by(f64::total_cmp);
+    let text_smear = smears.get(smears.len() / 2).copied();
 
     // Serial fields: a caption with its value after it or on the next line, or a bare serial.
     let mut fields: Vec<FieldRead> = Vec::new();
@@ -302,6 +338,7 @@ pub fn check(
         labels_seen,
         lines: lines.len(),
         text_blur,
+        text_smear,
         photo_blur: blur_score_normalized.0,
     };
     let mut serials_found: Vec<String> = Vec::new();
@@ -530,6 +567,7 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
         raw: line.text.clone(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
+        region_smear: smear(&line.crop),
         bbox: line.line.bbox(),
     }
 }
@@ -588,6 +626,7 @@ fn read_value(
             min_confidence
         },
         region_blur: crop_sharpness(&crop),
+        region_smear: smear(&crop),
         bbox: line.line.bbox(),
     })
 }
@@ -604,6 +643,30 @@ mod tests {
         assert!(!serial_like("Model: DS-2CD2T47G2-L-XXXXXXXXXXXX"));
         assert!(!serial_like("Verification Code: KETPWX"));
         assert!(!serial_like("this device complies with part 15"));
+    }
+
+    #[test]
+    fn smear_sees_motion_along_the_text() {
+        // Strokes: vertical bars with horizontal bars over them, like letters.
+        let print = GrayImage::from_fn(96, 32, |x, y| {
+            let ink = (x / 3) % 3 == 0 || (y / 3) % 4 == 0;
+            image::Luma([if ink { 30 } else { 220 }])
+        });
+        let sharp = smear(&print).expect("not flat");
+        assert!((0.3..=3.0).contains(&sharp), "{sharp}");
+        // The same smeared along the rows (a 9 px moving average).
+        let moved = GrayImage::from_fn(96, 32, |x, y| {
+            let sum: u32 = (0..9)
+                .map(|k| u32::from(print.get_pixel((x + k).min(95), y)[0]))
+                .sum();
+            image::Luma([(sum / 9) as u8])
+        });
+        let smeared = smear(&moved).expect("not flat");
+        assert!(smeared < 0.2, "{smeared}");
+        assert_eq!(
+            smear(&GrayImage::from_pixel(20, 20, image::Luma([128]))),
+            None
+        );
     }
 
     #[test]

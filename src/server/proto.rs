@@ -58,6 +58,7 @@ impl From<Reason> for pb::Reason {
             Reason::NoSerialField => pb::Reason::NoSerialField,
             Reason::NoText => pb::Reason::NoText,
             Reason::UnreadSerialField => pb::Reason::UnreadSerialField,
+            Reason::MotionBlur => pb::Reason::MotionBlur,
         }
     }
 }
