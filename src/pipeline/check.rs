@@ -594,11 +594,7 @@ fn read_value(
     settle_by_shape(&crop, &mut first);
     let mut others = Vec::new();
     let mut others_raw = Vec::new();
-    let zooms: Vec<f32> = std::env::var("LC_ZOOMS")
-        .ok()
-        .map(|v| v.split(',').map(|z| z.parse().unwrap_or(1.0)).collect())
-        .unwrap_or(OTHER_READ_ZOOMS.to_vec());
-    for (k, zoom) in zooms.into_iter().enumerate() {
+    for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
         let (scaled, _) = cut_line(gray, &line.line, flip, zoom);
         let scaled = cut(&scaled, zoom);
         debug(&format!("value{index}_zoom{k}"), &scaled);
