@@ -71,6 +71,21 @@ fn render(font: &FontArc, text: &str, cap: f32, sigma: f32) -> (GrayImage, i32, 
     (img, x0, x1)
 }
 
+/// What `settle_by_shape` makes of one character read as `read_as` over `x0..x1` of `img`.
+fn settled(img: &GrayImage, read_as: char, x0: i32, x1: i32) -> char {
+    let mut read = LineRead {
+        chars: vec![CharRead {
+            ch: read_as,
+            confidence: 90.0,
+            x0,
+            x1,
+            word_start: true,
+        }],
+    };
+    settle_by_shape(img, &mut read);
+    read.chars.first().map_or(' ', |c| c.ch)
+}
+
 #[test]
 fn shape_rules_never_turn_one_character_into_another() {
     let fonts: Vec<(&str, FontArc)> = FONTS.iter().map(|f| (*f, font(f))).collect();
@@ -84,17 +99,7 @@ fn shape_rules_never_turn_one_character_into_another() {
                 for &sigma in SIGMAS {
                     let (img, x0, x1) = render(font, &ch.to_string(), cap, sigma);
                     for &read_as in READ_AS {
-                        let mut read = LineRead {
-                            chars: vec![CharRead {
-                                ch: read_as,
-                                confidence: 90.0,
-                                x0,
-                                x1,
-                                word_start: true,
-                            }],
-                        };
-                        settle_by_shape(&img, &mut read);
-                        let got = read.chars[0].ch;
+                        let got = settled(&img, read_as, x0, x1);
                         let entry = hits.entry((ch, read_as)).or_default();
                         entry.1 += 1;
                         if got == ch {
@@ -121,20 +126,11 @@ fn shape_rules_never_turn_one_character_into_another() {
                 for &sigma in SIGMAS {
                     let (img, x0, x1) = render(font, pair, cap, sigma);
                     for &read_as in READ_AS {
-                        let mut read = LineRead {
-                            chars: vec![CharRead {
-                                ch: read_as,
-                                confidence: 90.0,
-                                x0,
-                                x1,
-                                word_start: true,
-                            }],
-                        };
-                        settle_by_shape(&img, &mut read);
-                        if read.text() != read_as.to_string() {
+                        let got = settled(&img, read_as, x0, x1);
+                        if got != read_as {
                             wrong.push(format!(
-                                "{name} box over {pair:?} cap {cap} sigma {sigma}: read {read_as:?} settled to {:?}",
-                                read.text()
+                                "{name} box over {pair:?} cap {cap} sigma {sigma}: \
+                                 read {read_as:?} settled to {got:?}"
                             ));
                         }
                     }

@@ -1,7 +1,8 @@
 //! Settling characters the OCR confuses, by the shape of their ink.
 //!
-//! Tesseract's LSTM reads a sans-serif capital `I` or a `T` as `1` next to digits, and a dotted or
-//! slashed zero (DejaVu Sans Mono prints one) as `8` or `6`. Those are the differences that decide
+//! Tesseract's LSTM reads a sans-serif capital `I` or a `T` as `1` next to digits, a dotted or
+//! slashed zero (DejaVu Sans Mono and Liberation Mono print them) as `8` or `6`, and a mono `J`
+//! as `3`. Those are the differences that decide
 //! between MATCH and MISMATCH, so [`settle_by_shape`] looks at the glyph itself: the crop is
 //! binarised midway between its dark and light levels, the character's ink component is found
 //! under its OCR box, and simple row profiles of that component (leftmost and rightmost ink, runs
@@ -171,8 +172,9 @@ impl Ink {
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
 /// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6` or `9`, [`is_j_shape`] for those read as `3`. Two neighbouring characters that both settle to `0` from the same ink are one
-/// zero read twice (the LSTM splits a dotted zero into `60`): the second is dropped.
+/// `8`, `6`, `9` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters that
+/// both settle to `0` from the same ink are one zero read twice (the LSTM splits a dotted zero
+/// into `60`): the second is dropped.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
@@ -252,7 +254,8 @@ fn symmetric(left: f32, right: f32, stem: f32) -> bool {
 /// `1`, `I`, `T` or `?` for a glyph read as a bar, or `None` to leave it as read.
 ///
 /// The stem is the rows between 25% and 75% of the height; its width `s` is their lower quartile
-/// width, and must be at most a quarter of the glyph's height (thicker is a blurred blob). The glyph is a bar only if each of those rows is one run at most 1.35 s + 0.5 px wide on one
+/// width, and must be at most a quarter of the glyph's height (thicker is a blurred blob). The
+/// glyph is a bar only if each of those rows is one run at most 1.35 s + 0.5 px wide on one
 /// vertical (within 1 s of the stem's centre); then, in stem widths:
 /// - a stem that leans (row centres from 25% to 95% of the height drift by more than 0.6 s, and
 ///   more than 2 px, over the height) is no bar (a `7` read as `1`): `?`;
@@ -355,8 +358,9 @@ const ZERO_OUTLINE_INDENT_MAX: f32 = 0.25;
 /// How much the left and right outlines may differ in any row, as a fraction of the widest row:
 /// a zero is a mirror-symmetric oval (a `D` is flat on one side).
 const ZERO_ASYMMETRY_MAX: f32 = 0.15;
-/// Narrowest the counter (the background inside the ring, a dot or slash aside) may be at a quarter and three quarters of the
-/// height, as a fraction of the widest row: a blurred blob (a bold `B`) has none to speak of.
+/// Narrowest the counter (the background inside the ring, a dot or slash aside) may be at a
+/// quarter and three quarters of the height, as a fraction of the widest row: a blurred blob (a
+/// bold `B`) has none to speak of.
 const ZERO_COUNTER_MIN: f32 = 0.2;
 /// How far both outlines must step in somewhere in the top and in the bottom 15% of the height,
 /// as a fraction of the widest row: a zero is round at both ends.
@@ -367,8 +371,9 @@ const ZERO_CAP_WIDTH_MAX: f32 = 0.8;
 /// Whether a glyph read as `8`, `6` or `9` is a zero (plain, dotted or slashed):
 /// - a closed ring: in the top and the bottom tenth a row of one run at most
 ///   [`ZERO_CAP_WIDTH_MAX`] of the widest row, and the first and last rows of those tenths
-///   centred (within 15% of the widest row plus half a pixel); around a quarter and three quarters of the height
-///   most rows of two or more runs with at least [`ZERO_COUNTER_MIN`] of background between;
+///   centred (within 15% of the widest row plus half a pixel); around a quarter and three
+///   quarters of the height, most rows of two or more runs with at least [`ZERO_COUNTER_MIN`] of
+///   background between;
 /// - round at both ends (see [`ZERO_END_INDENT_MIN`]), and every row between 10% and 90% of the
 ///   height mirror-symmetric within [`ZERO_ASYMMETRY_MAX`] of the widest row plus 1 px;
 /// - no opening: the outlines do not step in by more than [`ZERO_OUTLINE_INDENT_MAX`] between
