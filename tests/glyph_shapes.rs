@@ -71,6 +71,28 @@ fn render(font: &FontArc, text: &str, cap: f32, sigma: f32) -> (GrayImage, i32, 
     (img, x0, x1)
 }
 
+/// What `settle_by_shape` makes of the glyph over `x0..x1` of `img` read as the two characters
+/// `pair`, the first boxed over its left two thirds, the second from a sixth of its width on.
+fn settled_twice(img: &GrayImage, pair: [char; 2], x0: i32, x1: i32) -> String {
+    let third = (x1 - x0) / 3;
+    let boxes = [(x0, x1 - third), (x0 + third / 2, x1)];
+    let mut read = LineRead {
+        chars: pair
+            .iter()
+            .zip(boxes)
+            .map(|(&ch, (x0, x1))| CharRead {
+                ch,
+                confidence: 90.0,
+                x0,
+                x1,
+                word_start: false,
+            })
+            .collect(),
+    };
+    settle_by_shape(img, &mut read);
+    read.text()
+}
+
 /// What `settle_by_shape` makes of one character read as `read_as` over `x0..x1` of `img`.
 fn settled(img: &GrayImage, read_as: char, x0: i32, x1: i32) -> char {
     let mut read = LineRead {
@@ -98,6 +120,25 @@ fn shape_rules_never_turn_one_character_into_another() {
             for &cap in CAP_PX {
                 for &sigma in SIGMAS {
                     let (img, x0, x1) = render(font, &ch.to_string(), cap, sigma);
+                    // The glyph read twice (two boxes over it, the second starting in the first
+                    // half of the first): one zero if it is a zero, else both `?`; and where the
+                    // rule does not apply, each character is held to the rule above.
+                    for pair in [['O', '0'], ['6', '0'], ['G', '6'], ['8', '8'], ['1', '1']] {
+                        let got = settled_twice(&img, pair, x0, x1);
+                        let fine = if got.len() == 2 {
+                            got.chars().zip(pair).all(|(g, read_as)| {
+                                g == read_as || g == '?' || g == ch || (ch == 'O' && g == '0')
+                            })
+                        } else {
+                            got == "0" && matches!(ch, '0' | 'O')
+                        };
+                        if !fine {
+                            wrong.push(format!(
+                                "{name} {ch:?} cap {cap} sigma {sigma}: read twice as \
+                                 {pair:?}, settled to {got:?}"
+                            ));
+                        }
+                    }
                     for &read_as in READ_AS {
                         let got = settled(&img, read_as, x0, x1);
                         let entry = hits.entry((ch, read_as)).or_default();

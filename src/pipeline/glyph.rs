@@ -103,10 +103,10 @@ impl Ink {
         })
     }
 
-    /// The glyph of `c`: the tall component (at least 60% of the tallest) that holds at least 60%
-    /// of the width of its OCR box and the box's centre; `None` if there is none or the box also
-    /// holds half of another tall component (it spans two glyphs), or if it is under 8 rows.
-    fn glyph(&self, c: &CharRead) -> Option<(usize, Glyph)> {
+    /// The component under `c`: the tall component (at least 60% of the tallest) that holds at
+    /// least 60% of the width of its OCR box and the box's centre; `None` if there is none or the
+    /// box also holds half of another tall component (it spans two glyphs).
+    fn owner(&self, c: &CharRead) -> Option<usize> {
         let (cx0, cx1) = (
             c.x0.max(0) as usize,
             (c.x1.max(0) as usize).min(self.labels.width() as usize),
@@ -127,11 +127,23 @@ impl Ink {
             .filter(|u| u.1 > 0.0)
             .collect();
         let &(index, inside, _) = under.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let (bx0, by0, bx1, by1) = self.boxes[index];
+        let (bx0, _, bx1, _) = self.boxes[index];
         let other_glyph = under.iter().any(|u| u.0 != index && u.2 >= 0.5);
-        if inside < 0.6 || other_glyph || !(bx0..=bx1 + 1).contains(&((cx0 + cx1) / 2)) {
-            return None;
-        }
+        (inside >= 0.6 && !other_glyph && (bx0..=bx1 + 1).contains(&((cx0 + cx1) / 2)))
+            .then_some(index)
+    }
+
+    /// Whether component `index` has the proportions of one glyph (no wider than 0.9 of its
+    /// height), not of several run together.
+    fn single_glyph(&self, index: usize) -> bool {
+        let (x0, y0, x1, y1) = self.boxes[index];
+        (x1 + 1 - x0) * 10 <= (y1 + 1 - y0) * 9
+    }
+
+    /// The glyph of `c` (see [`Ink::owner`]), if it is at least 8 rows tall.
+    fn glyph(&self, c: &CharRead) -> Option<(usize, Glyph)> {
+        let index = self.owner(c)?;
+        let (bx0, by0, bx1, by1) = self.boxes[index];
         let label = index as u32 + 1;
         let rows: Vec<Option<Row>> = (by0..=by1)
             .map(|y| {
@@ -172,9 +184,9 @@ impl Ink {
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
 /// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6`, `9` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters that
-/// both settle to `0` from the same ink are one zero read twice (the LSTM splits a dotted zero
-/// into `60`): the second is dropped.
+/// `8`, `6`, `9` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters read
+/// over one glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted
+/// zero into `60` or `O0`), else both become `?`.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
@@ -209,13 +221,33 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
             *from = Some(index);
         }
     }
-    let mut previous = None;
-    let mut keep = zero_from.iter().map(|&from| {
-        let twice = from.is_some() && from == previous;
-        previous = from;
-        !twice
-    });
-    read.chars.retain(|_| keep.next().unwrap_or(true));
+    // One glyph read as two characters: neighbours over the same glyph-sized component, the
+    // second box starting in the first half of the first (OCR boxes of neighbouring letters
+    // overlap too, but not that far). A zero read twice (`60`, `O0`) is one zero;
+    // anything else (`G6` over one `G`) shows the read is wrong there, so both become `?`.
+    let owners: Vec<Option<usize>> = read.chars.iter().map(|c| ink.owner(c)).collect();
+    let mut twice = vec![false; read.chars.len()];
+    for i in 1..read.chars.len() {
+        let (a, b) = (&read.chars[i - 1], &read.chars[i]);
+        let one_glyph = owners[i].is_some_and(|k| ink.single_glyph(k))
+            && owners[i] == owners[i - 1]
+            && 2 * b.x0 < a.x0 + a.x1;
+        if !one_glyph {
+            continue;
+        }
+        let zero_like = |ch: char| matches!(ch, '0' | 'O' | 'D' | '8' | '6' | '9');
+        let ring = zero_from[i].is_some() || zero_from[i - 1].is_some();
+        if ring && zero_like(a.ch) && zero_like(b.ch) {
+            read.chars[i - 1].ch = '0';
+            read.chars[i - 1].x1 = read.chars[i - 1].x1.max(read.chars[i].x1);
+            twice[i] = true;
+        } else {
+            read.chars[i - 1].ch = '?';
+            read.chars[i].ch = '?';
+        }
+    }
+    let mut keep = twice.into_iter();
+    read.chars.retain(|_| !keep.next().unwrap_or(false));
 }
 
 /// Least-squares drift of the row centres across the whole glyph height between rows `a` and
@@ -557,8 +589,18 @@ mod tests {
         split.chars[0].ch = '6';
         split.chars[0].x1 = 20;
         split.chars[1].ch = '0';
-        split.chars[1].x0 = 14;
+        split.chars[1].x0 = 10;
         settle_by_shape(&crop, &mut split);
         assert_eq!(split.text(), "08");
+        // Any other glyph read twice makes that read unreliable there.
+        let mut twice = LineRead {
+            chars: vec![read.chars[1].clone(), read.chars[1].clone()],
+        };
+        twice.chars[0].ch = 'G';
+        twice.chars[0].x1 = 65;
+        twice.chars[1].ch = '6';
+        twice.chars[1].x0 = 50;
+        settle_by_shape(&crop, &mut twice);
+        assert_eq!(twice.text(), "??");
     }
 }
