@@ -191,13 +191,6 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
     let hooked = |ch: char| ch == '3';
-    if !read
-        .chars
-        .iter()
-        .any(|c| bar(c.ch) || round(c.ch) || hooked(c.ch))
-    {
-        return;
-    }
     let Some(ink) = Ink::new(crop) else { return };
     // The component each character settled to a zero came from.
     let mut zero_from: Vec<Option<usize>> = vec![None; read.chars.len()];
