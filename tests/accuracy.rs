@@ -4,7 +4,7 @@
 //!
 //! Rates: issue 3 targets the right verdict on at least 95% of legible match photos and of the
 //! mismatch, blurry and no-serial photos. The second is met and asserted (measured 37/38 = 97%).
-//! The first is NOT met yet (measured 37/42 = 88%; the misses are OCR misreads of mildly blurred
+//! The first is NOT met yet (measured 38/42 = 90%; the misses are OCR misreads of mildly blurred
 //! text, which the rules turn into INCONCLUSIVE or, for text smeared by motion, BLURRY; never into
 //! MATCH). Until it is, the test asserts a floor just under what is measured, so a regression
 //! fails it. Prints a per-photo and a per-case table
@@ -142,8 +142,8 @@ fn verdicts_over_testdata() {
     // Legible match photos: a regression floor, the 95% target is not met yet (see the module
     // comment). The other photos: the target itself.
     assert!(
-        m_right * 100 >= 87 * m_n,
-        "legible match photos: {m_right}/{m_n} below the 87% floor"
+        m_right * 100 >= 90 * m_n,
+        "legible match photos: {m_right}/{m_n} below the 90% floor"
     );
     assert!(
         o_right * 100 >= 95 * o_n,

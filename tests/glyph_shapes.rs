@@ -28,7 +28,7 @@ const CAP_PX: &[f32] = &[22.0, 26.0, 32.0, 40.0];
 /// Gaussian blur sigmas, px at crop scale (0 = sharp).
 const SIGMAS: &[f32] = &[0.0, 0.8, 1.3, 1.8];
 /// What OCR is pretended to have read for each rendered character.
-const READ_AS: &[char] = &['1', 'I', '8', '6', '9', '3'];
+const READ_AS: &[char] = &['1', 'I', '8', '6', '9', 'G', '3'];
 
 fn font(file: &str) -> FontArc {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! Settling characters the OCR confuses, by the shape of their ink.
 //!
 //! Tesseract's LSTM reads a sans-serif capital `I` or a `T` as `1` next to digits, a dotted or
-//! slashed zero (DejaVu Sans Mono and Liberation Mono print them) as `8` or `6`, and a mono `J`
+//! slashed zero (DejaVu Sans Mono and Liberation Mono print them) as `8`, `6` or `G`, and a mono `J`
 //! as `3`. Those are the differences that decide
 //! between MATCH and MISMATCH, so [`settle_by_shape`] looks at the glyph itself: the crop is
 //! binarised midway between its dark and light levels, the character's ink component is found
@@ -184,12 +184,12 @@ impl Ink {
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
 /// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6`, `9` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters read
+/// `8`, `6`, `9`, `G` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters read
 /// over one glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted
 /// zero into `60` or `O0`), else both become `?`.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
-    let round = |ch: char| matches!(ch, '8' | '6' | '9' | '0');
+    let round = |ch: char| matches!(ch, '8' | '6' | '9' | 'G' | '0');
     let hooked = |ch: char| ch == '3';
     let Some(ink) = Ink::new(crop) else { return };
     // The component each character settled to a zero came from.
@@ -393,7 +393,7 @@ const ZERO_END_INDENT_MIN: f32 = 0.15;
 /// Widest a row closing the top or bottom of a zero may be, as a fraction of the widest row.
 const ZERO_CAP_WIDTH_MAX: f32 = 0.8;
 
-/// Whether a glyph read as `8`, `6` or `9` is a zero (plain, dotted or slashed):
+/// Whether a glyph read as `8`, `6`, `9` or `G` is a zero (plain, dotted or slashed):
 /// - a closed ring: in the top and the bottom tenth a row of one run at most
 ///   [`ZERO_CAP_WIDTH_MAX`] of the widest row, and the first and last rows of those tenths
 ///   centred (within 15% of the widest row plus half a pixel); around a quarter and three
