@@ -2,10 +2,10 @@
 //!
 //! Tesseract's LSTM reads a sans-serif capital `I` or a `T` as `1` next to digits, a dotted or
 //! slashed zero (DejaVu Sans Mono and Liberation Mono print them) as `8`, `6` or `G`, and a mono
-//! `J` as `3`. Those are the differences that decide between MATCH and MISMATCH, so [`settle_by_shape`] looks at the glyph itself: the crop is
-//! binarised midway between its dark and light levels, the character's ink component is found
-//! under its OCR box, and simple row profiles of that component (leftmost and rightmost ink, runs
-//! of ink per row) decide. Where the shape is not clear the character is left as read, so the
+//! `J` as `3`. Those are the differences that decide between MATCH and MISMATCH, so
+//! [`settle_by_shape`] looks at the glyph itself: the crop is binarised midway between its dark
+//! and light levels, the character's ink component is found under its OCR box, and simple row
+//! profiles of that component (leftmost and rightmost ink, runs of ink per row) decide. Where the shape is not clear the character is left as read, so the
 //! comparison stays INCONCLUSIVE rather than guessing; where it is clearly none of the candidates
 //! it becomes `?`, so that read parses as no serial and counts neither for nor against one.
 //!
@@ -181,9 +181,10 @@ impl Ink {
     }
 }
 
-/// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes:
-/// [`bar_shape`] for characters read as `1`, `I`, `l` or `|`, [`is_zero_shape`] for those read as
-/// `8`, `6`, `9`, `G` (or `0`), [`is_j_shape`] for those read as `3`. Two neighbouring characters
+/// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes: the
+/// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `T` or `?`), the zero rule for
+/// those read as `8`, `6`, `9`, `G` (or `0`), the `J` rule for those read as `3` (see the module
+/// documentation and the private rule functions). Two neighbouring characters
 /// read over one glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a
 /// dotted zero into `60` or `O0`), else both become `?`.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
