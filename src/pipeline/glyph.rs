@@ -5,9 +5,10 @@
 //! `J` as `3`. Those are the differences that decide between MATCH and MISMATCH, so
 //! [`settle_by_shape`] looks at the glyph itself: the crop is binarised midway between its dark
 //! and light levels, the character's ink component is found under its OCR box, and simple row
-//! profiles of that component (leftmost and rightmost ink, runs of ink per row) decide. Where the shape is not clear the character is left as read, so the
-//! comparison stays INCONCLUSIVE rather than guessing; where it is clearly none of the candidates
-//! it becomes `?`, so that read parses as no serial and counts neither for nor against one.
+//! profiles of that component (leftmost and rightmost ink, runs of ink per row) decide. Where the
+//! shape is not clear the character is left as read, so the comparison stays INCONCLUSIVE rather
+//! than guessing; where it is clearly none of the candidates it becomes `?`, so that read parses
+//! as no serial and counts neither for nor against one.
 //!
 //! Nothing here knows the reported serial.
 

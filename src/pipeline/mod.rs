@@ -5,7 +5,7 @@
 //!
 //! Stages: [`decode`] (bytes → upright gray), [`blur`] (variance of the Laplacian), [`locate`]
 //! (text lines without OCR), [`ocr`] (one line at a time), [`serial`] (grammar and comparison)
-//! and [`verdict`] (the decision). [`check`] runs them all.
+//! and [`verdict`] (the decision). [`check()`] runs them all.
 
 pub mod blur;
 pub mod check;

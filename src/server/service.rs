@@ -1,7 +1,7 @@
 //! The `LabelVerifier` service: validate, admit, hand the photo to a worker, await the answer
 //! within the caller's deadline, translate, record metrics and one log line.
 //!
-//! Nothing here decides anything about labels: the verdict comes from [`crate::pipeline::check`].
+//! Nothing here decides anything about labels: the verdict comes from [`crate::pipeline::check()`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
