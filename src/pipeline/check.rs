@@ -138,6 +138,13 @@ pub fn crop_sharpness(crop: &GrayImage) -> f64 {
     laplacian_variance_with(&stretched, false)
 }
 
+/// The middle value of `values` (the upper one of the two middle values for an even count), if
+/// any.
+fn upper_median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
 /// How much sharper a text crop is across the text than along it: the variance of the second
 /// derivative along the rows (across the strokes of letters) over that down the columns. Sharp
 /// print gives about 0.5–2; motion blur along the text smears the letters' strokes together
@@ -257,20 +264,14 @@ pub fn check(
         debug(&format!("line{i:02}"), &w.crop);
     }
 
-    let mut text_sharpness: Vec<f64> = work
+    // Sharpness and smear of the lines that read as text (three characters or more).
+    let text_lines: Vec<&GrayImage> = work
         .iter()
         .filter(|w| w.read.chars.len() >= 3)
-        .map(|w| crop_sharpness(&w.crop))
+        .map(|w| &w.crop)
         .collect();
-    text_sharpness.sort_by(f64::total_cmp);
-    let text_blur = text_sharpness.get(text_sharpness.len() / 2).copied();
-    let mut smears: Vec<f64> = work
-        .iter()
-        .filter(|w| w.read.chars.len() >= 3)
-        .filter_map(|w| smear(&w.crop))
-        .collect();
-    smears.sort_by(f64::total_cmp);
-    let text_smear = smears.get(smears.len() / 2).copied();
+    let text_blur = upper_median(text_lines.iter().map(|c| crop_sharpness(c)).collect());
+    let text_smear = upper_median(text_lines.iter().filter_map(|c| smear(c)).collect());
 
     // Serial fields: a caption with its value after it or on the next line, or a bare serial.
     let mut fields: Vec<FieldRead> = Vec::new();

@@ -49,6 +49,13 @@ impl Glyph {
     }
 }
 
+/// Leftmost and rightmost ink of `rows`, px.
+fn extent(rows: &[Row]) -> (f32, f32) {
+    let left = rows.iter().map(|r| r.left).fold(f32::MAX, f32::min);
+    let right = rows.iter().map(|r| r.right).fold(f32::MIN, f32::max);
+    (left, right)
+}
+
 /// Median of the row centres of a band.
 fn centre_of(band: &[Row]) -> Option<f32> {
     let mut centres: Vec<f32> = band.iter().map(|r| (r.left + r.right) / 2.0).collect();
@@ -140,9 +147,9 @@ impl Ink {
         (x1 + 1 - x0) * 10 <= (y1 + 1 - y0) * 9
     }
 
-    /// The glyph of `c` (see [`Ink::owner`]), if it is at least 8 rows tall.
-    fn glyph(&self, c: &CharRead) -> Option<(usize, Glyph)> {
-        let index = self.owner(c)?;
+    /// The glyph of component `index` (a character's [`Ink::owner`]), if it is at least 8 rows
+    /// tall.
+    fn glyph(&self, index: usize) -> Option<Glyph> {
         let (bx0, by0, bx1, by1) = self.boxes[index];
         let label = index as u32 + 1;
         let rows: Vec<Option<Row>> = (by0..=by1)
@@ -178,7 +185,7 @@ impl Ink {
                 && (bx0..=bx1).contains(&centre)
                 && !(b.0 >= bx0 && b.2 <= bx1 && b.1 >= by0 && b.3 <= by1)
         });
-        (rows.len() >= 8).then_some((index, Glyph { rows, stray_ink }))
+        (rows.len() >= 8).then_some(Glyph { rows, stray_ink })
     }
 }
 
@@ -193,13 +200,14 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | 'G' | '0');
     let hooked = |ch: char| ch == '3';
     let Some(ink) = Ink::new(crop) else { return };
-    // The component each character settled to a zero came from.
-    let mut zero_from: Vec<Option<usize>> = vec![None; read.chars.len()];
-    for (c, from) in read.chars.iter_mut().zip(zero_from.iter_mut()) {
+    let owners: Vec<Option<usize>> = read.chars.iter().map(|c| ink.owner(c)).collect();
+    // Which characters settled to a zero.
+    let mut zero = vec![false; read.chars.len()];
+    for ((c, owner), zero) in read.chars.iter_mut().zip(&owners).zip(zero.iter_mut()) {
         if !(bar(c.ch) || round(c.ch) || hooked(c.ch)) {
             continue;
         }
-        let Some((index, glyph)) = ink.glyph(c) else {
+        let Some(glyph) = owner.and_then(|index| ink.glyph(index)) else {
             continue;
         };
         if bar(c.ch) {
@@ -212,14 +220,13 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
             }
         } else if is_zero_shape(&glyph) {
             c.ch = '0';
-            *from = Some(index);
+            *zero = true;
         }
     }
     // One glyph read as two characters: neighbours over the same glyph-sized component, the
     // second box starting in the first half of the first (OCR boxes of neighbouring letters
     // overlap too, but not that far). A zero read twice (`60`, `O0`) is one zero;
     // anything else (`G6` over one `G`) shows the read is wrong there, so both become `?`.
-    let owners: Vec<Option<usize>> = read.chars.iter().map(|c| ink.owner(c)).collect();
     let mut twice = vec![false; read.chars.len()];
     for i in 1..read.chars.len() {
         let (a, b) = (&read.chars[i - 1], &read.chars[i]);
@@ -230,7 +237,7 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
             continue;
         }
         let zero_like = |ch: char| matches!(ch, '0' | 'O' | 'D' | '8' | '6' | '9');
-        let ring = zero_from[i].is_some() || zero_from[i - 1].is_some();
+        let ring = zero[i] || zero[i - 1];
         if ring && zero_like(a.ch) && zero_like(b.ch) {
             read.chars[i - 1].ch = '0';
             read.chars[i - 1].x1 = read.chars[i - 1].x1.max(read.chars[i].x1);
@@ -351,8 +358,7 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
 /// left to within a quarter of the width from the left edge.
 fn is_j_shape(glyph: &Glyph) -> bool {
     let all: Vec<Row> = glyph.rows.iter().flatten().copied().collect();
-    let left_most = all.iter().map(|r| r.left).fold(f32::MAX, f32::min);
-    let right_most = all.iter().map(|r| r.right).fold(f32::MIN, f32::max);
+    let (left_most, right_most) = extent(&all);
     let widest = right_most - left_most;
     let middle = (left_most + right_most) / 2.0;
     let stem = glyph.band(0.3, 0.7);
@@ -416,8 +422,7 @@ fn is_zero_shape(glyph: &Glyph) -> bool {
     if body.len() * 10 < glyph.rows.len() * 6 {
         return false;
     }
-    let left_most = body.iter().map(|r| r.left).fold(f32::MAX, f32::min);
-    let right_most = body.iter().map(|r| r.right).fold(f32::MIN, f32::max);
+    let (left_most, right_most) = extent(&body);
     let widest = right_most - left_most;
     if widest < 4.0 {
         return false;
