@@ -4,7 +4,7 @@
 //!
 //! Rates: issue 3 targets the right verdict on at least 95% of legible match photos and of the
 //! mismatch, blurry and no-serial photos. The second is met and asserted (measured 37/38 = 97%).
-//! The first is NOT met yet (measured 38/42 = 90%; the misses are OCR misreads of mildly blurred
+//! The first is NOT met yet (measured 39/42 = 93%; the misses are OCR misreads of mildly blurred
 //! text, which the rules turn into INCONCLUSIVE or, for text smeared by motion, BLURRY; never into
 //! MATCH). Until it is, the test asserts a floor just under what is measured, so a regression
 //! fails it. Prints a per-photo and a per-case table
@@ -32,24 +32,15 @@ struct Row {
 }
 
 fn manifest() -> Vec<Row> {
-    let text = String::from_utf8(common::read_testdata("manifest.csv")).expect("utf-8");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
-    let (p, c, e, r) = (
-        col("photo"),
-        col("case"),
-        col("expected_verdict"),
-        col("reported_serial"),
-    );
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
+    common::manifest()
+        .into_iter()
+        .map(|mut f| {
+            let mut take = |name: &str| f.remove(name).expect("column");
             Row {
-                photo: f[p].into(),
-                case: f[c].into(),
-                expected: f[e].into(),
-                reported: f[r].into(),
+                photo: take("photo"),
+                case: take("case"),
+                expected: take("expected_verdict"),
+                reported: take("reported_serial"),
             }
         })
         .collect()
@@ -142,8 +133,8 @@ fn verdicts_over_testdata() {
     // Legible match photos: a regression floor, the 95% target is not met yet (see the module
     // comment). The other photos: the target itself.
     assert!(
-        m_right * 100 >= 90 * m_n,
-        "legible match photos: {m_right}/{m_n} below the 90% floor"
+        m_right * 100 >= 92 * m_n,
+        "legible match photos: {m_right}/{m_n} below the 92% floor"
     );
     assert!(
         o_right * 100 >= 95 * o_n,

@@ -10,12 +10,13 @@ use image::GrayImage;
 use serde::Serialize;
 
 use super::blur::laplacian_variance_with;
+use super::deblur::{deblur_rows, streak_length};
 use super::decode::PhotoFormat;
 use super::glyph::settle_by_shape;
-use super::locate::{TextLine, cut_line, find_lines_in};
+use super::locate::{LINE_TEXT_PX, TextLine, cut_line, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer};
 use super::serial::{CAPTIONS, FullSerial, LabelSerial, MatchKind, find_in_text};
-use super::verdict::{Evidence, FieldRead, Reason, Thresholds, Verdict, decide};
+use super::verdict::{Evidence, FieldRead, Reason, SMEAR_RANGE, Thresholds, Verdict, decide};
 use super::{BlurScore, PipelineConfig, decode_and_score, elapsed_ms, gray_levels_at_ranks};
 use crate::error::Result;
 
@@ -40,6 +41,13 @@ const VALUE_CHARSET: Charset = Charset::Serial;
 /// Zooms of the second and third, independent reads of a serial value (text at 0.8 × and
 /// 1.25 × 32 px).
 const OTHER_READ_ZOOMS: [f32; 2] = [0.8, 1.25];
+/// Longest motion streak along the text that is undone before reading, crop pixels at
+/// [`LINE_TEXT_PX`] capitals (0.4 of a capital's height). A longer streak leaves the photo
+/// BLURRY.
+const MAX_STREAK_PX: f32 = 0.4 * LINE_TEXT_PX;
+/// The streak length deconvolved, as a fraction of the autocorrelation dip's lag: the dip also
+/// holds the strokes' own width. Measured on the testdata motion-blurred serial lines: XXX.
+const STREAK_SCALE: f32 = 1.0;
 
 /// A box in photo pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
@@ -174,6 +182,10 @@ pub fn smear(crop: &GrayImage) -> Option<f64> {
     (vyy > 0.0).then(|| vxx / vyy)
 }
 
+/// `S/N` as OCR reads it when the slash is blurred or thin: the slash taken for `I`, `J`, `L`, `1`
+/// or `|`. Like `SN`, these count as a caption only standing alone or before punctuation.
+const SLASH_MISREADS: &[&str] = &["SIN", "SJN", "SLN", "S1N", "S|N"];
+
 /// Index of the first character after a serial caption that starts a word, if any.
 fn caption_end(read: &LineRead) -> Option<usize> {
     let upper: Vec<char> = read
@@ -185,7 +197,7 @@ fn caption_end(read: &LineRead) -> Option<usize> {
         if !read.chars[start].word_start {
             continue;
         }
-        for cap in CAPTIONS {
+        for cap in CAPTIONS.iter().chain(SLASH_MISREADS) {
             let cap: Vec<char> = cap.chars().collect();
             if upper[start..].starts_with(&cap) {
                 let mut end = start + cap.len();
@@ -246,13 +258,13 @@ pub fn check(
     // whichever way reads more like a label.
     let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
     let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
-    let mut work = read_all(gray, &lines, nearest_upright, &mut |crop| {
+    let mut work = read_all(gray, &lines, nearest_upright, None, &mut |crop| {
         read(crop, Charset::Any)
     })?;
     let mut flip = nearest_upright;
     let score = label_likeness(&work);
     if score.0 == 0 || steep {
-        let other = read_all(gray, &lines, !nearest_upright, &mut |crop| {
+        let other = read_all(gray, &lines, !nearest_upright, None, &mut |crop| {
             read(crop, Charset::Any)
         })?;
         if label_likeness(&other) > score {
@@ -260,18 +272,21 @@ pub fn check(
             flip = !nearest_upright;
         }
     }
+    let (mut text_blur, mut text_smear) = text_scores(&work);
+    // Text smeared along its lines by motion: undo the streak and read every line again.
+    let mut streak = None;
+    if text_smear.is_some_and(|s| s < *SMEAR_RANGE.start())
+        && let Some(len) = streak_of(&work)
+    {
+        work = read_all(gray, &lines, flip, Some(len), &mut |crop| {
+            read(crop, Charset::Any)
+        })?;
+        (text_blur, text_smear) = text_scores(&work);
+        streak = Some(len);
+    }
     for (i, w) in work.iter().enumerate() {
         debug(&format!("line{i:02}"), &w.crop);
     }
-
-    // Sharpness and smear of the lines that read as text (three characters or more).
-    let text_lines: Vec<&GrayImage> = work
-        .iter()
-        .filter(|w| w.read.chars.len() >= 3)
-        .map(|w| &w.crop)
-        .collect();
-    let text_blur = upper_median(text_lines.iter().map(|c| crop_sharpness(c)).collect());
-    let text_smear = upper_median(text_lines.iter().filter_map(|c| smear(c)).collect());
 
     // Serial fields: a caption with its value after it or on the next line, or a bare serial.
     let mut fields: Vec<FieldRead> = Vec::new();
@@ -316,7 +331,7 @@ pub fn check(
         let field = read_value(
             gray,
             &work[value_line],
-            flip,
+            (flip, streak),
             x_start,
             &mut read,
             debug,
@@ -340,6 +355,7 @@ pub fn check(
         lines: lines.len(),
         text_blur,
         text_smear,
+        streak_px: streak,
         photo_blur: blur_score_normalized.0,
     };
     let mut serials_found: Vec<String> = Vec::new();
@@ -418,11 +434,55 @@ impl Report {
     }
 }
 
-/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°).
+/// Median sharpness and median smear of the lines that read as text (three characters or more).
+fn text_scores(work: &[LineWork]) -> (Option<f64>, Option<f64>) {
+    let text_lines: Vec<&GrayImage> = work
+        .iter()
+        .filter(|w| w.read.chars.len() >= 3)
+        .map(|w| &w.crop)
+        .collect();
+    (
+        upper_median(text_lines.iter().map(|c| crop_sharpness(c)).collect()),
+        upper_median(text_lines.iter().filter_map(|c| smear(c)).collect()),
+    )
+}
+
+/// The motion streak along the text to undo, crop pixels: [`STREAK_SCALE`] times the median
+/// [`streak_length`] of the lines that read as text, if that is at most [`MAX_STREAK_PX`].
+fn streak_of(work: &[LineWork]) -> Option<f32> {
+    let lengths: Vec<f64> = work
+        .iter()
+        .filter(|w| w.read.chars.len() >= 3)
+        .filter_map(|w| streak_length(&w.crop, LINE_TEXT_PX))
+        .map(f64::from)
+        .collect();
+    let len = upper_median(lengths)? as f32 * STREAK_SCALE;
+    (len <= MAX_STREAK_PX).then_some(len)
+}
+
+/// Cuts a line for reading: [`cut_line`], then the motion streak undone when there is one
+/// (`streak` in crop pixels at zoom 1).
+fn cut_for_reading(
+    gray: &GrayImage,
+    line: &TextLine,
+    flip: bool,
+    zoom: f32,
+    streak: Option<f32>,
+) -> GrayImage {
+    let (crop, _) = cut_line(gray, line, flip, zoom);
+    match streak {
+        Some(len) => deblur_rows(&crop, len * zoom),
+        None => crop,
+    }
+}
+
+/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°), with the
+/// motion `streak` undone when there is one.
 fn read_all(
     gray: &GrayImage,
     lines: &[TextLine],
     flip: bool,
+    streak: Option<f32>,
     read: &mut dyn FnMut(&GrayImage) -> Result<LineRead>,
 ) -> Result<Vec<LineWork>> {
     let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -431,7 +491,7 @@ fn read_all(
     }
     let mut work = Vec::with_capacity(order.len());
     for i in order {
-        let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
+        let crop = cut_for_reading(gray, &lines[i], flip, 1.0, streak);
         let read = read(&crop)?;
         work.push(LineWork {
             line: lines[i].clone(),
@@ -574,11 +634,12 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
 }
 
 /// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
-/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set.
+/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. `cut` is the
+/// orientation (rotated by 180°) and the motion streak to undo, as for [`read_all`].
 fn read_value(
     gray: &GrayImage,
     line: &LineWork,
-    flip: bool,
+    (flip, streak): (bool, Option<f32>),
     x_start: i32,
     read: &mut dyn FnMut(&GrayImage, Charset) -> Result<LineRead>,
     debug: &mut dyn FnMut(&str, &GrayImage),
@@ -596,8 +657,7 @@ fn read_value(
     let mut others = Vec::new();
     let mut others_raw = Vec::new();
     for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
-        let (scaled, _) = cut_line(gray, &line.line, flip, zoom);
-        let scaled = cut(&scaled, zoom);
+        let scaled = cut(&cut_for_reading(gray, &line.line, flip, zoom, streak), zoom);
         debug(&format!("value{index}_zoom{k}"), &scaled);
         let mut other = read(&scaled, VALUE_CHARSET)?;
         settle_by_shape(&scaled, &mut other);
@@ -640,6 +700,25 @@ mod tests {
         assert!(!serial_like("Model: DS-2CD2T47G2-L-XXXXXXXXXXXX"));
         assert!(!serial_like("Verification Code: KETPWX"));
         assert!(!serial_like("this device complies with part 15"));
+    }
+
+    #[test]
+    fn captions_are_found_with_a_misread_slash() {
+        let caption = |text: &str| {
+            let mut fake = super::super::ocr::ScriptedRecognizer::new(&[text], 90.0);
+            let read = fake
+                .read_line(&GrayImage::new(400, 40), Charset::Any)
+                .expect("read");
+            caption_end(&read).map(|end| read.chars[end..].iter().map(|c| c.ch).collect())
+        };
+        let value = Some("L12345678".to_string());
+        assert_eq!(caption("S/N: L12345678"), value);
+        assert_eq!(caption("SIN: L12345678"), value);
+        assert_eq!(caption("SJN L12345678"), value);
+        assert_eq!(caption("Serial No.: L12345678"), value);
+        // Only as a word of its own: not the start of another word.
+        assert_eq!(caption("SINGLE PHASE"), None);
+        assert_eq!(caption("SNOW"), None);
     }
 
     #[test]

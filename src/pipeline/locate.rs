@@ -4,7 +4,9 @@
 //! 2. Ink: pixels darker than their 25×25 neighbourhood mean by a margin (labels are light, print
 //!    is dark), via an integral image.
 //! 3. Character candidates: 8-connected ink components of character size and shape (barcode bars,
-//!    QR blocks, label edges and housing texture fall out on size, elongation or fill).
+//!    QR blocks, label edges and housing texture fall out on size, elongation or fill). Once the
+//!    text direction is known, runs of letters that blur has joined into one component join them
+//!    if they lie along the text at a character's height.
 //! 4. Text direction: the angle (0–180°, 1° then 0.25° steps) at which the candidates' centres,
 //!    projected across the lines, pile up most sharply (sum of squared histogram counts). This
 //!    handles skew, perspective within ±15° and labels turned 90°; 0° versus 180° is settled later
@@ -160,6 +162,34 @@ fn is_char(b: &Blob) -> bool {
         && (0.1..=0.95).contains(&fill)
 }
 
+/// Whether a component that is not a character could be a run of characters that blur has joined
+/// (a blurred serial value often becomes a few such runs): longer than a character, but no more
+/// than 400 px at working resolution, and not a thin line. Whether it lies along the text, at a
+/// character's height, is judged once the text direction is known ([`run_item`]).
+fn is_run(b: &Blob) -> bool {
+    let (w, h) = (b.w(), b.h());
+    let (long, short) = (w.max(h), w.min(h));
+    short >= 6.0 && long <= 400.0 && long / short > 2.0 && b.count >= 30 && !is_char(b)
+}
+
+/// The candidate for a run of joined characters (see [`is_run`]) whose pixels, projected on the
+/// text direction `(s, c)` = sin, cos, span at most 1.5 × `size` across the text and at least
+/// twice that along it, with ink on a quarter of that rectangle or more (a rule, a border or a
+/// barcode fails one of these).
+fn run_item(extent: [f32; 4], count: u32, size: f32) -> Option<Item> {
+    let [u0, u1, v0, v1] = extent;
+    let (along, across) = (u1 - u0 + 1.0, v1 - v0 + 1.0);
+    let fill = count as f32 / (along * across);
+    (across >= 0.4 * size && across <= 1.5 * size && along >= 2.0 * across && fill >= 0.25).then(
+        || Item {
+            u: (u0 + u1) / 2.0,
+            v: (v0 + v1) / 2.0,
+            h: across,
+            half: along / 2.0,
+        },
+    )
+}
+
 fn median(values: &mut [f32]) -> f32 {
     if values.is_empty() {
         return 0.0;
@@ -243,17 +273,34 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
 /// [`reference_downscale`], or `gray` itself when that is `None`).
 pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     let scale = work.width() as f32 / gray.width() as f32;
-    let chars: Vec<Blob> = components(&ink_mask(work))
-        .1
-        .into_iter()
-        .filter(is_char)
-        .collect();
+    let (labels, blobs) = components(&ink_mask(work));
+    let chars: Vec<Blob> = blobs.iter().copied().filter(is_char).collect();
     if chars.len() < 4 {
         return Vec::new();
     }
     let size = median(&mut chars.iter().map(|b| b.w().max(b.h())).collect::<Vec<_>>());
     let theta = text_direction(&chars, size);
     let (s, c) = theta.sin_cos();
+    // Runs of joined characters: each candidate's pixels projected on the text direction.
+    let mut extents: std::collections::BTreeMap<u32, [f32; 4]> = blobs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| is_run(b))
+        .map(|(k, _)| (k as u32 + 1, [f32::MAX, f32::MIN, f32::MAX, f32::MIN]))
+        .collect();
+    if !extents.is_empty() {
+        for (x, y, l) in labels.enumerate_pixels() {
+            if let Some(e) = extents.get_mut(&l[0]) {
+                let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
+                let (u, v) = (x * c + y * s, -x * s + y * c);
+                *e = [e[0].min(u), e[1].max(u), e[2].min(v), e[3].max(v)];
+            }
+        }
+    }
+    let runs: Vec<Item> = extents
+        .iter()
+        .filter_map(|(&l, &e)| run_item(e, blobs[l as usize - 1].count, size))
+        .collect();
 
     // Each candidate in the text frame: along (u), across (v), height across the line, and half
     // its length along the line (touching letters merge into one wide candidate).
@@ -271,6 +318,7 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
             }
         })
         .collect();
+    items.extend(runs);
     // Chain each candidate to its nearest neighbour ahead along the text (edge to edge, at most
     // about a word space away), if that one sits at a similar offset across the text (judged
     // locally, so lines bent by perspective stay whole) and has a similar height; lines are the
@@ -404,4 +452,41 @@ pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (Gr
         }
     }
     (out, k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A white 1280×400 page with a caption of six separate box-shaped letters (14×20 px) at
+    /// x 100–230, then, after a word space, a 300 px run of letters that blur has joined (a comb
+    /// of strokes on a common foot, one component), and a thin 300 px rule lower down.
+    fn page() -> GrayImage {
+        GrayImage::from_fn(1280, 400, |x, y| {
+            let letter = (0..6).any(|k| {
+                let x0 = 100 + 22 * k;
+                (x0..x0 + 14).contains(&x)
+                    && (100..120).contains(&y)
+                    && (x < x0 + 3 || x >= x0 + 11 || y < 103 || y >= 117)
+            });
+            let run = (245..545).contains(&x) && (100..120).contains(&y) && (x % 8 < 4 || y >= 116);
+            let rule = (100..400).contains(&x) && (250..253).contains(&y);
+            image::Luma([if letter || run || rule { 20 } else { 235 }])
+        })
+    }
+
+    #[test]
+    fn a_run_of_joined_letters_stays_in_its_line() {
+        let lines = find_lines(&page());
+        let line = lines
+            .iter()
+            .find(|l| (l.centre.1 - 110.0).abs() < 5.0)
+            .expect("the text line");
+        // The caption alone would be about 130 px plus margins; with the run it is over 440.
+        assert!(line.length > 440.0, "{line:?}");
+        assert!(
+            lines.iter().all(|l| (l.centre.1 - 251.0).abs() > 10.0),
+            "the rule is no line: {lines:?}"
+        );
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod blur;
 pub mod check;
+pub mod deblur;
 pub mod decode;
 pub mod glyph;
 pub mod locate;

@@ -2,11 +2,13 @@
 //!
 //! The rules, in order (a wrong MATCH hands a stranger a reset code, so doubt never matches):
 //! 1. Nothing serial-like could be read: BLURRY if the text (or, with no text found, the photo)
-//!    is below the sharpness threshold or the text is smeared by motion ([`SMEAR_RANGE`]);
-//!    INCONCLUSIVE if a serial caption was read but its value was not; NOT_FOUND otherwise.
+//!    is below the sharpness threshold or the text is smeared by motion ([`SMEAR_RANGE`], or a
+//!    streak had to be undone: [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
+//!    read but its value was not; NOT_FOUND otherwise.
 //! 2. Two different serials in the photo: INCONCLUSIVE.
 //! 3. The serial's region is below the sharpness threshold or smeared by motion: BLURRY (a
-//!    blurred read is no evidence, so blur wins over MISMATCH).
+//!    blurred read is no evidence, so blur wins over MISMATCH). Where the streak was undone the
+//!    smear measure's lower end is [`DEBLURRED_SMEAR_MIN`].
 //! 4. Compare with the reported serial ([`super::serial::compare`]): MATCH only if the full
 //!    serials are equal (or the label shows only the short serial and it equals the reported
 //!    one's), both independent reads of the value agree, and every character was read with at
@@ -90,8 +92,19 @@ pub enum Reason {
 /// whatever OCR made of it.
 pub const SMEAR_RANGE: std::ops::RangeInclusive<f64> = 0.2..=15.0;
 
-fn smeared(smear: Option<f64>) -> bool {
-    smear.is_some_and(|s| !SMEAR_RANGE.contains(&s))
+/// The lower end of [`SMEAR_RANGE`] for crops whose motion streak was undone
+/// ([`Evidence::streak_px`]): deconvolution restores the letters before it restores the measure.
+pub const DEBLURRED_SMEAR_MIN: f64 = 0.1;
+
+/// Whether `smear` is outside the range sharp print keeps, the lower end relaxed to
+/// [`DEBLURRED_SMEAR_MIN`] when the streak was undone.
+fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
+    let min = if deblurred {
+        DEBLURRED_SMEAR_MIN
+    } else {
+        *SMEAR_RANGE.start()
+    };
+    smear.is_some_and(|s| s < min || s > *SMEAR_RANGE.end())
 }
 
 /// Thresholds the decision uses.
@@ -157,9 +170,15 @@ pub struct Evidence {
     /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
     pub text_blur: Option<f64>,
     /// Median [`super::check::smear`] of the text lines read, if any: how much sharper the text is
-    /// across than along (near 0 for text smeared by motion along it).
+    /// across than along (near 0 for text smeared by motion along it). Measured on the crops that
+    /// were read, so after the streak was undone when `streak_px` is set.
     #[serde(default)]
     pub text_smear: Option<f64>,
+    /// Length of the motion streak along the text that was undone before reading
+    /// ([`super::deblur`]), crop pixels at 32 px capitals; `None` when the text was not smeared
+    /// along its lines.
+    #[serde(default)]
+    pub streak_px: Option<f32>,
     /// Normalised blur score of the whole photo.
     pub photo_blur: f64,
 }
@@ -211,7 +230,15 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         if field_blurry || text_blurry {
             return decision(Verdict::Blurry, vec![Reason::RegionBlurry], first_field);
         }
-        if smeared(evidence.text_smear) || evidence.fields.iter().any(|f| smeared(f.region_smear)) {
+        // Text smeared by motion, and no serial read even with the streak undone: a retake.
+        let deblurred = evidence.streak_px.is_some();
+        if deblurred
+            || smeared(evidence.text_smear, deblurred)
+            || evidence
+                .fields
+                .iter()
+                .any(|f| smeared(f.region_smear, deblurred))
+        {
             return decision(Verdict::Blurry, vec![Reason::MotionBlur], first_field);
         }
         if evidence.caption_seen || first_field.is_some() {
@@ -260,7 +287,7 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
     if field.region_blur < t.region_blur_min {
         return decision(Verdict::Blurry, vec![Reason::RegionBlurry], Some(chosen));
     }
-    if smeared(field.region_smear) {
+    if smeared(field.region_smear, evidence.streak_px.is_some()) {
         return decision(Verdict::Blurry, vec![Reason::MotionBlur], Some(chosen));
     }
     let confident = field.min_confidence >= t.min_char_confidence;
@@ -351,6 +378,7 @@ mod tests {
             lines: 10,
             text_blur: Some(2000.0),
             text_smear: Some(1.0),
+            streak_px: None,
             photo_blur: 500.0,
         }
     }
@@ -468,6 +496,35 @@ mod tests {
                 (Verdict::Blurry, vec![Reason::MotionBlur])
             );
         }
+    }
+
+    #[test]
+    fn a_streak_undone_relaxes_the_smear_floor_but_never_the_comparison() {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
+        let decided = |text: &str, smear: f64, streak: Option<f32>| {
+            let mut f = field(text, text, 95.0, 2000.0);
+            f.region_smear = Some(smear);
+            let mut e = evidence(vec![f]);
+            e.streak_px = streak;
+            decide(&e, &reported, &t).verdict
+        };
+        // Deblurred crops keep a lower smear than sharp print: between the floors they count.
+        assert_eq!(decided(REPORTED, 0.15, Some(7.0)), Verdict::Match);
+        assert_eq!(decided(neighbour, 0.15, Some(7.0)), Verdict::Mismatch);
+        assert_eq!(decided(REPORTED, 0.15, None), Verdict::Blurry);
+        // Below the relaxed floor it is still a retake.
+        assert_eq!(decided(REPORTED, 0.05, Some(7.0)), Verdict::Blurry);
+        assert_eq!(decided(neighbour, 0.05, Some(7.0)), Verdict::Blurry);
+        // Nothing read even with the streak undone: BLURRY, whatever the measure says now.
+        let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
+        e.streak_px = Some(7.0);
+        let d = decide(&e, &reported, &t);
+        assert_eq!(
+            (d.verdict, d.reasons),
+            (Verdict::Blurry, vec![Reason::MotionBlur])
+        );
     }
 
     #[test]

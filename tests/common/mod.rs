@@ -88,3 +88,25 @@ pub fn labelcheck(args: &[&str]) -> std::process::Output {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The rows of `testdata/manifest.csv`, each as column name → value (the manifest has no quoted
+/// fields).
+pub fn manifest() -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = String::from_utf8(read_testdata("manifest.csv")).expect("utf-8");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
+    lines
+        .map(|line| {
+            header
+                .iter()
+                .cloned()
+                .zip(line.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
