@@ -467,7 +467,7 @@ mod tests {
                 let x0 = 100 + 22 * k;
                 (x0..x0 + 14).contains(&x)
                     && (100..120).contains(&y)
-                    && (x < x0 + 3 || x >= x0 + 11 || y < 103 || y >= 117)
+                    && (!(x0 + 3..x0 + 11).contains(&x) || !(103..117).contains(&y))
             });
             let run = (245..545).contains(&x) && (100..120).contains(&y) && (x % 8 < 4 || y >= 116);
             let rule = (100..400).contains(&x) && (250..253).contains(&y);
