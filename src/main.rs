@@ -10,7 +10,6 @@ use labelcheck::cli::{
     BatchArgs, CheckArgs, Cli, Command, GhzPayloadArgs, LoadArgs, LogFormat, RescoreArgs, ServeArgs,
 };
 use labelcheck::config::ServeSettings;
-use labelcheck::pipeline::ocr::TesseractEngine;
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::verdict::Verdict;
 use labelcheck::pipeline::{Report, check as check_photo};
@@ -79,7 +78,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let config = || Config::from_args(&cli.global).map_err(|e| e.to_string());
     match cli.command {
-        Command::Check(args) => check(&config()?, &args),
+        Command::Check(args) => check(
+            &Config::for_one_photo(&cli.global).map_err(|e| e.to_string())?,
+            &args,
+        ),
         Command::Serve(args) => serve(&config()?, &args),
         Command::Batch(args) => batch(&config()?, &args),
         // The load driver is a client: it needs no model.
@@ -253,7 +255,7 @@ fn check_serial(
 ) -> Result<ExitCode, String> {
     let path = args.photo.display();
     let reported = parse_reported(serial).map_err(|e| format!("--serial {serial:?}: {e}"))?;
-    let mut engine = TesseractEngine::new(&config.model.dir).map_err(|e| e.to_string())?;
+    let mut engine = config.model.engine().map_err(|e| e.to_string())?;
     if let Some(dir) = &args.debug_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }

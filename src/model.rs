@@ -158,6 +158,13 @@ impl Model {
         Ok(model)
     }
 
+    /// A Tesseract engine with this model, ready to read; a model Tesseract cannot load is a
+    /// model error naming the file.
+    pub fn engine(&self) -> Result<crate::pipeline::ocr::TesseractEngine> {
+        crate::pipeline::ocr::TesseractEngine::new(&self.dir)
+            .map_err(|e| model_error(&self.file, format!("Tesseract cannot load it: {e}")))
+    }
+
     /// Initialises one Tesseract LSTM engine with this model and drops it.
     pub fn try_init_tesseract(&self) -> Result<()> {
         let dir = self
