@@ -636,8 +636,9 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
 }
 
 /// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
-/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. `cut` is the
-/// orientation (rotated by 180°) and the motion streak to undo, as for [`read_all`].
+/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. The third
+/// argument is the orientation (`flip`: rotated by 180°) and the motion streak to undo, as for
+/// [`read_all`].
 fn read_value(
     gray: &GrayImage,
     line: &LineWork,

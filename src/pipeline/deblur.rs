@@ -12,7 +12,8 @@
 
 use image::GrayImage;
 
-/// Shortest streak worth undoing, crop pixels: below this the LSTM copes on its own.
+/// Shortest lag searched for a streak, crop pixels (a streak that short barely joins the strokes
+/// of 32 px capitals).
 pub const MIN_STREAK_PX: usize = 3;
 /// Richardson–Lucy iterations. On testdata (`tests/accuracy.rs`) 10, 20 and 40 all turn the
 /// smeared match photo 050 into a MATCH and change nothing else; 20 is the middle.

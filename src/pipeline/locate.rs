@@ -281,25 +281,26 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     let size = median(&mut chars.iter().map(|b| b.w().max(b.h())).collect::<Vec<_>>());
     let theta = text_direction(&chars, size);
     let (s, c) = theta.sin_cos();
-    // Runs of joined characters: each candidate's pixels projected on the text direction.
-    let mut extents: std::collections::BTreeMap<u32, [f32; 4]> = blobs
+    // Runs of joined characters: each candidate's pixels (within its box) projected on the text
+    // direction.
+    let runs: Vec<Item> = blobs
         .iter()
         .enumerate()
         .filter(|(_, b)| is_run(b))
-        .map(|(k, _)| (k as u32 + 1, [f32::MAX, f32::MIN, f32::MAX, f32::MIN]))
-        .collect();
-    if !extents.is_empty() {
-        for (x, y, l) in labels.enumerate_pixels() {
-            if let Some(e) = extents.get_mut(&l[0]) {
-                let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
-                let (u, v) = (x * c + y * s, -x * s + y * c);
-                *e = [e[0].min(u), e[1].max(u), e[2].min(v), e[3].max(v)];
+        .filter_map(|(k, b)| {
+            let label = k as u32 + 1;
+            let mut e = [f32::MAX, f32::MIN, f32::MAX, f32::MIN];
+            for y in b.y0..=b.y1 {
+                for x in b.x0..=b.x1 {
+                    if labels.get_pixel(x, y)[0] == label {
+                        let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
+                        let (u, v) = (x * c + y * s, -x * s + y * c);
+                        e = [e[0].min(u), e[1].max(u), e[2].min(v), e[3].max(v)];
+                    }
+                }
             }
-        }
-    }
-    let runs: Vec<Item> = extents
-        .iter()
-        .filter_map(|(&l, &e)| run_item(e, blobs[l as usize - 1].count, size))
+            run_item(e, b.count, size)
+        })
         .collect();
 
     // Each candidate in the text frame: along (u), across (v), height across the line, and half
