@@ -12,17 +12,10 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use labelcheck::pipeline::ocr::TesseractEngine;
-use labelcheck::pipeline::serial::parse_reported;
-use labelcheck::pipeline::{PipelineConfig, Report, check};
+use labelcheck::pipeline::Report;
 use rayon::prelude::*;
-
-thread_local! {
-    static ENGINE: RefCell<Option<TesseractEngine>> = const { RefCell::new(None) };
-}
 
 struct Row {
     photo: String,
@@ -47,22 +40,11 @@ fn manifest() -> Vec<Row> {
 }
 
 fn run(row: &Row) -> Report {
-    let bytes = common::read_testdata(&row.photo);
-    let reported = parse_reported(&row.reported).expect("manifest serial parses");
-    ENGINE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let engine = slot.get_or_insert_with(|| {
-            TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine")
-        });
-        check(
-            &bytes,
-            &reported,
-            &PipelineConfig::default(),
-            engine,
-            &mut |_, _| {},
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", row.photo))
-    })
+    common::check_photo(
+        &common::read_testdata(&row.photo),
+        &row.reported,
+        &row.photo,
+    )
 }
 
 #[test]

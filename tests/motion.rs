@@ -9,18 +9,11 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::io::Cursor;
 
 use image::GrayImage;
-use labelcheck::pipeline::ocr::TesseractEngine;
-use labelcheck::pipeline::serial::parse_reported;
-use labelcheck::pipeline::{PipelineConfig, Report, check};
+use labelcheck::pipeline::Report;
 use rayon::prelude::*;
-
-thread_local! {
-    static ENGINE: RefCell<Option<TesseractEngine>> = const { RefCell::new(None) };
-}
 
 /// Photos up to this many pixels are used (the blur below is a plain loop).
 const MAX_PIXELS: u32 = 3_500_000;
@@ -66,21 +59,7 @@ fn run(c: &Case) -> Report {
     motion(&gray, c.streak, c.angle)
         .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("encode");
-    let reported = parse_reported(&c.reported).expect("manifest serial parses");
-    ENGINE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let engine = slot.get_or_insert_with(|| {
-            TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine")
-        });
-        check(
-            &png,
-            &reported,
-            &PipelineConfig::default(),
-            engine,
-            &mut |_, _| {},
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", c.photo))
-    })
+    common::check_photo(&png, &c.reported, &c.photo)
 }
 
 #[test]

@@ -110,3 +110,33 @@ pub fn manifest() -> Vec<std::collections::BTreeMap<String, String>> {
         })
         .collect()
 }
+
+thread_local! {
+    /// One Tesseract engine per test thread, made on first use.
+    static ENGINE: std::cell::RefCell<Option<labelcheck::pipeline::ocr::TesseractEngine>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Checks photo `bytes` (named `name` in failures) against the manifest serial `reported` with
+/// the bundled model and default settings, on this thread's engine.
+pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipeline::Report {
+    let reported =
+        labelcheck::pipeline::serial::parse_reported(reported).expect("manifest serial parses");
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let engine = slot.get_or_insert_with(|| {
+            labelcheck::pipeline::ocr::TesseractEngine::new(
+                &labelcheck::config::default_model_dir(),
+            )
+            .expect("engine")
+        });
+        labelcheck::pipeline::check(
+            bytes,
+            &reported,
+            &labelcheck::pipeline::PipelineConfig::default(),
+            engine,
+            &mut |_, _| {},
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    })
+}
