@@ -436,26 +436,26 @@ impl Report {
     }
 }
 
-/// Median sharpness and median smear of the lines that read as text (three characters or more).
-fn text_scores(work: &[LineWork]) -> (Option<f64>, Option<f64>) {
-    let text_lines: Vec<&GrayImage> = work
-        .iter()
+/// The crops of the lines that read as text (three characters or more).
+fn text_crops(work: &[LineWork]) -> impl Iterator<Item = &GrayImage> {
+    work.iter()
         .filter(|w| w.read.chars.len() >= 3)
         .map(|w| &w.crop)
-        .collect();
+}
+
+/// Median sharpness and median smear of the [`text_crops`].
+fn text_scores(work: &[LineWork]) -> (Option<f64>, Option<f64>) {
     (
-        upper_median(text_lines.iter().map(|c| crop_sharpness(c)).collect()),
-        upper_median(text_lines.iter().filter_map(|c| smear(c)).collect()),
+        upper_median(text_crops(work).map(crop_sharpness).collect()),
+        upper_median(text_crops(work).filter_map(smear).collect()),
     )
 }
 
 /// The motion streak along the text to undo, crop pixels: [`STREAK_SCALE`] times the median
-/// [`streak_length`] of the lines that read as text, if that is at most [`MAX_STREAK_PX`].
+/// [`streak_length`] of the [`text_crops`], if that is at most [`MAX_STREAK_PX`].
 fn streak_of(work: &[LineWork]) -> Option<f32> {
-    let lengths: Vec<f64> = work
-        .iter()
-        .filter(|w| w.read.chars.len() >= 3)
-        .filter_map(|w| streak_length(&w.crop, LINE_TEXT_PX))
+    let lengths: Vec<f64> = text_crops(work)
+        .filter_map(|crop| streak_length(crop, LINE_TEXT_PX))
         .map(f64::from)
         .collect();
     let len = upper_median(lengths)? as f32 * STREAK_SCALE;

@@ -192,9 +192,9 @@ impl Ink {
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes: the
 /// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `T` or `?`), the zero rule for
 /// those read as `8`, `6`, `9`, `G` (or `0`), the `J` rule for those read as `3` (see the module
-/// documentation and the private rule functions). Two neighbouring characters
-/// read over one glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a
-/// dotted zero into `60` or `O0`), else both become `?`.
+/// documentation and the private rule functions). Two neighbouring characters read over one
+/// glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted zero into
+/// `60` or `O0`), else both become `?`.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | 'G' | '0');
@@ -495,6 +495,22 @@ mod tests {
         })
     }
 
+    /// A read of `chars`, each a character and its box's left and right edge.
+    fn read_of(chars: &[(char, i32, i32)]) -> LineRead {
+        LineRead {
+            chars: chars
+                .iter()
+                .map(|&(ch, x0, x1)| CharRead {
+                    ch,
+                    confidence: 90.0,
+                    x0,
+                    x1,
+                    word_start: false,
+                })
+                .collect(),
+        }
+    }
+
     #[test]
     fn bars_are_settled_by_shape() {
         // A flagged 1, a serif I, a bare I, a T, and a 7 whose stem runs diagonally.
@@ -514,18 +530,13 @@ mod tests {
             rects.push((x, row, x + 5, row + 1));
         }
         let crop = glyphs(180, &rects);
-        let mut read = LineRead {
-            chars: [(4, 15), (44, 61), (79, 86), (100, 126), (140, 166)]
-                .iter()
-                .map(|&(x0, x1)| CharRead {
-                    ch: '1',
-                    confidence: 90.0,
-                    x0,
-                    x1,
-                    word_start: false,
-                })
-                .collect(),
-        };
+        let mut read = read_of(&[
+            ('1', 4, 15),
+            ('1', 44, 61),
+            ('1', 79, 86),
+            ('1', 100, 126),
+            ('1', 140, 166),
+        ]);
         settle_by_shape(&crop, &mut read);
         assert_eq!(read.text(), "1IIT?");
     }
@@ -563,42 +574,15 @@ mod tests {
         rects.push((52, 19, 66, 21));
         rects.push((52, 33, 66, 35));
         let crop = glyphs(80, &rects);
-        let mut read = LineRead {
-            chars: [(5, 32), (45, 72)]
-                .iter()
-                .map(|&(x0, x1)| CharRead {
-                    ch: '8',
-                    confidence: 90.0,
-                    x0,
-                    x1,
-                    word_start: false,
-                })
-                .collect(),
-        };
-        let mut split = LineRead {
-            chars: vec![
-                read.chars[0].clone(),
-                read.chars[0].clone(),
-                read.chars[1].clone(),
-            ],
-        };
+        let mut read = read_of(&[('8', 5, 32), ('8', 45, 72)]);
         settle_by_shape(&crop, &mut read);
         assert_eq!(read.text(), "08");
         // The zero read twice ("60" over one ring) is one zero.
-        split.chars[0].ch = '6';
-        split.chars[0].x1 = 20;
-        split.chars[1].ch = '0';
-        split.chars[1].x0 = 10;
+        let mut split = read_of(&[('6', 5, 20), ('0', 10, 32), ('8', 45, 72)]);
         settle_by_shape(&crop, &mut split);
         assert_eq!(split.text(), "08");
         // Any other glyph read twice makes that read unreliable there.
-        let mut twice = LineRead {
-            chars: vec![read.chars[1].clone(), read.chars[1].clone()],
-        };
-        twice.chars[0].ch = 'G';
-        twice.chars[0].x1 = 65;
-        twice.chars[1].ch = '6';
-        twice.chars[1].x0 = 50;
+        let mut twice = read_of(&[('G', 45, 65), ('6', 50, 72)]);
         settle_by_shape(&crop, &mut twice);
         assert_eq!(twice.text(), "??");
     }

@@ -86,10 +86,10 @@ pub enum Reason {
 }
 
 /// The range of [`super::check::smear`] (sharpness along a text crop over across it) that sharp
-/// print keeps. Measured on testdata: 0.30–6.6 for every legible photo that is not smeared; 0.11–0.14
-/// for text smeared along its lines by motion (the three mild-blur photos whose serial OCR
-/// misreads or cannot read), 40–56 for text smeared across them. Outside it, the text is BLURRY
-/// whatever OCR made of it.
+/// print keeps. Measured on testdata: 0.30–6.6 for every legible photo that is not smeared;
+/// 0.11–0.14 for text smeared along its lines by motion (the three mild-blur photos whose serial
+/// OCR misreads or cannot read), 40–56 for text smeared across them. Outside it, the text is
+/// BLURRY whatever OCR made of it.
 pub const SMEAR_RANGE: std::ops::RangeInclusive<f64> = 0.2..=15.0;
 
 /// The lower end of [`SMEAR_RANGE`] for crops whose motion streak was undone
@@ -230,14 +230,13 @@ pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Dec
         if field_blurry || text_blurry {
             return decision(Verdict::Blurry, vec![Reason::RegionBlurry], first_field);
         }
-        // Text smeared by motion, and no serial read even with the streak undone: a retake.
-        let deblurred = evidence.streak_px.is_some();
-        if deblurred
-            || smeared(evidence.text_smear, deblurred)
+        // Text smeared by motion; or a streak was undone and still no serial read: a retake.
+        if evidence.streak_px.is_some()
+            || smeared(evidence.text_smear, false)
             || evidence
                 .fields
                 .iter()
-                .any(|f| smeared(f.region_smear, deblurred))
+                .any(|f| smeared(f.region_smear, false))
         {
             return decision(Verdict::Blurry, vec![Reason::MotionBlur], first_field);
         }
@@ -355,6 +354,8 @@ mod tests {
     use crate::pipeline::serial::{parse_full, parse_reported};
 
     const REPORTED: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
+    /// A neighbour of [`REPORTED`] (last digit +1).
+    const NEIGHBOUR: &str = "DS-2CD2143G2-I20230415AAWRL12345679";
 
     fn field(text: &str, second: &str, confidence: f32, blur: f64) -> FieldRead {
         let read = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
@@ -407,7 +408,7 @@ mod tests {
             Verdict::Inconclusive
         );
         // The second read saw the neighbour: unstable, never MATCH.
-        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
+        let neighbour = NEIGHBOUR;
         assert_eq!(
             verdict(vec![field(REPORTED, neighbour, 95.0, 2000.0)]),
             Verdict::Inconclusive
@@ -434,7 +435,7 @@ mod tests {
 
     #[test]
     fn neighbour_is_mismatch_blur_wins_and_two_serials_are_inconclusive() {
-        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
+        let neighbour = NEIGHBOUR;
         assert_eq!(
             verdict(vec![field(neighbour, neighbour, 95.0, 2000.0)]),
             Verdict::Mismatch
@@ -487,10 +488,8 @@ mod tests {
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
         // A confident read of a different serial from a smeared region is no MISMATCH, and an
         // equal one no MATCH.
-        for text in ["DS-2CD2143G2-I20230415AAWRL12345679", REPORTED] {
-            let mut f = field(text, text, 95.0, 2000.0);
-            f.region_smear = Some(0.1);
-            let d = decide(&evidence(vec![f]), &reported, &t);
+        for text in [NEIGHBOUR, REPORTED] {
+            let d = decide_smeared(text, 0.1, None);
             assert_eq!(
                 (d.verdict, d.reasons),
                 (Verdict::Blurry, vec![Reason::MotionBlur])
@@ -498,25 +497,31 @@ mod tests {
         }
     }
 
+    /// The decision on one confident, stable read of `text` whose value crop has `smear`, with
+    /// the motion `streak` undone or not.
+    fn decide_smeared(text: &str, smear: f64, streak: Option<f32>) -> Decision {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let mut f = field(text, text, 95.0, 2000.0);
+        f.region_smear = Some(smear);
+        let mut e = evidence(vec![f]);
+        e.streak_px = streak;
+        decide(&e, &reported, &Thresholds::default())
+    }
+
     #[test]
     fn a_streak_undone_relaxes_the_smear_floor_but_never_the_comparison() {
         let reported = parse_reported(REPORTED).expect("reported");
         let t = Thresholds::default();
-        let neighbour = "DS-2CD2143G2-I20230415AAWRL12345679";
         let decided = |text: &str, smear: f64, streak: Option<f32>| {
-            let mut f = field(text, text, 95.0, 2000.0);
-            f.region_smear = Some(smear);
-            let mut e = evidence(vec![f]);
-            e.streak_px = streak;
-            decide(&e, &reported, &t).verdict
+            decide_smeared(text, smear, streak).verdict
         };
         // Deblurred crops keep a lower smear than sharp print: between the floors they count.
         assert_eq!(decided(REPORTED, 0.15, Some(7.0)), Verdict::Match);
-        assert_eq!(decided(neighbour, 0.15, Some(7.0)), Verdict::Mismatch);
+        assert_eq!(decided(NEIGHBOUR, 0.15, Some(7.0)), Verdict::Mismatch);
         assert_eq!(decided(REPORTED, 0.15, None), Verdict::Blurry);
         // Below the relaxed floor it is still a retake.
         assert_eq!(decided(REPORTED, 0.05, Some(7.0)), Verdict::Blurry);
-        assert_eq!(decided(neighbour, 0.05, Some(7.0)), Verdict::Blurry);
+        assert_eq!(decided(NEIGHBOUR, 0.05, Some(7.0)), Verdict::Blurry);
         // Nothing read even with the streak undone: BLURRY, whatever the measure says now.
         let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
         e.streak_px = Some(7.0);
