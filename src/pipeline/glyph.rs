@@ -190,7 +190,7 @@ impl Ink {
 }
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes: the
-/// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `T` or `?`), the zero rule for
+/// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `L`, `T` or `?`), the zero rule for
 /// those read as `8`, `6`, `9`, `G` (or `0`), the `J` rule for those read as `3` (see the module
 /// documentation and the private rule functions). Two neighbouring characters read over one
 /// glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted zero into
@@ -284,15 +284,18 @@ fn symmetric(left: f32, right: f32, stem: f32) -> bool {
     (left - right).abs() <= (0.35 * stem.max(2.0)).max(0.4 * left.max(right))
 }
 
-/// `1`, `I`, `T` or `?` for a glyph read as a bar, or `None` to leave it as read.
+/// `1`, `I`, `L`, `T` or `?` for a glyph read as a bar, or `None` to leave it as read.
 ///
 /// The stem is the rows between 25% and 75% of the height; its width `s` is their lower quartile
 /// width, and must be at most a quarter of the glyph's height (thicker is a blurred blob). The
 /// glyph is a bar only if each of those rows is one run at most 1.35 s + 0.5 px wide on one
 /// vertical (within 1 s of the stem's centre); then, in stem widths:
+/// - an upright stem with a foot to the right only and a bare top is an `L` (see
+///   [`is_l_shape`]);
 /// - a stem that leans (row centres from 25% to 95% of the height drift by more than 0.6 s, and
 ///   more than 2 px, over the height) is no bar (a `7` read as `1`): `?`;
-/// - the bottom fifth must be symmetric (bare, or a base serif): an `L` or `J` is left as read;
+/// - the bottom fifth must be symmetric (bare, or a base serif): a `J`, or an `L` the rule above
+///   refused, is left as read;
 /// - `1`: the top fifth carries a flag to the left only (more than 0.8 s beyond the stem, and
 ///   more than 1.8× as far as to the right);
 /// - otherwise the top must be symmetric (see [`symmetric`]); then `T` if the top reaches more
@@ -314,6 +317,9 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
     // A stem over a quarter of the glyph's height thick is a blurred blob, not a bar.
     if stem > 0.25 * glyph.rows.len() as f32 {
         return None;
+    }
+    if is_bar && is_l_shape(glyph, stem, centre) {
+        return Some('L');
     }
     if leans && stem_rows.iter().all(|r| r.runs == 1) {
         return Some('?');
@@ -350,6 +356,32 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
     } else {
         None
     }
+}
+
+/// Whether a bar glyph (stem width `stem`, centred at `centre`, px) is an `L`: the stem stands
+/// upright between 25% and 75% of the height (its row centres drift by at most 0.6 stem widths,
+/// and 2 px, over the height), the top fifth reaches at most half a stem width beyond it either
+/// side (bare), and the bottom fifth is a foot to the right only: more than 1.5 stem widths and
+/// a quarter of the glyph's height beyond the stem, while reaching at most half a stem width
+/// left. A `1`'s base serif is symmetric and its flag is at the top; a `7`'s stem leans all the
+/// way down. Without this rule the foot made an `L` read as `1` look like a leaning `7`.
+fn is_l_shape(glyph: &Glyph, stem: f32, centre: f32) -> bool {
+    let half = stem / 2.0;
+    let bare = half.max(1.0);
+    let upright = lean(glyph, 0.25, 0.75).is_some_and(|d| d.abs() <= (0.6 * stem).max(2.0));
+    let top = glyph.band(0.0, 0.2);
+    let foot = glyph.band(0.8, 1.0);
+    if top.is_empty() || foot.is_empty() {
+        return false;
+    }
+    let (top_left, top_right) = extent(&top);
+    let (foot_left, foot_right) = extent(&foot);
+    let height = glyph.rows.len() as f32;
+    upright
+        && centre - top_left - half <= bare
+        && top_right - centre - half <= bare
+        && centre - foot_left - half <= bare
+        && foot_right - centre - half > (1.5 * stem).max(0.25 * height)
 }
 
 /// Whether a glyph read as `3` is a `J`: between 30% and 70% of the height every row is one
@@ -513,7 +545,7 @@ mod tests {
 
     #[test]
     fn bars_are_settled_by_shape() {
-        // A flagged 1, a serif I, a bare I, a T, and a 7 whose stem runs diagonally.
+        // A flagged 1, a serif I, a bare I, a T, and a 7 whose stem runs diagonally; more below.
         let mut rects = vec![
             (10, 5, 15, 35),
             (4, 5, 10, 10),
@@ -529,16 +561,21 @@ mod tests {
             let x = 160 - (row - 9) * 14 / 26;
             rects.push((x, row, x + 5, row + 1));
         }
-        let crop = glyphs(180, &rects);
+        // An L (stem and a foot to the right), and a 1 with a flag and a base serif both ways.
+        rects.extend([(180, 5, 185, 35), (180, 30, 198, 35)]);
+        rects.extend([(220, 5, 225, 35), (214, 5, 220, 10), (214, 31, 231, 35)]);
+        let crop = glyphs(240, &rects);
         let mut read = read_of(&[
             ('1', 4, 15),
             ('1', 44, 61),
             ('1', 79, 86),
             ('1', 100, 126),
             ('1', 140, 166),
+            ('1', 180, 198),
+            ('1', 214, 231),
         ]);
         settle_by_shape(&crop, &mut read);
-        assert_eq!(read.text(), "1IIT?");
+        assert_eq!(read.text(), "1IIT?L1");
     }
 
     #[test]

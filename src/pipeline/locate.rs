@@ -263,6 +263,51 @@ impl From<Vec<Item>> for Builder {
     }
 }
 
+/// Across-the-text offset of `line` near its end (`start`: its beginning), px: the median offset
+/// of the three members nearest that end.
+fn end_offset(line: &Builder, start: bool) -> f32 {
+    let mut members: Vec<&Item> = line.members.iter().collect();
+    members.sort_by(|a, b| a.u.total_cmp(&b.u));
+    if !start {
+        members.reverse();
+    }
+    median(&mut members.iter().take(3).map(|m| m.v).collect::<Vec<_>>())
+}
+
+/// Joins chains that are interleaved pieces of one line. Motion blur breaks letters into stroke
+/// fragments, and the nearest-neighbour chaining can then run two chains over the same words
+/// (068 in testdata: `S/N DS-2CD2` and `-2CD2T47G2-L…`, each read as garbage). Two chains are
+/// one line when the second starts inside the first and ends after it, they sit at the same
+/// offset across the text where they meet (within 0.35 of the taller height) and have similar
+/// heights (ratio 0.5–2). Lines above or below each other are a line spacing apart across the
+/// text, so they never qualify. Chains that follow each other with a gap stay apart: joining
+/// those too made a caption misread by blur (`G/N`) part of its value (043 became INCONCLUSIVE).
+fn merge_interleaved(mut lines: Vec<Builder>) -> Vec<Builder> {
+    loop {
+        lines.sort_by(|a, b| a.along_min.total_cmp(&b.along_min));
+        let pair = (0..lines.len()).find_map(|i| {
+            let a = &lines[i];
+            (i + 1..lines.len())
+                .find(|&j| {
+                    let b = &lines[j];
+                    let h = a.height.max(b.height);
+                    let gap = b.along_min - a.along_max;
+                    gap < 0.0
+                        && b.along_max > a.along_max
+                        && (0.5..=2.0).contains(&(b.height / a.height))
+                        && (end_offset(a, false) - end_offset(b, true)).abs() < 0.35 * h
+                })
+                .map(|j| (i, j))
+        });
+        let Some((i, j)) = pair else { return lines };
+        let b = lines.swap_remove(j);
+        let a = std::mem::replace(&mut lines[i], Builder::from(Vec::new()));
+        let mut members = a.members;
+        members.extend(b.members);
+        lines[i] = Builder::from(members);
+    }
+}
+
 /// Finds text lines in an upright gray photo. Lines are in photo coordinates, top to bottom
 /// along the text's own "down" for the direction found (which may still be upside down).
 pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
@@ -362,7 +407,7 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
         let r = root(&mut parent, i);
         groups.entry(r).or_default().push(*item);
     }
-    let lines: Vec<Builder> = groups.into_values().map(Builder::from).collect();
+    let lines = merge_interleaved(groups.into_values().map(Builder::from).collect());
 
     let mut out: Vec<TextLine> = lines
         .into_iter()
@@ -489,5 +534,34 @@ mod tests {
             lines.iter().all(|l| (l.centre.1 - 251.0).abs() > 10.0),
             "the rule is no line: {lines:?}"
         );
+    }
+
+    /// A chain of `n` 20 px high candidates 14 px apart along the text, from `u0`, `v` across.
+    fn chain(u0: f32, v: f32, n: usize) -> Builder {
+        let item = |k: usize| Item {
+            u: u0 + 14.0 * k as f32,
+            v,
+            h: 20.0,
+            half: 6.0,
+        };
+        Builder::from((0..n).map(item).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn interleaved_pieces_of_one_line_are_joined() {
+        // A caption and the start of the value (u 0–130), and the value from u 100 on, over the
+        // same text; the line below (30 px lower) overlaps both along the text.
+        let lines = merge_interleaved(vec![
+            chain(0.0, 50.0, 10),
+            chain(100.0, 51.0, 20),
+            chain(0.0, 80.0, 25),
+        ]);
+        let mut sizes: Vec<usize> = lines.iter().map(|l| l.members.len()).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [25, 30]);
+        // Pieces that follow each other with a gap are left to the chaining: a caption read
+        // apart from its value stays apart.
+        let apart = merge_interleaved(vec![chain(0.0, 50.0, 4), chain(80.0, 50.0, 10)]);
+        assert_eq!(apart.len(), 2);
     }
 }
