@@ -190,11 +190,11 @@ impl Ink {
 }
 
 /// Settles look-alike characters of `read` (an OCR read of `crop`) by their glyphs' shapes: the
-/// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `L`, `T` or `?`), the zero rule for
-/// those read as `8`, `6`, `9`, `G` (or `0`), the `J` rule for those read as `3` (see the module
-/// documentation and the private rule functions). Two neighbouring characters read over one
-/// glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted zero into
-/// `60` or `O0`), else both become `?`.
+/// bar rule for characters read as `1`, `I`, `l` or `|` (`1`, `I`, `L`, `T` or `?`), the zero
+/// rule for those read as `8`, `6`, `9`, `G` (or `0`), the `J` rule for those read as `3` (see
+/// the module documentation and the private rule functions). Two neighbouring characters read
+/// over one glyph are that glyph read twice: one `0` if it is a zero (the LSTM splits a dotted
+/// zero into `60` or `O0`), else both become `?`.
 pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     let bar = |ch: char| matches!(ch, '1' | 'I' | 'l' | '|');
     let round = |ch: char| matches!(ch, '8' | '6' | '9' | 'G' | '0');
@@ -360,11 +360,12 @@ fn bar_shape(glyph: &Glyph) -> Option<char> {
 
 /// Whether a bar glyph (stem width `stem`, centred at `centre`, px) is an `L`: the stem stands
 /// upright between 25% and 75% of the height (its row centres drift by at most 0.6 stem widths,
-/// and 2 px, over the height), the top fifth reaches at most half a stem width beyond it either
-/// side (bare), and the bottom fifth is a foot to the right only: more than 1.5 stem widths and
-/// a quarter of the glyph's height beyond the stem, while reaching at most half a stem width
-/// left. A `1`'s base serif is symmetric and its flag is at the top; a `7`'s stem leans all the
-/// way down. Without this rule the foot made an `L` read as `1` look like a leaning `7`.
+/// and 2 px, over the height), the top fifth reaches at most half a stem width (at least 1 px)
+/// beyond it either side (bare), and the bottom fifth is a foot to the right only: more than 1.5
+/// stem widths and a quarter of the glyph's height beyond the stem, while reaching at most half
+/// a stem width (at least 1 px) left. A `1`'s base serif is symmetric and its flag is at the
+/// top; a `7`'s stem leans all the way down. Without this rule the foot made an `L` read as `1`
+/// look like a leaning `7`.
 fn is_l_shape(glyph: &Glyph, stem: f32, centre: f32) -> bool {
     let half = stem / 2.0;
     let bare = half.max(1.0);

@@ -7,13 +7,14 @@
 //!    QR blocks, label edges and housing texture fall out on size, elongation or fill). Once the
 //!    text direction is known, runs of letters that blur has joined into one component join them
 //!    if they lie along the text at a character's height.
-//! 4. Text direction: the angle (0–180°, 1° then 0.25° steps) at which the candidates' centres,
-//!    projected across the lines, pile up most sharply (sum of squared histogram counts). This
-//!    handles skew, perspective within ±15° and labels turned 90°; 0° versus 180° is settled later
-//!    by OCR confidence.
+//! 4. Text direction: the angle (0–180°, 1° then 0.25° steps) at which the candidates'
+//!    centres, projected across the lines, pile up most sharply (sum of squared histogram
+//!    counts). This handles skew, perspective within ±15° and labels turned 90°; 0° versus 180°
+//!    is settled later by OCR confidence.
 //! 5. Lines: each candidate is chained to its nearest neighbour ahead along the text that sits at
 //!    a similar offset across it (judged locally, so perspective does not break lines) and has a
-//!    similar size; a line is a chain, with its own slope fitted by least squares.
+//!    similar size; a line is a chain, with its own slope fitted by least squares. Chains that
+//!    interleave over the same words (letters broken into strokes by motion) are joined.
 //! 6. Each line is cut out of the full-resolution photo, rotated upright and scaled so its text is
 //!    [`LINE_TEXT_PX`] px tall ([`cut_line`]), ready for OCR.
 
