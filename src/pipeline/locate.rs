@@ -283,30 +283,50 @@ fn end_offset(line: &Builder, start: bool) -> f32 {
 /// heights (ratio 0.5–2). Lines above or below each other are a line spacing apart across the
 /// text, so they never qualify. Chains that follow each other with a gap stay apart: joining
 /// those too made a caption misread by blur (`G/N`) part of its value (043 became INCONCLUSIVE).
+///
+/// One sweep over the chains sorted by start finds the pairs, and pairs join transitively
+/// (union-find), so the cost grows with the number of chains that overlap, not its cube.
 fn merge_interleaved(mut lines: Vec<Builder>) -> Vec<Builder> {
-    loop {
-        lines.sort_by(|a, b| a.along_min.total_cmp(&b.along_min));
-        let pair = (0..lines.len()).find_map(|i| {
-            let a = &lines[i];
-            (i + 1..lines.len())
-                .find(|&j| {
-                    let b = &lines[j];
-                    let h = a.height.max(b.height);
-                    let gap = b.along_min - a.along_max;
-                    gap < 0.0
-                        && b.along_max > a.along_max
-                        && (0.5..=2.0).contains(&(b.height / a.height))
-                        && (end_offset(a, false) - end_offset(b, true)).abs() < 0.35 * h
-                })
-                .map(|j| (i, j))
-        });
-        let Some((i, j)) = pair else { return lines };
-        let b = lines.swap_remove(j);
-        let a = std::mem::replace(&mut lines[i], Builder::from(Vec::new()));
-        let mut members = a.members;
-        members.extend(b.members);
-        lines[i] = Builder::from(members);
+    lines.sort_by(|a, b| a.along_min.total_cmp(&b.along_min));
+    let mut parent: Vec<usize> = (0..lines.len()).collect();
+    // Offset across the text at each chain's start and end.
+    let ends: Vec<(f32, f32)> = lines
+        .iter()
+        .map(|l| (end_offset(l, true), end_offset(l, false)))
+        .collect();
+    for (i, a) in lines.iter().enumerate() {
+        // Sorted by start, so only the chains that start before `a` ends can interleave with it.
+        for (j, b) in lines
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take_while(|(_, b)| b.along_min < a.along_max)
+        {
+            let h = a.height.max(b.height);
+            if b.along_max > a.along_max
+                && (0.5..=2.0).contains(&(b.height / a.height))
+                && (ends[i].1 - ends[j].0).abs() < 0.35 * h
+            {
+                let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ra] = rb;
+            }
+        }
     }
+    let mut joined: std::collections::BTreeMap<usize, Vec<Item>> = Default::default();
+    for (i, line) in lines.into_iter().enumerate() {
+        let r = root(&mut parent, i);
+        joined.entry(r).or_default().extend(line.members);
+    }
+    joined.into_values().map(Builder::from).collect()
+}
+
+/// The root of `i` in a union-find forest, halving the path on the way.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
 }
 
 /// Finds text lines in an upright gray photo. Lines are in photo coordinates, top to bottom
@@ -372,13 +392,6 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     // chains.
     items.sort_by(|a, b| (a.u - a.half).total_cmp(&(b.u - b.half)));
     let mut parent: Vec<usize> = (0..items.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     for i in 0..items.len() {
         let a = items[i];
         let end = a.u + a.half;
