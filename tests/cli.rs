@@ -203,6 +203,47 @@ fn check_with_serial_gives_verdict_json_and_exit_codes() {
 }
 
 #[test]
+fn pixel_noise_reads_a_bounded_number_of_lines_and_is_inconclusive() {
+    // 2000x1500 of black and white pixel noise: the locator finds some 2,000 "lines" in it.
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let noise = image::GrayImage::from_fn(2000, 1500, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Luma([if (state >> 33).is_multiple_of(2) {
+            30
+        } else {
+            220
+        }])
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("noise.png");
+    noise.save(&path).expect("png");
+    let (_, serial, _) = manifest_row("001_");
+    let out = labelcheck(&[
+        "check",
+        path.to_str().expect("utf-8 path"),
+        "--serial",
+        &serial,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["verdict"], "INCONCLUSIVE", "{json}");
+    assert_eq!(json["reasons"][0], "too_much_text", "{json}");
+    let (found, calls) = (
+        json["lines_found"].as_u64().expect("lines_found"),
+        json["ocr_calls"].as_u64().expect("ocr_calls"),
+    );
+    let max = labelcheck::pipeline::check::MAX_LINES_READ as u64;
+    assert!(found > max, "{found} lines found");
+    // Each line is read at most three times (both ways up, then with a motion streak undone),
+    // plus the value reads; reading them all would be thousands of calls.
+    assert!(calls <= 3 * max + 30, "{calls} OCR calls");
+    assert_eq!(json["evidence"]["lines_unread"], found - max);
+}
+
+#[test]
 fn blurred_photo_is_blurry_and_bad_serials_are_refused() {
     let (photo, serial, expected) = manifest_row("005_");
     assert_eq!(expected, "BLURRY");

@@ -50,6 +50,12 @@ const MAX_STREAK_PX: f32 = 0.4 * LINE_TEXT_PX;
 /// it is a MATCH (`tests/accuracy.rs`); of the 19 smeared match photos of `tests/motion.rs`, 1.0
 /// reads 6 back to MATCH, 1.2 and 1.4 none, and three of them as a confident other serial.
 const STREAK_SCALE: f32 = 1.0;
+/// Most text lines read on one photo. The testdata labels have at most 46; a photo of pixel
+/// noise or dense print has thousands, each costing a Tesseract call (2–40 ms), so reading them
+/// all would hold a worker for seconds. Beyond this many, the lines with the most character
+/// candidates are read and the rest are counted in [`Evidence::lines_unread`], which rules out
+/// any verdict but BLURRY and INCONCLUSIVE (a serial may sit on a line not read).
+pub const MAX_LINES_READ: usize = 120;
 
 /// A box in photo pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
@@ -246,6 +252,8 @@ pub fn check(
 
     let start = Instant::now();
     let lines = find_lines_in(gray, scored.reference());
+    let lines_found = lines.len();
+    let lines = most_text_like(lines, MAX_LINES_READ);
     let locate_ms = elapsed_ms(start);
 
     let start = Instant::now();
@@ -355,6 +363,7 @@ pub fn check(
         caption_seen,
         labels_seen,
         lines: lines.len(),
+        lines_unread: lines_found - lines.len(),
         text_blur,
         text_smear,
         streak_px: streak,
@@ -390,7 +399,7 @@ pub fn check(
         width: gray.width(),
         height: gray.height(),
         exif_orientation: photo.exif_orientation,
-        lines_found: lines.len(),
+        lines_found,
         serials_found,
         ocr_calls,
         timings: CheckTimings {
@@ -460,6 +469,26 @@ fn streak_of(work: &[LineWork]) -> Option<f32> {
         .collect();
     let len = upper_median(lengths)? as f32 * STREAK_SCALE;
     (len <= MAX_STREAK_PX).then_some(len)
+}
+
+/// The `max` lines of `lines` with the most character candidates (ties: the longer), still in
+/// the locator's order (top to bottom); all of them when there are no more than `max`.
+fn most_text_like(mut lines: Vec<TextLine>, max: usize) -> Vec<TextLine> {
+    if lines.len() <= max {
+        return lines;
+    }
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&lines[a], &lines[b]);
+        b.chars.cmp(&a.chars).then(b.length.total_cmp(&a.length))
+    });
+    let mut keep = vec![false; lines.len()];
+    for &i in &order[..max] {
+        keep[i] = true;
+    }
+    let mut keep = keep.into_iter();
+    lines.retain(|_| keep.next().unwrap_or(false));
+    lines
 }
 
 /// Cuts a line for reading: [`cut_line`], then the motion streak undone when there is one

@@ -14,6 +14,8 @@
 //!    one's), both independent reads of the value agree, and every character was read with at
 //!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
 //!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
+//! 5. More text lines than are read ([`Evidence::lines_unread`]): any verdict but BLURRY becomes
+//!    INCONCLUSIVE (`TOO_MUCH_TEXT`), since a serial may sit on a line not read.
 
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +85,9 @@ pub enum Reason {
     /// The text (or the serial's region) is smeared by motion: its sharpness across the text and
     /// along it differ beyond [`SMEAR_RANGE`].
     MotionBlur,
+    /// The photo holds more text lines than are read ([`Evidence::lines_unread`]): a serial may
+    /// sit on one not read.
+    TooMuchText,
 }
 
 /// The range of [`super::check::smear`] (sharpness along a text crop over across it) that sharp
@@ -165,8 +170,12 @@ pub struct Evidence {
     /// How many labels the photo seems to show: the most of serial captions, `Model:` lines and
     /// `Verification Code` lines read.
     pub labels_seen: usize,
-    /// Text lines found by the locator.
+    /// Text lines read (found by the locator, at most [`super::check::MAX_LINES_READ`]).
     pub lines: usize,
+    /// Text lines found but not read, beyond [`super::check::MAX_LINES_READ`]. Any of them may
+    /// hold a serial, so the verdict can only be BLURRY or INCONCLUSIVE.
+    #[serde(default)]
+    pub lines_unread: usize,
     /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
     pub text_blur: Option<f64>,
     /// Median [`super::check::smear`] of the text lines read, if any: how much sharper the text is
@@ -207,6 +216,17 @@ fn decision(verdict: Verdict, reasons: Vec<Reason>, field: Option<usize>) -> Dec
 
 /// Decides the verdict from the evidence (rules in the module documentation).
 pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
+    let mut d = decide_on_lines_read(evidence, reported, t);
+    if evidence.lines_unread > 0 && d.verdict != Verdict::Blurry {
+        d.verdict = Verdict::Inconclusive;
+        d.match_kind = None;
+        d.reasons.insert(0, Reason::TooMuchText);
+    }
+    d
+}
+
+/// [`decide`] on the lines that were read, as if they were all the photo holds.
+fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
     // The fields whose first read parsed, with that serial.
     let readable: Vec<(usize, &LabelSerial)> = evidence
         .fields
@@ -377,6 +397,7 @@ mod tests {
             caption_seen: true,
             labels_seen: 1,
             lines: 10,
+            lines_unread: 0,
             text_blur: Some(2000.0),
             text_smear: Some(1.0),
             streak_px: None,
@@ -555,5 +576,31 @@ mod tests {
         e.caption_seen = true;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
         let _ = parse_full(REPORTED, true);
+    }
+
+    #[test]
+    fn lines_left_unread_rule_out_match_mismatch_and_not_found() {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let unread = |mut e: Evidence| {
+            e.lines_unread = 5;
+            let d = decide(&e, &reported, &t);
+            (d.verdict, d.reasons.first().copied(), d.match_kind)
+        };
+        let too_much = (Verdict::Inconclusive, Some(Reason::TooMuchText), None);
+        assert_eq!(
+            unread(evidence(vec![field(REPORTED, REPORTED, 95.0, 2000.0)])),
+            too_much
+        );
+        assert_eq!(
+            unread(evidence(vec![field(NEIGHBOUR, NEIGHBOUR, 95.0, 2000.0)])),
+            too_much
+        );
+        let mut nothing = evidence(vec![]);
+        nothing.caption_seen = false;
+        assert_eq!(unread(nothing.clone()), too_much);
+        // Blur still wins: a retake is the answer either way.
+        nothing.text_blur = Some(10.0);
+        assert_eq!(unread(nothing).0, Verdict::Blurry);
     }
 }

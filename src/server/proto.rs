@@ -59,6 +59,7 @@ impl From<Reason> for pb::Reason {
             Reason::NoText => pb::Reason::NoText,
             Reason::UnreadSerialField => pb::Reason::UnreadSerialField,
             Reason::MotionBlur => pb::Reason::MotionBlur,
+            Reason::TooMuchText => pb::Reason::TooMuchText,
         }
     }
 }
