@@ -51,11 +51,17 @@ const MAX_STREAK_PX: f32 = 0.4 * LINE_TEXT_PX;
 /// reads 6 back to MATCH, 1.2 and 1.4 none, and three of them as a confident other serial.
 const STREAK_SCALE: f32 = 1.0;
 /// Most text lines read on one photo. The testdata labels have at most 46; a photo of pixel
-/// noise or dense print has thousands, each costing a Tesseract call (2–40 ms), so reading them
-/// all would hold a worker for seconds. Beyond this many, the lines with the most character
-/// candidates are read and the rest are counted in [`Evidence::lines_unread`], which rules out
-/// any verdict but BLURRY and INCONCLUSIVE (a serial may sit on a line not read).
+/// noise or dense print has thousands, each costing a Tesseract call (2–60 ms), so reading them
+/// all would hold a worker for seconds. Beyond this many (or [`MAX_TEXT_READ`]), the lines with
+/// the most character candidates are read and the rest are counted in
+/// [`Evidence::lines_unread`], which rules out any verdict but BLURRY and INCONCLUSIVE (a serial
+/// may sit on a line not read).
 pub const MAX_LINES_READ: usize = 120;
+/// Most text read on one photo, as the summed length of the lines read in units of their own
+/// text height (a capital letter is about 0.7 of one). Tesseract's time grows with the
+/// characters read, so this bounds a photo of 120 long lines as [`MAX_LINES_READ`] bounds one of
+/// many short ones. The testdata photos reach at most 502; 1000 leaves room for twice that.
+pub const MAX_TEXT_READ: f32 = 1000.0;
 
 /// A box in photo pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
@@ -253,7 +259,7 @@ pub fn check(
     let start = Instant::now();
     let lines = find_lines_in(gray, scored.reference());
     let lines_found = lines.len();
-    let lines = most_text_like(lines, MAX_LINES_READ);
+    let lines = most_text_like(lines, MAX_LINES_READ, MAX_TEXT_READ);
     let locate_ms = elapsed_ms(start);
 
     let start = Instant::now();
@@ -471,10 +477,17 @@ fn streak_of(work: &[LineWork]) -> Option<f32> {
     (len <= MAX_STREAK_PX).then_some(len)
 }
 
-/// The `max` lines of `lines` with the most character candidates (ties: the longer), still in
-/// the locator's order (top to bottom); all of them when there are no more than `max`.
-fn most_text_like(mut lines: Vec<TextLine>, max: usize) -> Vec<TextLine> {
-    if lines.len() <= max {
+/// Length of `line` in units of its text height, as read: [`cut_line`] cuts at most 4000 px at
+/// [`LINE_TEXT_PX`].
+fn text_length(line: &TextLine) -> f32 {
+    (line.length / line.text_height.max(1.0)).min(4000.0 / LINE_TEXT_PX)
+}
+
+/// At most `max` lines of `lines` and `max_text` of [`text_length`] in all: the lines with the
+/// most character candidates first (ties: the longer), skipping any that would exceed
+/// `max_text`; returned in the locator's order (top to bottom).
+fn most_text_like(mut lines: Vec<TextLine>, max: usize, max_text: f32) -> Vec<TextLine> {
+    if lines.len() <= max && lines.iter().map(text_length).sum::<f32>() <= max_text {
         return lines;
     }
     let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -483,8 +496,14 @@ fn most_text_like(mut lines: Vec<TextLine>, max: usize) -> Vec<TextLine> {
         b.chars.cmp(&a.chars).then(b.length.total_cmp(&a.length))
     });
     let mut keep = vec![false; lines.len()];
-    for &i in &order[..max] {
-        keep[i] = true;
+    let (mut count, mut text) = (0, 0.0f32);
+    for &i in &order {
+        let length = text_length(&lines[i]);
+        if count < max && text + length <= max_text {
+            keep[i] = true;
+            count += 1;
+            text += length;
+        }
     }
     let mut keep = keep.into_iter();
     lines.retain(|_| keep.next().unwrap_or(false));
@@ -723,6 +742,36 @@ fn read_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line `k` lines down the photo, `length` px long at 20 px text, with `chars` candidates.
+    fn line(k: usize, length: f32, chars: usize) -> TextLine {
+        TextLine {
+            angle: 0.0,
+            centre: (length / 2.0, 30.0 * k as f32),
+            length,
+            text_height: 20.0,
+            chars,
+            across: 30.0 * k as f32,
+        }
+    }
+
+    #[test]
+    fn the_lines_read_are_bounded_in_count_and_in_text() {
+        // Ten lines of 100 text heights fit the budget of 1000; an eleventh does not.
+        let long: Vec<TextLine> = (0..11).map(|k| line(k, 2000.0, 40)).collect();
+        assert_eq!(
+            most_text_like(long.clone()[..10].to_vec(), 120, 1000.0).len(),
+            10
+        );
+        assert_eq!(most_text_like(long, 120, 1000.0).len(), 10);
+        // Of 200 short lines the 120 with the most candidates are kept, top to bottom.
+        let short: Vec<TextLine> = (0..200).map(|k| line(k, 100.0, k % 7 + 2)).collect();
+        let kept = most_text_like(short, 120, 1000.0);
+        assert_eq!(kept.len(), 120);
+        assert!(kept.windows(2).all(|w| w[0].across < w[1].across));
+        let fewest = kept.iter().map(|l| l.chars).min();
+        assert!(fewest >= Some(4), "{fewest:?}");
+    }
 
     #[test]
     fn other_fields_are_never_serial_candidates() {

@@ -172,8 +172,9 @@ pub struct Evidence {
     pub labels_seen: usize,
     /// Text lines read (found by the locator, at most [`super::check::MAX_LINES_READ`]).
     pub lines: usize,
-    /// Text lines found but not read, beyond [`super::check::MAX_LINES_READ`]. Any of them may
-    /// hold a serial, so the verdict can only be BLURRY or INCONCLUSIVE.
+    /// Text lines found but not read, beyond [`super::check::MAX_LINES_READ`] or
+    /// [`super::check::MAX_TEXT_READ`]. Any of them may hold a serial, so the verdict can only be
+    /// BLURRY or INCONCLUSIVE.
     #[serde(default)]
     pub lines_unread: usize,
     /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
