@@ -13,7 +13,7 @@ use super::blur::laplacian_variance_with;
 use super::deblur::{deblur_rows, streak_length};
 use super::decode::PhotoFormat;
 use super::glyph::settle_by_shape;
-use super::locate::{LINE_TEXT_PX, TextLine, cut_line, find_lines_in};
+use super::locate::{LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer};
 use super::serial::{CAPTIONS, FullSerial, LabelSerial, MatchKind, find_in_text};
 use super::verdict::{Evidence, FieldRead, Reason, SMEAR_RANGE, Thresholds, Verdict, decide};
@@ -477,10 +477,10 @@ fn streak_of(work: &[LineWork]) -> Option<f32> {
     (len <= MAX_STREAK_PX).then_some(len)
 }
 
-/// Length of `line` in units of its text height, as read: [`cut_line`] cuts at most 4000 px at
-/// [`LINE_TEXT_PX`].
+/// Length of `line` in units of its text height, as read: [`cut_line`] cuts at most
+/// [`MAX_CROP_WIDTH_PX`] at [`LINE_TEXT_PX`].
 fn text_length(line: &TextLine) -> f32 {
-    (line.length / line.text_height.max(1.0)).min(4000.0 / LINE_TEXT_PX)
+    (line.length / line.text_height.max(1.0)).min(MAX_CROP_WIDTH_PX as f32 / LINE_TEXT_PX)
 }
 
 /// At most `max` lines of `lines` and `max_text` of [`text_length`] in all: the lines with the

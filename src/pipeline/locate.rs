@@ -28,6 +28,8 @@ use super::blur::{NORMALIZED_LONG_SIDE, reference_downscale};
 pub const WORK_LONG_SIDE: u32 = NORMALIZED_LONG_SIDE;
 /// Height of text in a line crop handed to OCR, in pixels (Tesseract reads best at 25–40 px).
 pub const LINE_TEXT_PX: f32 = 32.0;
+/// Widest line crop [`cut_line`] makes, px (125 text heights at [`LINE_TEXT_PX`]).
+pub const MAX_CROP_WIDTH_PX: u32 = 4000;
 /// Neighbourhood for the ink threshold: (2R+1)² pixels at working resolution.
 const INK_RADIUS: i64 = 12;
 
@@ -469,7 +471,7 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
 /// 2×2 supersampling when shrinking). Returns the crop and its scale (crop px per photo px).
 pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (GrayImage, f32) {
     let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
-    let out_w = ((line.length * k).ceil() as u32).clamp(8, 4000);
+    let out_w = ((line.length * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
     let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
     let angle = if flip {
         line.angle + std::f32::consts::PI

@@ -14,8 +14,9 @@
 //!    one's), both independent reads of the value agree, and every character was read with at
 //!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
 //!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
-//! 5. More text lines than are read ([`Evidence::lines_unread`]): any verdict but BLURRY becomes
-//!    INCONCLUSIVE (`TOO_MUCH_TEXT`), since a serial may sit on a line not read.
+//! 5. More text than is read, in lines or in their length ([`Evidence::lines_unread`]): any
+//!    verdict but BLURRY becomes INCONCLUSIVE (`TOO_MUCH_TEXT`), since a serial may sit on a line
+//!    not read.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,8 +86,8 @@ pub enum Reason {
     /// The text (or the serial's region) is smeared by motion: its sharpness across the text and
     /// along it differ beyond [`SMEAR_RANGE`].
     MotionBlur,
-    /// The photo holds more text lines than are read ([`Evidence::lines_unread`]): a serial may
-    /// sit on one not read.
+    /// The photo holds more text than is read ([`Evidence::lines_unread`]): a serial may sit on
+    /// a line not read.
     TooMuchText,
 }
 
