@@ -9,6 +9,8 @@
 
 use std::hint::black_box;
 
+#[path = "../tests/common/noise.rs"]
+mod noise;
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -76,17 +78,7 @@ fn bench_check(c: &mut Criterion) {
 /// chain of its own, that the join of interleaved chains must sweep. Its first version compared
 /// every pair again after each join and took 2.25 s on such noise; the sweep takes 80–88 ms.
 fn bench_locate_noise(c: &mut Criterion) {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let noise = image::GrayImage::from_fn(4000, 3000, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        image::Luma([if (state >> 33).is_multiple_of(2) {
-            30
-        } else {
-            220
-        }])
-    });
+    let noise = noise::pixel_noise(4000, 3000, 0x9E37_79B9_7F4A_7C15);
     c.bench_function("locate/noise_12MP", |b| {
         b.iter(|| find_lines(black_box(&noise)))
     });

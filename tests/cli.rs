@@ -205,17 +205,7 @@ fn check_with_serial_gives_verdict_json_and_exit_codes() {
 #[test]
 fn pixel_noise_reads_a_bounded_number_of_lines_and_is_inconclusive() {
     // 2000x1500 of black and white pixel noise: the locator finds some 2,000 "lines" in it.
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let noise = image::GrayImage::from_fn(2000, 1500, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        image::Luma([if (state >> 33).is_multiple_of(2) {
-            30
-        } else {
-            220
-        }])
-    });
+    let noise = common::noise::pixel_noise(2000, 1500, 0x2545_F491_4F6C_DD1D);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("noise.png");
     noise.save(&path).expect("png");

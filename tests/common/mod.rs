@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod noise;
+
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
