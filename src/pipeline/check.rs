@@ -241,6 +241,24 @@ struct LineWork {
     caption: Option<usize>,
 }
 
+impl LineWork {
+    /// `line`, cut as `crop`, read with `read`.
+    fn read(
+        line: TextLine,
+        crop: GrayImage,
+        read: &mut dyn FnMut(&GrayImage) -> Result<LineRead>,
+    ) -> Result<LineWork> {
+        let read = read(&crop)?;
+        Ok(LineWork {
+            line,
+            crop,
+            text: read.text(),
+            caption: caption_end(&read),
+            read,
+        })
+    }
+}
+
 /// Checks one photo against the reported serial.
 ///
 /// `debug` receives every crop that is read, with a name, for people tuning the stages.
@@ -274,13 +292,13 @@ pub fn check(
     // whichever way reads more like a label.
     let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
     let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
-    let mut work = read_all(gray, &lines, nearest_upright, None, &mut |crop| {
+    let mut work = read_all(gray, &lines, nearest_upright, &mut |crop| {
         read(crop, Charset::Any)
     })?;
     let mut flip = nearest_upright;
     let score = label_likeness(&work);
     if score.0 == 0 || steep {
-        let other = read_all(gray, &lines, !nearest_upright, None, &mut |crop| {
+        let other = read_all(gray, &lines, !nearest_upright, &mut |crop| {
             read(crop, Charset::Any)
         })?;
         if label_likeness(&other) > score {
@@ -289,14 +307,19 @@ pub fn check(
         }
     }
     let (mut text_blur, mut text_smear) = text_scores(&work);
-    // Text smeared along its lines by motion: undo the streak and read every line again.
+    // Text smeared along its lines by motion: undo the streak on the crops already cut and read
+    // every line again.
     let mut streak = None;
     if text_smear.is_some_and(|s| s < *SMEAR_RANGE.start())
         && let Some(len) = streak_of(&work)
     {
-        work = read_all(gray, &lines, flip, Some(len), &mut |crop| {
-            read(crop, Charset::Any)
-        })?;
+        work = work
+            .into_iter()
+            .map(|w| {
+                let crop = deblur_rows(&w.crop, len);
+                LineWork::read(w.line, crop, &mut |crop| read(crop, Charset::Any))
+            })
+            .collect::<Result<_>>()?;
         (text_blur, text_smear) = text_scores(&work);
         streak = Some(len);
     }
@@ -510,8 +533,8 @@ fn most_text_like(mut lines: Vec<TextLine>, max: usize, max_text: f32) -> Vec<Te
     lines
 }
 
-/// Cuts a line for reading: [`cut_line`], then the motion streak undone when there is one
-/// (`streak` in crop pixels at zoom 1).
+/// Cuts a line for a value re-read at `zoom`: [`cut_line`], then the motion streak undone when
+/// there is one (`streak` in crop pixels at zoom 1, scaled with the crop).
 fn cut_for_reading(
     gray: &GrayImage,
     line: &TextLine,
@@ -526,32 +549,24 @@ fn cut_for_reading(
     }
 }
 
-/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°), with the
-/// motion `streak` undone when there is one.
+/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°).
 fn read_all(
     gray: &GrayImage,
     lines: &[TextLine],
     flip: bool,
-    streak: Option<f32>,
     read: &mut dyn FnMut(&GrayImage) -> Result<LineRead>,
 ) -> Result<Vec<LineWork>> {
     let mut order: Vec<usize> = (0..lines.len()).collect();
     if flip {
         order.reverse();
     }
-    let mut work = Vec::with_capacity(order.len());
-    for i in order {
-        let crop = cut_for_reading(gray, &lines[i], flip, 1.0, streak);
-        let read = read(&crop)?;
-        work.push(LineWork {
-            line: lines[i].clone(),
-            crop,
-            text: read.text(),
-            caption: caption_end(&read),
-            read,
-        });
-    }
-    Ok(work)
+    order
+        .into_iter()
+        .map(|i| {
+            let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
+            LineWork::read(lines[i].clone(), crop, read)
+        })
+        .collect()
 }
 
 /// How much the reads look like a label the right way up: label words found, then the mean
@@ -685,8 +700,8 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
 
 /// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
 /// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. The third
-/// argument is the orientation (`flip`: rotated by 180°) and the motion streak to undo, as for
-/// [`read_all`].
+/// argument is the orientation (`flip`: rotated by 180°) and the motion streak undone on the
+/// lines, if any (see [`cut_for_reading`]).
 fn read_value(
     gray: &GrayImage,
     line: &LineWork,

@@ -117,13 +117,13 @@ pub fn deblur_rows(crop: &GrayImage, len: f32) -> GrayImage {
     let mut blurred = vec![0.0f64; w];
     let mut ratio = vec![0.0f64; w];
     let mut back = vec![0.0f64; w];
+    let mut g = vec![0.0f64; w];
     let mut prefix = Vec::with_capacity(w + 64);
     for y in 0..h {
         // Work on intensity + 1 so that black stays positive.
-        let g: Vec<f64> = crop.as_raw()[y * w..(y + 1) * w]
-            .iter()
-            .map(|&v| f64::from(v) + 1.0)
-            .collect();
+        for (g, &v) in g.iter_mut().zip(&crop.as_raw()[y * w..(y + 1) * w]) {
+            *g = f64::from(v) + 1.0;
+        }
         est.copy_from_slice(&g);
         for _ in 0..ITERATIONS {
             box_row(&est, len, &mut prefix, &mut blurred);
