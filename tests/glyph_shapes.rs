@@ -12,7 +12,7 @@ use image::{GrayImage, Luma};
 use imageproc::drawing::draw_text_mut;
 use imageproc::filter::gaussian_blur_f32;
 use labelcheck::pipeline::glyph::settle_by_shape;
-use labelcheck::pipeline::ocr::{CharRead, LineRead};
+use labelcheck::pipeline::ocr::LineRead;
 
 const FONTS: &[&str] = &[
     "DejaVuSans.ttf",
@@ -76,34 +76,17 @@ fn render(font: &FontArc, text: &str, cap: f32, sigma: f32) -> (GrayImage, i32, 
 fn settled_twice(img: &GrayImage, pair: [char; 2], x0: i32, x1: i32) -> String {
     let third = (x1 - x0) / 3;
     let boxes = [(x0, x1 - third), (x0 + third / 2, x1)];
-    let mut read = LineRead {
-        chars: pair
-            .iter()
-            .zip(boxes)
-            .map(|(&ch, (x0, x1))| CharRead {
-                ch,
-                confidence: 90.0,
-                x0,
-                x1,
-                word_start: false,
-            })
-            .collect(),
-    };
+    let mut read = LineRead::of_boxes(&[
+        (pair[0], boxes[0].0, boxes[0].1),
+        (pair[1], boxes[1].0, boxes[1].1),
+    ]);
     settle_by_shape(img, &mut read);
     read.text()
 }
 
 /// What `settle_by_shape` makes of one character read as `read_as` over `x0..x1` of `img`.
 fn settled(img: &GrayImage, read_as: char, x0: i32, x1: i32) -> char {
-    let mut read = LineRead {
-        chars: vec![CharRead {
-            ch: read_as,
-            confidence: 90.0,
-            x0,
-            x1,
-            word_start: true,
-        }],
-    };
+    let mut read = LineRead::of_boxes(&[(read_as, x0, x1)]);
     settle_by_shape(img, &mut read);
     read.chars.first().map_or(' ', |c| c.ch)
 }

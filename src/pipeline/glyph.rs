@@ -528,22 +528,6 @@ mod tests {
         })
     }
 
-    /// A read of `chars`, each a character and its box's left and right edge.
-    fn read_of(chars: &[(char, i32, i32)]) -> LineRead {
-        LineRead {
-            chars: chars
-                .iter()
-                .map(|&(ch, x0, x1)| CharRead {
-                    ch,
-                    confidence: 90.0,
-                    x0,
-                    x1,
-                    word_start: false,
-                })
-                .collect(),
-        }
-    }
-
     #[test]
     fn bars_are_settled_by_shape() {
         // A flagged 1, a serif I, a bare I, a T, and a 7 whose stem runs diagonally; more below.
@@ -566,7 +550,7 @@ mod tests {
         rects.extend([(180, 5, 185, 35), (180, 30, 198, 35)]);
         rects.extend([(220, 5, 225, 35), (214, 5, 220, 10), (214, 31, 231, 35)]);
         let crop = glyphs(240, &rects);
-        let mut read = read_of(&[
+        let mut read = LineRead::of_boxes(&[
             ('1', 4, 15),
             ('1', 44, 61),
             ('1', 79, 86),
@@ -612,15 +596,15 @@ mod tests {
         rects.push((52, 19, 66, 21));
         rects.push((52, 33, 66, 35));
         let crop = glyphs(80, &rects);
-        let mut read = read_of(&[('8', 5, 32), ('8', 45, 72)]);
+        let mut read = LineRead::of_boxes(&[('8', 5, 32), ('8', 45, 72)]);
         settle_by_shape(&crop, &mut read);
         assert_eq!(read.text(), "08");
         // The zero read twice ("60" over one ring) is one zero.
-        let mut split = read_of(&[('6', 5, 20), ('0', 10, 32), ('8', 45, 72)]);
+        let mut split = LineRead::of_boxes(&[('6', 5, 20), ('0', 10, 32), ('8', 45, 72)]);
         settle_by_shape(&crop, &mut split);
         assert_eq!(split.text(), "08");
         // Any other glyph read twice makes that read unreliable there.
-        let mut twice = read_of(&[('G', 45, 65), ('6', 50, 72)]);
+        let mut twice = LineRead::of_boxes(&[('G', 45, 65), ('6', 50, 72)]);
         settle_by_shape(&crop, &mut twice);
         assert_eq!(twice.text(), "??");
     }

@@ -54,6 +54,25 @@ pub struct LineRead {
 }
 
 impl LineRead {
+    /// One word of `chars`, each a character with its box's left and right edge in crop pixels,
+    /// all read with confidence 90: for tests of the stages that look at a read's boxes (the
+    /// glyph-shape rules), as [`ScriptedRecognizer`] is for those that look at its text.
+    pub fn of_boxes(chars: &[(char, i32, i32)]) -> LineRead {
+        LineRead {
+            chars: chars
+                .iter()
+                .enumerate()
+                .map(|(i, &(ch, x0, x1))| CharRead {
+                    ch,
+                    confidence: 90.0,
+                    x0,
+                    x1,
+                    word_start: i == 0,
+                })
+                .collect(),
+        }
+    }
+
     /// The text, with a space before each word after the first.
     pub fn text(&self) -> String {
         let mut out = String::new();

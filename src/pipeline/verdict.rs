@@ -431,15 +431,14 @@ mod tests {
             Verdict::Inconclusive
         );
         // The second read saw the neighbour: unstable, never MATCH.
-        let neighbour = NEIGHBOUR;
         assert_eq!(
-            verdict(vec![field(REPORTED, neighbour, 95.0, 2000.0)]),
+            verdict(vec![field(REPORTED, NEIGHBOUR, 95.0, 2000.0)]),
             Verdict::Inconclusive
         );
         let find = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
         // Two reads agree but the third saw the neighbour: still never MATCH.
         let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
-        f.others[1] = find(neighbour);
+        f.others[1] = find(NEIGHBOUR);
         assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
         // A third read differing only by I/1 in the model neither confirms nor contradicts.
         let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
@@ -458,22 +457,21 @@ mod tests {
 
     #[test]
     fn neighbour_is_mismatch_blur_wins_and_two_serials_are_inconclusive() {
-        let neighbour = NEIGHBOUR;
         assert_eq!(
-            verdict(vec![field(neighbour, neighbour, 95.0, 2000.0)]),
+            verdict(vec![field(NEIGHBOUR, NEIGHBOUR, 95.0, 2000.0)]),
             Verdict::Mismatch
         );
         assert_eq!(
-            verdict(vec![field(neighbour, neighbour, 95.0, 100.0)]),
+            verdict(vec![field(NEIGHBOUR, NEIGHBOUR, 95.0, 100.0)]),
             Verdict::Blurry
         );
         assert_eq!(
-            verdict(vec![field(neighbour, neighbour, 30.0, 2000.0)]),
+            verdict(vec![field(NEIGHBOUR, NEIGHBOUR, 30.0, 2000.0)]),
             Verdict::Inconclusive
         );
         let two = vec![
             field(REPORTED, REPORTED, 95.0, 2000.0),
-            field(neighbour, neighbour, 95.0, 2000.0),
+            field(NEIGHBOUR, NEIGHBOUR, 95.0, 2000.0),
         ];
         assert_eq!(verdict(two), Verdict::Inconclusive);
         // Two labels in the photo but one serial read: the other may differ.
