@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::pipeline::decode::PhotoFormat;
+use crate::photo_format::PhotoFormat;
 
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,7 +4,8 @@
 mod common;
 
 use labelcheck::Error;
-use labelcheck::pipeline::decode::{DecodeLimits, PhotoFormat, decode};
+use labelcheck::photo_format::PhotoFormat;
+use labelcheck::pipeline::decode::{DecodeLimits, decode};
 
 fn limits() -> DecodeLimits {
     DecodeLimits::default()

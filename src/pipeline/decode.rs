@@ -13,12 +13,12 @@
 //! Limits are checked before any pixel buffer is allocated: the byte size of the input first, then
 //! the dimensions the header declares, so a small file that declares huge dimensions costs nothing.
 
-use std::fmt;
 use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, metadata::Orientation};
 
 use crate::error::{Error, Result};
+use crate::photo_format::PhotoFormat;
 
 /// Default limit on the photo's size: 32 MiB, above any phone camera's JPEG.
 pub const DEFAULT_MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
@@ -42,28 +42,6 @@ impl Default for DecodeLimits {
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             max_pixels: DEFAULT_MAX_PIXELS,
         }
-    }
-}
-
-/// Container formats labelcheck accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PhotoFormat {
-    /// JPEG / JFIF / EXIF.
-    Jpeg,
-    /// PNG.
-    Png,
-    /// WebP, lossy or lossless.
-    Webp,
-}
-
-impl fmt::Display for PhotoFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PhotoFormat::Jpeg => "JPEG",
-            PhotoFormat::Png => "PNG",
-            PhotoFormat::Webp => "WebP",
-        })
     }
 }
 
