@@ -225,7 +225,7 @@ fn pixel_noise_reads_a_bounded_number_of_lines_and_is_inconclusive() {
         json["lines_found"].as_u64().expect("lines_found"),
         json["ocr_calls"].as_u64().expect("ocr_calls"),
     );
-    let max = labelcheck::pipeline::check::MAX_LINES_READ as u64;
+    let max = labelcheck::pipeline::lines::MAX_LINES_READ as u64;
     assert!(found > max, "{found} lines found");
     // Each line is read at most three times (both ways up, then with a motion streak undone),
     // plus the value reads; reading them all would be thousands of calls.

@@ -56,7 +56,7 @@ fn derivative_autocorrelation(crop: &GrayImage, max_lag: usize) -> Vec<f64> {
 ///
 /// Sharp print has a dip of its own, at its stroke width (about 4 px at 32 px capitals), so this
 /// is only meaningful on text already known to be smeared along its rows
-/// ([`super::check::smear`] below its range).
+/// ([`super::sharpness::smear`] below its range).
 pub fn streak_length(crop: &GrayImage, cap_px: f32) -> Option<f32> {
     let max_lag = cap_px.round().max(MIN_STREAK_PX as f32 + 1.0) as usize;
     let r = derivative_autocorrelation(crop, max_lag);
@@ -204,7 +204,7 @@ mod tests {
         let restored = deblur_rows(&blurred, len);
         let (before, after) = (difference(&blurred, &sharp), difference(&restored, &sharp));
         assert!(after < 0.75 * before, "{before:.1} -> {after:.1}");
-        let smear = |img: &GrayImage| super::super::check::smear(img).expect("not flat");
+        let smear = |img: &GrayImage| super::super::sharpness::smear(img).expect("not flat");
         let (was, is) = (smear(&blurred), smear(&restored));
         assert!(
             was < *super::super::verdict::SMEAR_RANGE.start() && is > 2.0 * was,

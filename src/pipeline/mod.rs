@@ -11,20 +11,26 @@ pub mod blur;
 pub mod check;
 pub mod deblur;
 pub mod decode;
+mod fields;
 pub mod glyph;
+pub mod lines;
 pub mod locate;
 pub mod ocr;
+pub mod report;
 pub mod serial;
+pub mod sharpness;
 pub mod verdict;
 
-pub use check::{Report, check};
+pub use check::check;
+pub use report::{BoxPx, CheckTimings, Report};
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use decode::{DecodeLimits, PhotoFormat};
+use crate::photo_format::PhotoFormat;
+use decode::DecodeLimits;
 
 /// A sharpness score: variance of the Laplacian, in squared gray levels (higher is sharper).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, serde::Deserialize)]

@@ -91,7 +91,7 @@ pub enum Reason {
     TooMuchText,
 }
 
-/// The range of [`super::check::smear`] (sharpness along a text crop over across it) that sharp
+/// The range of [`super::sharpness::smear`] (sharpness along a text crop over across it) that sharp
 /// print keeps. Measured on testdata: 0.30–6.6 for every legible photo that is not smeared;
 /// 0.11–0.14 for text smeared along its lines by motion (the three mild-blur photos whose serial
 /// OCR misreads or cannot read), 40–56 for text smeared across them. Outside it, the text is
@@ -153,7 +153,7 @@ pub struct FieldRead {
     pub min_confidence: f32,
     /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
     pub region_blur: f64,
-    /// [`super::check::smear`] of the value crop, if it is not flat.
+    /// [`super::sharpness::smear`] of the value crop, if it is not flat.
     #[serde(default)]
     pub region_smear: Option<f64>,
     /// Box of the field in photo pixels `(x0, y0, x1, y1)`.
@@ -171,16 +171,16 @@ pub struct Evidence {
     /// How many labels the photo seems to show: the most of serial captions, `Model:` lines and
     /// `Verification Code` lines read.
     pub labels_seen: usize,
-    /// Text lines read (found by the locator, at most [`super::check::MAX_LINES_READ`]).
+    /// Text lines read (found by the locator, at most [`super::lines::MAX_LINES_READ`]).
     pub lines: usize,
-    /// Text lines found but not read, beyond [`super::check::MAX_LINES_READ`] or
-    /// [`super::check::MAX_TEXT_READ`]. Any of them may hold a serial, so the verdict can only be
+    /// Text lines found but not read, beyond [`super::lines::MAX_LINES_READ`] or
+    /// [`super::lines::MAX_TEXT_READ`]. Any of them may hold a serial, so the verdict can only be
     /// BLURRY or INCONCLUSIVE.
     #[serde(default)]
     pub lines_unread: usize,
     /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
     pub text_blur: Option<f64>,
-    /// Median [`super::check::smear`] of the text lines read, if any: how much sharper the text is
+    /// Median [`super::sharpness::smear`] of the text lines read, if any: how much sharper the text is
     /// across than along (near 0 for text smeared by motion along it). Measured on the crops that
     /// were read, so after the streak was undone when `streak_px` is set.
     #[serde(default)]

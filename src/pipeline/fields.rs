@@ -1,0 +1,322 @@
+//! Serial fields: where on the lines read a serial's value is printed, and three independent reads
+//! of each value.
+//!
+//! A field is a caption (`S/N`, `SN`, `Serial No.`, `SerialNo`, `Serial Number`, any case, with or
+//! without a colon; `S/N` also with its slash misread) with its value after it on the same line, or
+//! on the nearest line under the caption's start or after its end; or a bare full serial on a line
+//! of its own. Lines naming another field (model, verification code, MAC, power) never give the
+//! value. Each value is read three times with the serial character set (the line crop, and the
+//! line cut again at two other scales), each read checked against the glyphs' shapes
+//! ([`super::glyph`]). Neither the crops nor the character set depend on the reported serial.
+
+use image::GrayImage;
+
+use super::deblur::deblur_rows;
+use super::glyph::settle_by_shape;
+use super::lines::{LineWork, ReadLines};
+use super::locate::{TextLine, cut_line};
+use super::ocr::{Charset, LineRead, Recognizer};
+use super::serial::find_in_text;
+use super::sharpness::{crop_sharpness, smear};
+use super::verdict::FieldRead;
+use crate::error::Result;
+
+/// Character set for reading serial values.
+const VALUE_CHARSET: Charset = Charset::Serial;
+/// Zooms of the second and third, independent reads of a serial value (text at 0.8 × and
+/// 1.25 × 32 px).
+const OTHER_READ_ZOOMS: [f32; 2] = [0.8, 1.25];
+
+/// The serial fields found on the lines read.
+pub(super) struct Fields {
+    /// Every field, in reading order, with its value's reads.
+    pub fields: Vec<FieldRead>,
+    /// Whether a serial caption was read anywhere.
+    pub caption_seen: bool,
+}
+
+/// Where a line's serial value is, if the line starts a field.
+enum Value {
+    /// On line `line`, from crop column `x_start` on.
+    At { line: usize, x_start: i32 },
+    /// A caption with nothing readable after it or near it.
+    Unreadable,
+}
+
+/// Finds every serial field on the lines read and reads each value three times
+/// ([`read_value`]). `debug` receives each value crop.
+pub(super) fn find_fields(
+    gray: &GrayImage,
+    lines: &ReadLines,
+    engine: &mut dyn Recognizer,
+    debug: &mut dyn FnMut(&str, &GrayImage),
+) -> Result<Fields> {
+    let work = &lines.work;
+    let mut found = Fields {
+        fields: Vec::new(),
+        caption_seen: false,
+    };
+    let mut used = vec![false; work.len()];
+    for i in 0..work.len() {
+        if used[i] {
+            continue;
+        }
+        found.caption_seen |= work[i].caption.is_some();
+        let (value_line, x_start) = match value_of(work, i, lines.flip, &used) {
+            None => continue,
+            Some(Value::Unreadable) => {
+                found.fields.push(unreadable_field(&work[i]));
+                continue;
+            }
+            Some(Value::At { line, x_start }) => (line, x_start),
+        };
+        used[value_line] = true;
+        used[i] = true;
+        let field = read_value(
+            gray,
+            &work[value_line],
+            (lines.flip, lines.streak),
+            x_start,
+            engine,
+            debug,
+            found.fields.len(),
+        )?;
+        found.fields.push(field);
+    }
+    Ok(found)
+}
+
+/// Where the value of a field starting on line `i` is: after its caption on the same line (cut
+/// midway between the caption's last character and the value's first), on a line near the
+/// caption, or the line itself when it holds a bare serial; `None` when line `i` starts no field.
+fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Value> {
+    match work[i].caption {
+        Some(end) => {
+            let rest = work[i].read.chars[end..]
+                .iter()
+                .filter(|c| c.ch.is_ascii_alphanumeric())
+                .count();
+            if rest >= 5 {
+                let chars = &work[i].read.chars;
+                let first = chars.get(end).map_or(0, |c| c.x0);
+                let x = match end.checked_sub(1).and_then(|k| chars.get(k)) {
+                    Some(prev) if prev.x1 < first => (prev.x1 + first) / 2,
+                    _ => first - 2,
+                };
+                Some(Value::At {
+                    line: i,
+                    x_start: x,
+                })
+            } else if let Some(next) = value_line_near(work, i, flip, used) {
+                Some(Value::At {
+                    line: next,
+                    x_start: 0,
+                })
+            } else {
+                Some(Value::Unreadable)
+            }
+        }
+        None if !find_in_text(&work[i].text).is_empty() || serial_like(&work[i].text) => {
+            Some(Value::At {
+                line: i,
+                x_start: model_start_x(&work[i].read),
+            })
+        }
+        None => None,
+    }
+}
+
+/// Cuts a line for a value re-read at `zoom`: [`cut_line`], then the motion streak undone when
+/// there is one (`streak` in crop pixels at zoom 1, scaled with the crop).
+fn cut_for_reading(
+    gray: &GrayImage,
+    line: &TextLine,
+    flip: bool,
+    zoom: f32,
+    streak: Option<f32>,
+) -> GrayImage {
+    let (crop, _) = cut_line(gray, line, flip, zoom);
+    match streak {
+        Some(len) => deblur_rows(&crop, len * zoom),
+        None => crop,
+    }
+}
+
+/// Crop column where a full serial's model starts on a line read without a separate caption:
+/// the letters before the first dash, minus a caption glued in front (`SNDS-…`) and, since model
+/// families are `DS` or `IDS`, minus stray letters before those (`CNDS-…`). This only places the
+/// cut for the second, whitelisted read; what that read says is judged on its own.
+fn model_start_x(read: &LineRead) -> i32 {
+    let up: Vec<char> = read
+        .chars
+        .iter()
+        .map(|c| {
+            if matches!(c.ch, '–' | '—' | '‐' | '−') {
+                '-'
+            } else {
+                c.ch.to_ascii_uppercase()
+            }
+        })
+        .collect();
+    let Some(dash) = up.iter().position(|&c| c == '-') else {
+        return 0;
+    };
+    let mut start = dash;
+    while start > 0 && up[start - 1].is_ascii_uppercase() {
+        start -= 1;
+    }
+    let letters: String = up[start..dash].iter().collect();
+    if letters.len() > 2 && letters.ends_with("DS") {
+        start = dash - if letters.ends_with("IDS") { 3 } else { 2 };
+    }
+    let first = read.chars[start].x0;
+    match start.checked_sub(1).map(|k| &read.chars[k]) {
+        Some(prev) if prev.x1 < first => (prev.x1 + first) / 2,
+        Some(_) => first - 2,
+        None => 0,
+    }
+}
+
+/// Where a line starts in reading order, photo pixels.
+fn start_point(line: &TextLine, flip: bool) -> (f32, f32) {
+    let half = line.length / 2.0 * if flip { -1.0 } else { 1.0 };
+    (
+        line.centre.0 - half * line.angle.cos(),
+        line.centre.1 - half * line.angle.sin(),
+    )
+}
+
+/// Whether a line names another field (model, verification code, MAC, power, origin): such a line
+/// never holds the serial value, however serial-like its characters look (`MAC-44-19-B6-…`).
+fn has_other_field_word(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// Whether OCR text holds a long run of serial characters with a dash (a full serial that the
+/// any-character read got slightly wrong).
+fn serial_like(text: &str) -> bool {
+    if has_other_field_word(text) {
+        return false;
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact
+        .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '/'))
+        .any(|run| run.len() >= 20 && run.contains('-'))
+}
+
+/// The line holding the value of the caption-only line `i`: the unused line whose start is
+/// nearest the caption's start (a value under the caption) or its end (a value after it, found
+/// as a line of its own because it is printed smaller), within 3.5 text heights, preferring one
+/// that reads like a serial.
+fn value_line_near(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<usize> {
+    let here = &work[i].line;
+    let (origin, end) = (start_point(here, flip), start_point(here, !flip));
+    let candidates = (0..work.len())
+        .filter(|&j| j != i && !used[j])
+        .filter_map(|j| {
+            let other = &work[j].line;
+            let (x, y) = start_point(other, flip);
+            let distance = (x - origin.0)
+                .hypot(y - origin.1)
+                .min((x - end.0).hypot(y - end.1));
+            let reach = 3.5 * here.text_height.max(other.text_height);
+            let text = &work[j].text;
+            if has_other_field_word(text) {
+                return None;
+            }
+            let alnum = text.chars().filter(char::is_ascii_alphanumeric).count();
+            let serialish = !find_in_text(text).is_empty() || serial_like(text);
+            (distance < reach && (serialish || alnum >= 9)).then_some((j, serialish, distance))
+        });
+    candidates
+        .min_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)))
+        .map(|(j, _, _)| j)
+}
+
+/// A field whose caption was read but no value near it: its box and sharpness, no serial.
+fn unreadable_field(line: &LineWork) -> FieldRead {
+    FieldRead {
+        serial: None,
+        others: Vec::new(),
+        others_raw: Vec::new(),
+        raw: line.text.clone(),
+        min_confidence: 0.0,
+        region_blur: crop_sharpness(&line.crop),
+        region_smear: smear(&line.crop),
+        bbox: line.line.bbox(),
+    }
+}
+
+/// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
+/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. The third
+/// argument is the orientation (`flip`: rotated by 180°) and the motion streak undone on the
+/// lines, if any (see [`cut_for_reading`]).
+fn read_value(
+    gray: &GrayImage,
+    line: &LineWork,
+    (flip, streak): (bool, Option<f32>),
+    x_start: i32,
+    engine: &mut dyn Recognizer,
+    debug: &mut dyn FnMut(&str, &GrayImage),
+    index: usize,
+) -> Result<FieldRead> {
+    // From x_start to the end of the line (a stray mark at the end is dropped by the grammar).
+    let cut = |img: &GrayImage, zoom: f32| {
+        let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
+        image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
+    };
+    let crop = cut(&line.crop, 1.0);
+    debug(&format!("value{index}"), &crop);
+    let mut first = engine.read_line(&crop, VALUE_CHARSET)?;
+    settle_by_shape(&crop, &mut first);
+    let mut others = Vec::new();
+    let mut others_raw = Vec::new();
+    for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
+        let scaled = cut(&cut_for_reading(gray, &line.line, flip, zoom, streak), zoom);
+        debug(&format!("value{index}_zoom{k}"), &scaled);
+        let mut other = engine.read_line(&scaled, VALUE_CHARSET)?;
+        settle_by_shape(&scaled, &mut other);
+        others.push(find_in_text(&other.text()).into_iter().next());
+        others_raw.push(other.text());
+    }
+    let raw = first.text();
+    let serial = find_in_text(&raw).into_iter().next();
+    let min_confidence = first
+        .chars
+        .iter()
+        .filter(|c| c.ch.is_ascii_alphanumeric())
+        .map(|c| c.confidence)
+        .fold(f32::MAX, f32::min);
+    Ok(FieldRead {
+        serial,
+        others,
+        others_raw,
+        raw,
+        min_confidence: if min_confidence == f32::MAX {
+            0.0
+        } else {
+            min_confidence
+        },
+        region_blur: crop_sharpness(&crop),
+        region_smear: smear(&crop),
+        bbox: line.line.bbox(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_fields_are_never_serial_candidates() {
+        assert!(serial_like("DS-2CD2043G2-1U20180411CCWRX06579000"));
+        assert!(serial_like("9S-2CD2043G2-1U20210704AACH435933916"));
+        assert!(!serial_like("MAC-44-19-B6-13-28-F1-AA-BB-CC"));
+        assert!(!serial_like("Model: DS-2CD2T47G2-L-XXXXXXXXXXXX"));
+        assert!(!serial_like("Verification Code: KETPWX"));
+        assert!(!serial_like("this device complies with part 15"));
+    }
+}

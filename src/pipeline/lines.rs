@@ -1,0 +1,345 @@
+//! Reading every text line the locator found: which lines (a bounded budget), which way up, and
+//! the motion streak along the text undone before the lines are read again.
+//!
+//! Every line is read with the full character set; what the lines say is then searched for serial
+//! fields (the `fields` module). Nothing here looks at the reported serial.
+
+use image::GrayImage;
+
+use super::deblur::{deblur_rows, streak_length};
+use super::locate::{LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line};
+use super::ocr::{Charset, LineRead, Recognizer};
+use super::serial::CAPTIONS;
+use super::sharpness::{crop_sharpness, smear, upper_median};
+use super::verdict::SMEAR_RANGE;
+use crate::error::Result;
+
+/// Words printed on device labels; reading some of them shows the text is the right way up.
+const LABEL_WORDS: &[&str] = &[
+    "MODEL",
+    "SERIAL",
+    "S/N",
+    "SN:",
+    "CODE",
+    "POWER",
+    "HIKVISION",
+    "MADE",
+    "CHINA",
+    "CAMERA",
+    "RECORDER",
+    "DEVICE",
+    "VERIFICATION",
+];
+
+/// Longest motion streak along the text that is undone before reading, crop pixels at
+/// [`LINE_TEXT_PX`] capitals (0.4 of a capital's height). A longer streak leaves the photo
+/// BLURRY.
+const MAX_STREAK_PX: f32 = 0.4 * LINE_TEXT_PX;
+/// The streak length deconvolved, as a multiple of the autocorrelation dip's lag. Measured: at
+/// 0.85 the smeared match photo 050 stays INCONCLUSIVE (its 0.8× re-read is wrong), at 0.95–1.05
+/// it is a MATCH (`tests/accuracy.rs`); of the 19 smeared match photos of `tests/motion.rs`, 1.0
+/// reads 6 back to MATCH, 1.2 and 1.4 none, and three of them as a confident other serial.
+const STREAK_SCALE: f32 = 1.0;
+/// Most text lines read on one photo. The testdata labels have at most 46; a photo of pixel
+/// noise or dense print has thousands, each costing a Tesseract call (2–60 ms), so reading them
+/// all would hold a worker for seconds. Beyond this many (or [`MAX_TEXT_READ`]), the lines with
+/// the most character candidates are read and the rest are counted in
+/// [`super::verdict::Evidence::lines_unread`], which rules out any verdict but BLURRY and INCONCLUSIVE (a serial
+/// may sit on a line not read).
+pub const MAX_LINES_READ: usize = 120;
+/// Most text read on one photo, as the summed length of the lines read in units of their own
+/// text height (a capital letter is about 0.7 of one). Tesseract's time grows with the
+/// characters read, so this bounds a photo of 120 long lines as [`MAX_LINES_READ`] bounds one of
+/// many short ones. The testdata photos reach at most 502; 1000 leaves room for twice that.
+pub const MAX_TEXT_READ: f32 = 1000.0;
+
+/// `S/N` as OCR reads it when the slash is blurred or thin: the slash taken for `I`, `J`, `L`, `1`
+/// or `|`. Like `SN`, these count as a caption only standing alone or before punctuation.
+const SLASH_MISREADS: &[&str] = &["SIN", "SJN", "SLN", "S1N", "S|N"];
+
+/// Index of the first character after a serial caption that starts a word, if any.
+fn caption_end(read: &LineRead) -> Option<usize> {
+    let upper: Vec<char> = read
+        .chars
+        .iter()
+        .map(|c| c.ch.to_ascii_uppercase())
+        .collect();
+    for start in 0..upper.len() {
+        if !read.chars[start].word_start {
+            continue;
+        }
+        for cap in CAPTIONS.iter().chain(SLASH_MISREADS) {
+            let cap: Vec<char> = cap.chars().collect();
+            if upper[start..].starts_with(&cap) {
+                let mut end = start + cap.len();
+                while end < upper.len() && matches!(upper[end], ':' | '.' | ';' | ',') {
+                    end += 1;
+                }
+                // "SN" must stand alone (or before ':'), not begin a word like "SNOW".
+                let alone =
+                    end == upper.len() || read.chars[end].word_start || end > start + cap.len();
+                if alone || cap.len() > 3 {
+                    return Some(end);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// One line, cut and read, with what is looked up on it more than once.
+pub(super) struct LineWork {
+    /// The line as the locator found it.
+    pub line: TextLine,
+    /// Its upright crop, as read.
+    pub crop: GrayImage,
+    /// What OCR read on it.
+    pub read: LineRead,
+    /// `read.text()`.
+    pub text: String,
+    /// `caption_end(&read)`: where a serial caption on it ends.
+    pub caption: Option<usize>,
+}
+
+impl LineWork {
+    /// `line`, cut as `crop`, read with `engine`.
+    fn read(line: TextLine, crop: GrayImage, engine: &mut dyn Recognizer) -> Result<LineWork> {
+        let read = engine.read_line(&crop, Charset::Any)?;
+        Ok(LineWork {
+            line,
+            crop,
+            text: read.text(),
+            caption: caption_end(&read),
+            read,
+        })
+    }
+}
+
+/// The lines read on a photo, and what reading them showed.
+pub(super) struct ReadLines {
+    /// Every line read, in reading order.
+    pub work: Vec<LineWork>,
+    /// Whether the label reads rotated by 180° from the lines' own direction.
+    pub flip: bool,
+    /// The motion streak along the text that was undone, crop pixels at [`LINE_TEXT_PX`]
+    /// capitals, if any.
+    pub streak: Option<f32>,
+    /// Median [`crop_sharpness`] of the lines that read as text.
+    pub text_blur: Option<f64>,
+    /// Median [`smear`] of the lines that read as text.
+    pub text_smear: Option<f64>,
+}
+
+/// Reads every line of `lines` (already bounded by [`most_text_like`]):
+/// 1. the way nearest to upright first; the other way too only when no label word turned up or
+///    the text runs near vertical, keeping whichever way reads more like a label;
+/// 2. then, when the text is smeared along its lines ([`SMEAR_RANGE`]), the streak is measured
+///    and undone on the crops already cut, and every line is read again.
+pub(super) fn read_lines(
+    gray: &GrayImage,
+    lines: &[TextLine],
+    engine: &mut dyn Recognizer,
+) -> Result<ReadLines> {
+    let (work, flip) = read_upright(gray, lines, engine)?;
+    let (mut text_blur, mut text_smear) = text_scores(&work);
+    let mut read = ReadLines {
+        work,
+        flip,
+        streak: None,
+        text_blur,
+        text_smear,
+    };
+    if text_smear.is_some_and(|s| s < *SMEAR_RANGE.start())
+        && let Some(len) = streak_of(&read.work)
+    {
+        read.work = read
+            .work
+            .into_iter()
+            .map(|w| {
+                let crop = deblur_rows(&w.crop, len);
+                LineWork::read(w.line, crop, engine)
+            })
+            .collect::<Result<_>>()?;
+        (text_blur, text_smear) = text_scores(&read.work);
+        read.streak = Some(len);
+        read.text_blur = text_blur;
+        read.text_smear = text_smear;
+    }
+    Ok(read)
+}
+
+/// Reads every line the way nearest to upright, and the other way up too when no label word
+/// turned up or the text runs near vertical; returns the reads that look more like a label and
+/// whether they are the lines turned by 180°.
+fn read_upright(
+    gray: &GrayImage,
+    lines: &[TextLine],
+    engine: &mut dyn Recognizer,
+) -> Result<(Vec<LineWork>, bool)> {
+    let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
+    let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
+    let work = read_all(gray, lines, nearest_upright, engine)?;
+    let score = label_likeness(&work);
+    if score.0 == 0 || steep {
+        let other = read_all(gray, lines, !nearest_upright, engine)?;
+        if label_likeness(&other) > score {
+            return Ok((other, !nearest_upright));
+        }
+    }
+    Ok((work, nearest_upright))
+}
+
+/// The crops of the lines that read as text (three characters or more).
+fn text_crops(work: &[LineWork]) -> impl Iterator<Item = &GrayImage> {
+    work.iter()
+        .filter(|w| w.read.chars.len() >= 3)
+        .map(|w| &w.crop)
+}
+
+/// Median sharpness and median smear of the [`text_crops`].
+fn text_scores(work: &[LineWork]) -> (Option<f64>, Option<f64>) {
+    (
+        upper_median(text_crops(work).map(crop_sharpness).collect()),
+        upper_median(text_crops(work).filter_map(smear).collect()),
+    )
+}
+
+/// The motion streak along the text to undo, crop pixels: [`STREAK_SCALE`] times the median
+/// [`streak_length`] of the [`text_crops`], if that is at most [`MAX_STREAK_PX`].
+fn streak_of(work: &[LineWork]) -> Option<f32> {
+    let lengths: Vec<f64> = text_crops(work)
+        .filter_map(|crop| streak_length(crop, LINE_TEXT_PX))
+        .map(f64::from)
+        .collect();
+    let len = upper_median(lengths)? as f32 * STREAK_SCALE;
+    (len <= MAX_STREAK_PX).then_some(len)
+}
+
+/// Length of `line` in units of its text height, as read: [`cut_line`] cuts at most
+/// [`MAX_CROP_WIDTH_PX`] at [`LINE_TEXT_PX`].
+fn text_length(line: &TextLine) -> f32 {
+    (line.length / line.text_height.max(1.0)).min(MAX_CROP_WIDTH_PX as f32 / LINE_TEXT_PX)
+}
+
+/// At most `max` lines of `lines` and `max_text` of [`text_length`] in all: the lines with the
+/// most character candidates first (ties: the longer), skipping any that would exceed
+/// `max_text`; returned in the locator's order (top to bottom).
+pub(super) fn most_text_like(mut lines: Vec<TextLine>, max: usize, max_text: f32) -> Vec<TextLine> {
+    if lines.len() <= max && lines.iter().map(text_length).sum::<f32>() <= max_text {
+        return lines;
+    }
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&lines[a], &lines[b]);
+        b.chars.cmp(&a.chars).then(b.length.total_cmp(&a.length))
+    });
+    let mut keep = vec![false; lines.len()];
+    let (mut count, mut text) = (0, 0.0f32);
+    for &i in &order {
+        let length = text_length(&lines[i]);
+        if count < max && text + length <= max_text {
+            keep[i] = true;
+            count += 1;
+            text += length;
+        }
+    }
+    let mut keep = keep.into_iter();
+    lines.retain(|_| keep.next().unwrap_or(false));
+    lines
+}
+
+/// Reads every line, in reading order for the orientation (`flip` = rotated by 180°).
+fn read_all(
+    gray: &GrayImage,
+    lines: &[TextLine],
+    flip: bool,
+    engine: &mut dyn Recognizer,
+) -> Result<Vec<LineWork>> {
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    if flip {
+        order.reverse();
+    }
+    order
+        .into_iter()
+        .map(|i| {
+            let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
+            LineWork::read(lines[i].clone(), crop, engine)
+        })
+        .collect()
+}
+
+/// How much the reads look like a label the right way up: label words found, then the mean
+/// character confidence (as an integer, for ordering).
+fn label_likeness(work: &[LineWork]) -> (usize, i64) {
+    let words = work
+        .iter()
+        .map(|w| {
+            let text = w.text.to_ascii_uppercase();
+            LABEL_WORDS.iter().filter(|k| text.contains(*k)).count()
+        })
+        .sum();
+    let confidences: Vec<f32> = work
+        .iter()
+        .flat_map(|w| w.read.chars.iter().map(|c| c.confidence))
+        .collect();
+    let mean = if confidences.is_empty() {
+        0.0
+    } else {
+        confidences.iter().sum::<f32>() / confidences.len() as f32
+    };
+    (words, (mean * 100.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line `k` lines down the photo, `length` px long at 20 px text, with `chars` candidates.
+    fn line(k: usize, length: f32, chars: usize) -> TextLine {
+        TextLine {
+            angle: 0.0,
+            centre: (length / 2.0, 30.0 * k as f32),
+            length,
+            text_height: 20.0,
+            chars,
+            across: 30.0 * k as f32,
+        }
+    }
+
+    #[test]
+    fn the_lines_read_are_bounded_in_count_and_in_text() {
+        // Ten lines of 100 text heights fit the budget of 1000; an eleventh does not.
+        let long: Vec<TextLine> = (0..11).map(|k| line(k, 2000.0, 40)).collect();
+        assert_eq!(
+            most_text_like(long.clone()[..10].to_vec(), 120, 1000.0).len(),
+            10
+        );
+        assert_eq!(most_text_like(long, 120, 1000.0).len(), 10);
+        // Of 200 short lines the 120 with the most candidates are kept, top to bottom.
+        let short: Vec<TextLine> = (0..200).map(|k| line(k, 100.0, k % 7 + 2)).collect();
+        let kept = most_text_like(short, 120, 1000.0);
+        assert_eq!(kept.len(), 120);
+        assert!(kept.windows(2).all(|w| w[0].across < w[1].across));
+        let fewest = kept.iter().map(|l| l.chars).min();
+        assert!(fewest >= Some(4), "{fewest:?}");
+    }
+
+    #[test]
+    fn captions_are_found_with_a_misread_slash() {
+        let caption = |text: &str| {
+            let mut fake = crate::pipeline::ocr::ScriptedRecognizer::new(&[text], 90.0);
+            let read = fake
+                .read_line(&GrayImage::new(400, 40), Charset::Any)
+                .expect("read");
+            caption_end(&read).map(|end| read.chars[end..].iter().map(|c| c.ch).collect())
+        };
+        let value = Some("L12345678".to_string());
+        assert_eq!(caption("S/N: L12345678"), value);
+        assert_eq!(caption("SIN: L12345678"), value);
+        assert_eq!(caption("SJN L12345678"), value);
+        assert_eq!(caption("Serial No.: L12345678"), value);
+        // Only as a word of its own: not the start of another word.
+        assert_eq!(caption("SINGLE PHASE"), None);
+        assert_eq!(caption("SNOW"), None);
+    }
+}
