@@ -1,16 +1,21 @@
 //! labelcheck decides whether a phone photo of a device's serial-number label proves the serial
 //! that the device reports.
 //!
-//! The crate is a pure core ([`pipeline`]: bytes + reported serial in, report out) with thin
-//! adapters around it: the command line ([`cli`]) today, the gRPC server and the batch runner
-//! later. Start-up settings are validated once in [`config`]; every failure is an [`Error`].
+//! The crate is a pure core ([`pipeline`]: bytes + reported serial in, report out) with three
+//! thin doors into it: the gRPC service ([`server`]), the `check` command ([`commands`], flags in
+//! [`cli`], printing in [`output`]) and the batch runner ([`batch`]). CPU work runs on a pool of
+//! OCR workers ([`workers`]), one Tesseract engine each. Start-up settings are validated once in
+//! [`config`]; every failure is an [`Error`]. `docs/architecture.md` has the whole picture.
 
 pub mod batch;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod load;
 pub mod model;
+pub mod output;
+pub mod photo_format;
 pub mod pipeline;
 pub mod server;
 pub mod workers;
