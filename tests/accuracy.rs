@@ -2,7 +2,7 @@
 //!
 //! Hard rule: no MATCH anywhere the ground truth says otherwise.
 //!
-//! Rates: issue 3 targets the right verdict on at least 95% of legible match photos and of the
+//! Rates: the target is the right verdict on at least 95% of legible match photos and of the
 //! mismatch, blurry and no-serial photos. The second is met and asserted (measured 37/38 = 97%).
 //! The first is NOT met yet (measured 39/42 = 93%; the misses are OCR misreads of mildly blurred
 //! text, which the rules turn into INCONCLUSIVE or, for text smeared by motion, BLURRY; never into
