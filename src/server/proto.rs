@@ -1,11 +1,11 @@
 //! The wire types (generated from `proto/labelcheck/v1/labelcheck.proto` into `OUT_DIR` by
 //! `build.rs`) and the translation of the core's [`Report`] into a [`pb::VerifyResponse`].
 
+use crate::photo_format::PhotoFormat;
 use crate::pipeline::Report;
-use crate::pipeline::check::{BoxPx, CheckTimings};
-use crate::pipeline::decode::PhotoFormat;
 use crate::pipeline::serial::MatchKind;
 use crate::pipeline::verdict::{Reason, Thresholds, Verdict};
+use crate::pipeline::{BoxPx, CheckTimings};
 
 /// Generated messages, client and server for `labelcheck.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
