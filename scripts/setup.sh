@@ -12,6 +12,13 @@ set -euo pipefail
 #   python3 python3-venv     the Python grpcio client test (grpcio itself comes from PyPI)
 APT_PACKAGES=(build-essential ca-certificates git pkg-config clang libclang-dev
   libtesseract-dev libleptonica-dev cmake nasm protobuf-compiler python3 python3-venv)
+# The test suite also needs the type families the generated label sets are drawn in
+# (testdata/generator/FONTS.md lists each with its licence); scripts/test.sh asks for them.
+if [ "${LABELCHECK_SETUP_TESTS:-0}" = 1 ]; then
+  APT_PACKAGES+=(fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35
+    fonts-roboto-unhinted fonts-open-sans fonts-croscore fonts-go fonts-b612 fonts-hack
+    fonts-jetbrains-mono fonts-firacode fonts-noto-mono fonts-freefont-ttf fonts-inconsolata)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"

@@ -249,6 +249,44 @@ pub fn settle_by_shape(crop: &GrayImage, read: &mut LineRead) {
     }
     let mut keep = twice.into_iter();
     read.chars.retain(|_| !keep.next().unwrap_or(false));
+    unmask_wide_zeros(&ink, read);
+}
+
+/// How much wider than the line's median zero (ink width) a glyph read `0` may be before it is
+/// taken for a round capital (`O`, `D`, `Q`) that the OCR read as a zero: 1.2×. Capitals are
+/// wider than the digit zero in proportional faces (about 1.4× in Liberation Sans Narrow).
+pub const ZERO_WIDTH_RATIO_MAX: f32 = 1.2;
+
+/// A round capital read as `0` (the LSTM's habit next to digits) becomes `?`: among three or more
+/// single glyphs read `0` on one line, one whose ink is more than [`ZERO_WIDTH_RATIO_MAX`] times
+/// the median zero's width is not the same character as the others. The line's own zeros are
+/// the measure, so no face's proportions are assumed.
+fn unmask_wide_zeros(ink: &Ink, read: &mut LineRead) {
+    let widths: Vec<Option<f32>> = read
+        .chars
+        .iter()
+        .map(|c| {
+            if c.ch != '0' {
+                return None;
+            }
+            let index = ink.owner(c).filter(|&k| ink.single_glyph(k))?;
+            let glyph = ink.glyph(index)?;
+            let rows: Vec<Row> = glyph.rows.iter().flatten().copied().collect();
+            let (left, right) = extent(&rows);
+            (right > left).then_some(right - left)
+        })
+        .collect();
+    let mut zeros: Vec<f32> = widths.iter().flatten().copied().collect();
+    if zeros.len() < 3 {
+        return;
+    }
+    zeros.sort_by(f32::total_cmp);
+    let median = zeros[zeros.len() / 2];
+    for (c, w) in read.chars.iter_mut().zip(widths) {
+        if w.is_some_and(|w| w > ZERO_WIDTH_RATIO_MAX * median) {
+            c.ch = '?';
+        }
+    }
 }
 
 /// Least-squares drift of the row centres across the whole glyph height between rows `a` and
@@ -526,6 +564,43 @@ mod tests {
                 .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
             image::Luma([if ink { 20 } else { 235 }])
         })
+    }
+
+    /// A hollow box glyph (a zero or a capital O, by its width), stroke 4 px, 30 px tall.
+    fn ring(x0: u32, width: u32) -> Vec<(u32, u32, u32, u32)> {
+        vec![
+            (x0, 5, x0 + width, 9),
+            (x0, 31, x0 + width, 35),
+            (x0, 5, x0 + 4, 35),
+            (x0 + width - 4, 5, x0 + width, 35),
+        ]
+    }
+
+    #[test]
+    fn a_round_capital_read_as_zero_among_zeros_is_not_settled_into_one() {
+        // Three zeros 16 px wide and, second, an O 23 px wide: all read `0`.
+        let rects: Vec<_> = [(10, 16), (40, 23), (75, 16), (105, 16)]
+            .into_iter()
+            .flat_map(|(x, w)| ring(x, w))
+            .collect();
+        let crop = glyphs(140, &rects);
+        let mut read =
+            LineRead::of_boxes(&[('0', 10, 26), ('0', 40, 63), ('0', 75, 91), ('0', 105, 121)]);
+        settle_by_shape(&crop, &mut read);
+        let text: String = read.chars.iter().map(|c| c.ch).collect();
+        assert_eq!(text, "0?00");
+        // Zeros of one width stay zeros; two zeros alone are no measure.
+        let same: Vec<_> = [10, 40, 75].into_iter().flat_map(|x| ring(x, 16)).collect();
+        let mut read = LineRead::of_boxes(&[('0', 10, 26), ('0', 40, 56), ('0', 75, 91)]);
+        settle_by_shape(&glyphs(120, &same), &mut read);
+        assert!(read.chars.iter().all(|c| c.ch == '0'));
+        let pair: Vec<_> = [(10, 16), (40, 23)]
+            .into_iter()
+            .flat_map(|(x, w)| ring(x, w))
+            .collect();
+        let mut read = LineRead::of_boxes(&[('0', 10, 26), ('0', 40, 63)]);
+        settle_by_shape(&glyphs(80, &pair), &mut read);
+        assert!(read.chars.iter().all(|c| c.ch == '0'));
     }
 
     #[test]

@@ -339,7 +339,46 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
 
 /// [`find_lines`] for a caller that already holds the photo's reference view (`work`, from
 /// [`reference_downscale`], or `gray` itself when that is `None`).
+///
+/// Light print on a dark ground (a black label) is found by a second pass over the inverted
+/// view, keeping the lines whose crop is light print ([`is_light_on_dark`]). Where such a line
+/// overlaps lines of the first pass that are themselves light print (pieces of the dark ground
+/// between light letters), it replaces them; where it overlaps dark print, the dark print stays.
 pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
+    let mut lines = find_dark_print(gray, work);
+    let mut inverted = work.clone();
+    for v in inverted.iter_mut() {
+        *v = 255 - *v;
+    }
+    let light_print = |l: &TextLine| is_light_on_dark(&cut_line_as_printed(gray, l, false, 0.5).0);
+    let light: Vec<TextLine> = find_dark_print(gray, &inverted)
+        .into_iter()
+        .filter(light_print)
+        .collect();
+    if light.is_empty() {
+        return lines;
+    }
+    lines.retain(|d| !(light.iter().any(|l| overlap(d, l)) && light_print(d)));
+    let light: Vec<TextLine> = light
+        .into_iter()
+        .filter(|l| !lines.iter().any(|d| overlap(d, l)))
+        .collect();
+    lines.extend(light);
+    lines.sort_by(|a, b| a.across.total_cmp(&b.across));
+    lines
+}
+
+/// Whether two lines' boxes overlap by more than half the smaller one.
+fn overlap(a: &TextLine, b: &TextLine) -> bool {
+    let (a, b) = (a.bbox(), b.bbox());
+    let w = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
+    let h = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
+    let area = |r: (f32, f32, f32, f32)| (r.2 - r.0) * (r.3 - r.1);
+    w * h > 0.5 * area(a).min(area(b))
+}
+
+/// [`find_lines_in`] for dark print on a light ground only.
+fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     let scale = work.width() as f32 / gray.width() as f32;
     let (labels, blobs) = components(&ink_mask(work));
     let chars: Vec<Blob> = blobs.iter().copied().filter(is_char).collect();
@@ -468,8 +507,25 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
 
 /// Cuts `line` out of `gray`, upright (text running left to right, or right to left when
 /// `flip`), scaled so text is [`LINE_TEXT_PX`] × `zoom` px tall, with bilinear sampling (and
-/// 2×2 supersampling when shrinking). Returns the crop and its scale (crop px per photo px).
+/// 2×2 supersampling when shrinking), dark print on a light ground ([`is_light_on_dark`]).
+/// Returns the crop and its scale (crop px per photo px).
 pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (GrayImage, f32) {
+    let (mut crop, k) = cut_line_as_printed(gray, line, flip, zoom);
+    if is_light_on_dark(&crop) {
+        for v in crop.iter_mut() {
+            *v = 255 - *v;
+        }
+    }
+    (crop, k)
+}
+
+/// [`cut_line`] without the change of polarity.
+fn cut_line_as_printed(
+    gray: &GrayImage,
+    line: &TextLine,
+    flip: bool,
+    zoom: f32,
+) -> (GrayImage, f32) {
     let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
     let out_w = ((line.length * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
     let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
@@ -516,6 +572,33 @@ pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (Gr
     (out, k)
 }
 
+/// Whether a line crop is printed light on dark (a black label); [`cut_line`] inverts those, so
+/// every crop reaches OCR and the sharpness measures as dark print on a light ground. The ground
+/// is the crop's median (most of a line crop is ground); the print lies towards whichever end of
+/// the gray range is farther from it: below for dark print, above for light. Percentiles 2 and
+/// 98 keep a few stray pixels from deciding, and the rule holds in low light and over-exposure
+/// alike.
+pub fn is_light_on_dark(crop: &GrayImage) -> bool {
+    let mut histogram = [0usize; 256];
+    for &v in crop.as_raw() {
+        histogram[usize::from(v)] += 1;
+    }
+    let n = crop.as_raw().len();
+    let percentile = |p: usize| {
+        let want = (n * p / 100).max(1);
+        let mut seen = 0;
+        histogram
+            .iter()
+            .position(|&c| {
+                seen += c;
+                seen >= want
+            })
+            .unwrap_or(255) as i32
+    };
+    let (low, ground, high) = (percentile(2), percentile(50), percentile(98));
+    ground - low < high - ground
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +633,46 @@ mod tests {
             lines.iter().all(|l| (l.centre.1 - 251.0).abs() > 10.0),
             "the rule is no line: {lines:?}"
         );
+    }
+
+    #[test]
+    fn light_print_on_a_black_label_is_found_and_cut_dark_on_light() {
+        let mut dark = page();
+        for v in dark.iter_mut() {
+            *v = 255 - *v;
+        }
+        let lines = find_lines(&dark);
+        let line = lines
+            .iter()
+            .find(|l| (l.centre.1 - 110.0).abs() < 5.0)
+            .expect("the light text line");
+        assert!(line.length > 440.0, "{line:?}");
+        let (crop, _) = cut_line(&dark, line, false, 1.0);
+        let (light, _) = cut_line(&page(), line, false, 1.0);
+        let mean = |c: &GrayImage| c.iter().map(|&v| f64::from(v)).sum::<f64>() / c.len() as f64;
+        assert!(mean(&crop) > 150.0, "crop ground is light: {}", mean(&crop));
+        assert!((mean(&crop) - mean(&light)).abs() < 2.0);
+    }
+
+    #[test]
+    fn dark_print_stays_as_it_is_in_any_light() {
+        for (ground, ink) in [(235u8, 20u8), (90, 10), (255, 180)] {
+            let mut crop = GrayImage::from_fn(200, 46, |x, y| {
+                image::Luma([if (10..36).contains(&y) && x % 10 < 3 {
+                    ink
+                } else {
+                    ground
+                }])
+            });
+            assert!(!is_light_on_dark(&crop), "ground {ground}, ink {ink}");
+            for v in crop.iter_mut() {
+                *v = 255 - *v;
+            }
+            assert!(
+                is_light_on_dark(&crop),
+                "inverted: ground {ground}, ink {ink}"
+            );
+        }
     }
 
     /// A chain of `n` 20 px high candidates 14 px apart along the text, from `u0`, `v` across.

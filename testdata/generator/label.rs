@@ -2,7 +2,9 @@
 //!
 //! Content follows real Hikvision stickers: brand, product line, `Model:` line, the serial line in
 //! one of several spellings (value on the same line or under the caption), a Code 128 barcode of
-//! the serial, a QR code, a `Verification Code:` line, power and regulatory text.
+//! the serial, a QR code, a `Verification Code:` line, power and regulatory text. A [`Style`]
+//! widens the print for the validation sets (colours, letter-spacing, the verification code on
+//! the serial's line, a wrapped model line, extra fields); its default draws testdata's labels.
 
 use ab_glyph::{Font, FontArc, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
@@ -17,13 +19,14 @@ pub struct Fonts {
 }
 
 pub struct Family {
-    pub name: &'static str,
+    pub name: String,
     pub regular: FontArc,
     pub bold: FontArc,
     pub mono: FontArc,
 }
 
-fn load(dir: &std::path::Path, file: &str) -> FontArc {
+/// Loads one font file; panics naming the file when it is missing or unreadable.
+pub fn load(dir: &std::path::Path, file: &str) -> FontArc {
     let path = dir.join(file);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     FontArc::try_from_vec(bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -36,19 +39,19 @@ impl Fonts {
         Fonts {
             families: vec![
                 Family {
-                    name: "dejavu",
+                    name: "dejavu".into(),
                     regular: load(dir, "DejaVuSans.ttf"),
                     bold: load(dir, "DejaVuSans-Bold.ttf"),
                     mono: dejavu_mono.clone(),
                 },
                 Family {
-                    name: "dejavu-condensed",
+                    name: "dejavu-condensed".into(),
                     regular: load(dir, "DejaVuSans.ttf"),
                     bold: load(dir, "DejaVuSansCondensed-Bold.ttf"),
                     mono: dejavu_mono,
                 },
                 Family {
-                    name: "liberation",
+                    name: "liberation".into(),
                     regular: load(dir, "LiberationSans-Regular.ttf"),
                     bold: load(dir, "LiberationSans-Bold.ttf"),
                     mono: liberation_mono,
@@ -94,7 +97,7 @@ pub struct LabelSpec {
     pub serial: Option<String>,
     /// What the barcode encodes (normally the full serial).
     pub barcode: Option<String>,
-    pub caption: &'static str,
+    pub caption: String,
     pub value_below: bool,
     pub verification_code: String,
     pub mac: Option<String>,
@@ -104,6 +107,24 @@ pub struct LabelSpec {
     pub family: usize,
     pub mono_serial: bool,
     pub qr: String,
+    pub style: Style,
+}
+
+/// Print variations beyond testdata's; the default is testdata's print.
+#[derive(Debug, Clone, Default)]
+pub struct Style {
+    /// (background, ink) replacing the drawn white or silver sticker and dark ink.
+    pub colours: Option<(Rgb<u8>, Rgb<u8>)>,
+    /// Extra space between the serial value's characters, in ems.
+    pub spacing: f32,
+    /// The serial value's size relative to the body text (0 means testdata's).
+    pub value_scale: f32,
+    /// The verification code printed after the serial value, on its line.
+    pub code_on_serial_line: bool,
+    /// The model line wrapped after its last dash.
+    pub wrap_model: bool,
+    /// Further fields (P/N, power ratings, ...), one line each, after the power line.
+    pub extra_fields: Vec<String>,
 }
 
 /// A rendered label and where its serial field is.
@@ -113,6 +134,8 @@ pub struct RenderedLabel {
     pub serial_box: Option<[f32; 4]>,
     /// Cap height of the serial value's letters, in label pixels.
     pub serial_cap_px: f32,
+    /// The serial value alone (no caption) as x0, y0, x1, y1 in label pixels.
+    pub value_box: Option<[f32; 4]>,
 }
 
 struct Canvas {
@@ -157,6 +180,49 @@ impl Canvas {
         );
         let _ = h;
         (w as f32, size)
+    }
+
+    /// Like [`Canvas::text`] with `spacing` ems between characters; `spacing == 0` is `text`.
+    #[allow(clippy::too_many_arguments)]
+    fn spaced_text(
+        &mut self,
+        font: &FontArc,
+        text: &str,
+        x: f32,
+        y: f32,
+        size: f32,
+        max_w: f32,
+        spacing: f32,
+    ) -> (f32, f32) {
+        if spacing <= 0.0 {
+            return self.text(font, text, x, y, size, max_w);
+        }
+        let width = |size: f32| {
+            text.chars()
+                .map(|c| text_size(PxScale::from(size), font, &c.to_string()).0 as f32)
+                .sum::<f32>()
+                + spacing * size * text.chars().count().saturating_sub(1) as f32
+        };
+        let mut size = size;
+        if width(size) > max_w {
+            size *= max_w / width(size);
+        }
+        let ink = self.ink;
+        let mut cx = x;
+        for c in text.chars() {
+            let glyph = c.to_string();
+            draw_text_mut(
+                &mut self.image,
+                ink,
+                cx as i32,
+                y as i32,
+                PxScale::from(size),
+                font,
+                &glyph,
+            );
+            cx += text_size(PxScale::from(size), font, &glyph).0 as f32 + spacing * size;
+        }
+        (cx - x - spacing * size, size)
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Rgb<u8>) {
@@ -230,6 +296,8 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     };
     let ink_v = rng.random_range(8..40u8);
     let ink = Rgb([ink_v, ink_v, ink_v + 4]);
+    let style = &spec.style;
+    let (background, ink) = style.colours.unwrap_or((background, ink));
     // Generous canvas height; cropped to the content at the end.
     let mut canvas = Canvas {
         image: RgbImage::from_pixel(width, (w * 1.6) as u32, background),
@@ -265,17 +333,20 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     y += gap * 1.3;
 
     let top_of_fields = y;
-    let (_, s) = canvas.text(
-        &family.regular,
-        &format!("Model: {}", spec.model),
-        margin,
-        y,
-        body,
-        text_w,
-    );
-    y += s + gap;
+    let model_lines = match spec.model.rfind('-') {
+        Some(dash) if style.wrap_model => vec![
+            format!("Model: {}", &spec.model[..=dash]),
+            spec.model[dash + 1..].to_string(),
+        ],
+        _ => vec![format!("Model: {}", spec.model)],
+    };
+    for line in &model_lines {
+        let (_, s) = canvas.text(&family.regular, line, margin, y, body, text_w);
+        y += s + gap;
+    }
 
     let mut serial_box = None;
+    let mut value_box = None;
     let mut serial_cap_px = 0.0;
     if let Some(serial) = &spec.serial {
         let value_font = if spec.mono_serial {
@@ -284,36 +355,81 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
             &family.regular
         };
         let caption_font = &family.regular;
-        let y0 = y;
-        let (x1, value_size) = if spec.value_below {
-            let (cw, s) = canvas.text(caption_font, spec.caption, margin, y, body, text_w);
-            y += s + gap * 0.5;
-            let (vw, vs) = canvas.text(value_font, serial, margin, y, body * 1.08, text_w);
-            y += vs;
-            (margin + cw.max(vw), vs)
+        let scale = if style.value_scale > 0.0 {
+            style.value_scale
         } else {
-            let (cw, _) = canvas.text(caption_font, spec.caption, margin, y, body, text_w);
-            let x = margin + cw + body * 0.45;
-            let (vw, vs) = canvas.text(value_font, serial, x, y, body, text_w - cw - body * 0.45);
-            y += body.max(vs);
-            (x + vw, vs)
+            1.0
         };
+        // The verification code after the value takes part of the line's width.
+        let code = style
+            .code_on_serial_line
+            .then(|| format!("VC: {}", spec.verification_code));
+        let code_w = code.as_ref().map_or(0.0, |c| {
+            text_size(PxScale::from(body), caption_font, c).0 as f32 + body
+        });
+        let y0 = y;
+        let mut caption_w = 0.0f32;
+        let (value_x, value_y, vw, value_size) = if spec.value_below {
+            let (cw, s) = canvas.text(caption_font, &spec.caption, margin, y, body, text_w);
+            caption_w = cw;
+            y += s + gap * 0.5;
+            let (vw, vs) = canvas.spaced_text(
+                value_font,
+                serial,
+                margin,
+                y,
+                body * 1.08 * scale,
+                text_w - code_w,
+                style.spacing,
+            );
+            let value_y = y;
+            y += vs;
+            (margin, value_y, vw, vs)
+        } else {
+            let (cw, _) = canvas.text(caption_font, &spec.caption, margin, y, body, text_w);
+            let x = margin + cw + body * 0.45;
+            let (vw, vs) = canvas.spaced_text(
+                value_font,
+                serial,
+                x,
+                y,
+                body * scale,
+                text_w - cw - body * 0.45 - code_w,
+                style.spacing,
+            );
+            let value_y = y;
+            y += body.max(vs);
+            (x, value_y, vw, vs)
+        };
+        // A caption under which the value is printed may be the wider of the two.
+        let mut x1 = (value_x + vw).max(margin + caption_w);
+        if let Some(code) = &code {
+            let (w, _) = canvas.text(caption_font, code, x1 + body, value_y, body, code_w);
+            x1 += body + w;
+        }
         serial_cap_px = cap_height(value_font, value_size);
-        serial_box = Some([margin, y0, x1, y]);
+        serial_box = Some([margin, y0, x1.max(margin), y]);
+        value_box = Some([value_x, value_y, value_x + vw, value_y + value_size]);
         y += gap;
     }
 
-    let (_, s) = canvas.text(
-        &family.regular,
-        &format!("Verification Code: {}", spec.verification_code),
-        margin,
-        y,
-        body * 0.95,
-        text_w,
-    );
-    y += s + gap;
+    if !(style.code_on_serial_line && spec.serial.is_some()) {
+        let (_, s) = canvas.text(
+            &family.regular,
+            &format!("Verification Code: {}", spec.verification_code),
+            margin,
+            y,
+            body * 0.95,
+            text_w,
+        );
+        y += s + gap;
+    }
     let (_, s) = canvas.text(&family.regular, spec.power, margin, y, body * 0.9, text_w);
     y += s + gap;
+    for field in &style.extra_fields {
+        let (_, s) = canvas.text(&family.regular, field, margin, y, body * 0.85, text_w);
+        y += s + gap;
+    }
     if let Some(mac) = &spec.mac {
         let (_, s) = canvas.text(
             &family.regular,
@@ -368,5 +484,6 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
         image,
         serial_box,
         serial_cap_px,
+        value_box,
     }
 }

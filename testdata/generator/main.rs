@@ -2,8 +2,12 @@
 //! manifest.
 //!
 //! ```text
-//! cargo run --release --example gen_testdata -- [--seed N] [--out DIR] [--only I,J,..] [--verify]
+//! cargo run --release --example gen_testdata -- [--set testdata|validation|tuning|sweep]
+//!     [--seed N] [--count N] [--out DIR] [--only I,J,..] [--verify]
 //! ```
+//! `testdata` (the default) is the committed CI fixture. The wider sets (`wide.rs`) go to
+//! `target/labelsets/<set>/` unless `--out` says otherwise: `validation` (600 photos by default;
+//! measured, never tuned against), `tuning` (a split to fit on) and `sweep` (look-alike labels).
 //! The same seed gives byte-identical files (`--verify` regenerates photos in memory and compares
 //! them with the SHA-256 recorded in `DIR/manifest.csv`). Each photo draws from its own RNG
 //! (ChaCha8 seeded by the seed and its index) and from position hashes, so the thread count does
@@ -15,6 +19,7 @@
 mod label;
 mod photo;
 mod serials;
+mod wide;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +48,14 @@ enum Case {
     TwoSerials,
     Rotated90,
     Rotated180,
+    /// The verification code printed on the serial's own line (wider sets).
+    CodeBesideSerial,
+    /// The label's serial field outside the frame (wider sets).
+    OutOfFrame,
+    /// Tape or glare over the serial value (wider sets).
+    Occluded,
+    /// The printed serial one look-alike away from the reported one (the sweep).
+    LookAlike,
 }
 
 impl Case {
@@ -59,16 +72,25 @@ impl Case {
             Case::TwoSerials => "two_serials",
             Case::Rotated90 => "rotated_90",
             Case::Rotated180 => "rotated_180",
+            Case::CodeBesideSerial => "code_beside_serial",
+            Case::OutOfFrame => "out_of_frame",
+            Case::Occluded => "occluded",
+            Case::LookAlike => "lookalike",
         }
     }
 
+    /// The right verdict; `A|B` where either is right.
     fn expected(self) -> &'static str {
         match self {
             Case::FullMatch
             | Case::ShortMatch
             | Case::MildBlur
             | Case::Rotated90
-            | Case::Rotated180 => "MATCH",
+            | Case::Rotated180
+            | Case::CodeBesideSerial => "MATCH",
+            Case::OutOfFrame => "NOT_FOUND|INCONCLUSIVE",
+            Case::Occluded => "INCONCLUSIVE|NOT_FOUND|BLURRY",
+            Case::LookAlike => "MISMATCH|INCONCLUSIVE",
             Case::Neighbour | Case::Transposed | Case::OtherDevice => "MISMATCH",
             Case::Blurred => "BLURRY",
             Case::NoSerial => "NOT_FOUND",
@@ -198,6 +220,18 @@ struct Row {
     layout: String,
     font: String,
     sha256: String,
+    /// Wider sets only: label colour(s) (`white`, `silver`, `yellow`, `black`, `grey-print`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    label_colour: Option<String>,
+    /// Wider sets only: print variations (`thermal+spaced+...`, `plain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    print: Option<String>,
+    /// Wider sets only: perspective tilt, degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tilt_deg: Option<String>,
+    /// Wider sets only: exposure gain (below 1 is low light, above over-exposed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exposure: Option<String>,
 }
 
 struct Sticker {
@@ -206,7 +240,7 @@ struct Sticker {
 }
 
 fn sticker<R: Rng>(rng: &mut R, device: &Device, printed: Option<String>) -> Sticker {
-    let caption = *CAPTIONS.choose(rng).unwrap_or(&"S/N:");
+    let caption = CAPTIONS.choose(rng).unwrap_or(&"S/N:").to_string();
     let spec = LabelSpec {
         brand: "HIKVISION",
         product_line: device.product_line.to_string(),
@@ -235,6 +269,7 @@ fn sticker<R: Rng>(rng: &mut R, device: &Device, printed: Option<String>) -> Sti
         family: rng.random_range(0..3),
         mono_serial: rng.random_bool(0.4),
         qr: String::new(),
+        style: label::Style::default(),
     };
     let qr = format!("{}:{}", device.full, spec.verification_code);
     Sticker {
@@ -299,17 +334,66 @@ struct Rendered {
     row: Row,
 }
 
+/// The box `b` (x0, y0, x1, y1 in label pixels) mapped into the photo and clipped to its frame.
+fn photo_box(to_photo: &photo::Homography, b: [f32; 4], w: usize, h: usize) -> [f64; 4] {
+    let [x0, y0, x1, y1] = b;
+    let pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        .map(|(x, y)| to_photo.map(f64::from(x), f64::from(y)));
+    let bx0 = pts.iter().map(|p| p.0).fold(f64::MAX, f64::min).max(0.0);
+    let by0 = pts.iter().map(|p| p.1).fold(f64::MAX, f64::min).max(0.0);
+    let bx1 = pts
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::MIN, f64::max)
+        .min(w as f64);
+    let by1 = pts
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::MIN, f64::max)
+        .min(h as f64);
+    [bx0, by0, bx1, by1]
+}
+
+/// The upright photo stored as the phone would: its pixels turned so that applying the EXIF
+/// orientation makes them upright again, encoded. Returns (stored width, height, bytes).
+fn stored_bytes(
+    upright: image::RgbImage,
+    format: Format,
+    exif: u16,
+    quality: i32,
+) -> (usize, usize, Vec<u8>) {
+    let stored = match exif {
+        6 => image::imageops::rotate270(&upright),
+        8 => image::imageops::rotate90(&upright),
+        3 => image::imageops::rotate180(&upright),
+        _ => upright,
+    };
+    let bytes = match format {
+        Format::Jpeg => {
+            let jpeg = photo::encode_jpeg(&stored, quality);
+            if exif != 1 {
+                photo::with_exif(&jpeg, exif)
+            } else {
+                jpeg
+            }
+        }
+        Format::Png => encode_with_image(&stored, image::ImageFormat::Png),
+        Format::Webp => encode_with_image(&stored, image::ImageFormat::WebP),
+    };
+    (stored.width() as usize, stored.height() as usize, bytes)
+}
+
 fn photo_rng(seed: u64, index: usize) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-fn file_name(index: usize, plan: &Plan) -> String {
-    let ext = match plan.format {
+fn file_name(index: usize, case: Case, format: Format) -> String {
+    let ext = match format {
         Format::Jpeg => "jpg",
         Format::Png => "png",
         Format::Webp => "webp",
     };
-    format!("{index:03}_{}.{ext}", plan.case.name())
+    format!("{index:03}_{}.{ext}", case.name())
 }
 
 /// Renders photo `index` of the plan.
@@ -418,22 +502,8 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
             placement.quad,
         );
         coverage += placement.label_w * placement.label_w * aspect / frame_area;
-        if let Some([x0, y0, x1, y1]) = rendered.serial_box {
-            let pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-                .map(|(x, y)| to_photo.map(f64::from(x), f64::from(y)));
-            let bx0 = pts.iter().map(|p| p.0).fold(f64::MAX, f64::min).max(0.0);
-            let by0 = pts.iter().map(|p| p.1).fold(f64::MAX, f64::min).max(0.0);
-            let bx1 = pts
-                .iter()
-                .map(|p| p.0)
-                .fold(f64::MIN, f64::max)
-                .min(w as f64);
-            let by1 = pts
-                .iter()
-                .map(|p| p.1)
-                .fold(f64::MIN, f64::max)
-                .min(h as f64);
-            serial_boxes.push([bx0, by0, bx1, by1]);
+        if let Some(b) = rendered.serial_box {
+            serial_boxes.push(photo_box(&to_photo, b, w, h));
             caps.push(f64::from(rendered.serial_cap_px) * placement.label_w / lw);
         }
         // Candidate glare spot on the label, away from its serial field.
@@ -493,26 +563,8 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
     photo::sensor_noise(&mut canvas, sigma, rng.random());
     let upright = photo::quantise(&canvas);
 
-    // Stored pixels: rotated so that applying the EXIF orientation makes them upright again.
-    let stored = match plan.exif {
-        6 => image::imageops::rotate270(&upright),
-        8 => image::imageops::rotate90(&upright),
-        3 => image::imageops::rotate180(&upright),
-        _ => upright,
-    };
     let quality = rng.random_range(60..=95);
-    let bytes = match plan.format {
-        Format::Jpeg => {
-            let jpeg = photo::encode_jpeg(&stored, quality);
-            if plan.exif != 1 {
-                photo::with_exif(&jpeg, plan.exif)
-            } else {
-                jpeg
-            }
-        }
-        Format::Png => encode_with_image(&stored, image::ImageFormat::Png),
-        Format::Webp => encode_with_image(&stored, image::ImageFormat::WebP),
-    };
+    let (stored_w, stored_h, bytes) = stored_bytes(upright, plan.format, plan.exif, quality);
 
     let first = &stickers[0];
     let printed: Vec<String> = stickers
@@ -521,15 +573,15 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         .collect();
     let fmt_box = |b: &[f64; 4]| format!("{:.0} {:.0} {:.0} {:.0}", b[0], b[1], b[2], b[3]);
     let row = Row {
-        photo: file_name(index, plan),
+        photo: file_name(index, plan.case, plan.format),
         reported_serial: device.full.clone(),
         printed_serial: printed.join("|"),
         expected_verdict: case.expected().to_string(),
         case: case.name().to_string(),
         blur_kind: blur_kind.to_string(),
         blur_strength_px: format!("{blur_strength:.2}"),
-        width: stored.width() as usize,
-        height: stored.height() as usize,
+        width: stored_w,
+        height: stored_h,
         rotation_deg: format!("{rotation_deg:.1}"),
         exif_orientation: plan.exif,
         format: format!("{:?}", plan.format).to_lowercase(),
@@ -551,14 +603,18 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
             .join("|"),
         caption: stickers
             .iter()
-            .map(|s| s.spec.caption)
+            .map(|s| s.spec.caption.as_str())
             .collect::<Vec<_>>()
             .join("|"),
         layout: first.spec.layout.name().to_string(),
         font: fonts.families[first.spec.family % fonts.families.len()]
             .name
-            .to_string(),
+            .clone(),
         sha256: hex(&Sha256::digest(&bytes)),
+        label_colour: None,
+        print: None,
+        tilt_deg: None,
+        exposure: None,
     };
     let _ = &first.device;
     Rendered { bytes, row }
@@ -579,29 +635,51 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 struct Args {
-    seed: u64,
-    out: PathBuf,
+    set: Option<wide::Set>,
+    seed: Option<u64>,
+    count: usize,
+    out: Option<PathBuf>,
     only: Option<Vec<usize>>,
     verify: bool,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
-        seed: DEFAULT_SEED,
-        out: Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"),
+        set: None,
+        seed: None,
+        count: 600,
+        out: None,
         only: None,
         verify: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--set" => {
+                let name = it
+                    .next()
+                    .expect("--set takes testdata, validation, tuning or sweep");
+                args.set = match name.as_str() {
+                    "testdata" => None,
+                    other => Some(wide::Set::parse(other).unwrap_or_else(|| {
+                        panic!("unknown set {other}: testdata, validation, tuning or sweep")
+                    })),
+                };
+            }
             "--seed" => {
-                args.seed = it
+                args.seed = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--seed takes a number"),
+                )
+            }
+            "--count" => {
+                args.count = it
                     .next()
                     .and_then(|v| v.parse().ok())
-                    .expect("--seed takes a number")
+                    .expect("--count takes a number")
             }
-            "--out" => args.out = PathBuf::from(it.next().expect("--out takes a folder")),
+            "--out" => args.out = Some(PathBuf::from(it.next().expect("--out takes a folder"))),
             "--only" => {
                 let list = it.next().expect("--only takes indices like 0,3,7");
                 args.only = Some(
@@ -621,14 +699,34 @@ fn parse_args() -> Args {
 
 fn main() {
     let args = parse_args();
-    let fonts =
-        label::Fonts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/generator/fonts"));
-    let plans = plan();
-    let indices: Vec<usize> = args
-        .only
-        .clone()
-        .unwrap_or_else(|| (0..plans.len()).collect());
-    let manifest_path = args.out.join("manifest.csv");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (out, count, render_one): (PathBuf, usize, Box<dyn Fn(usize) -> Rendered + Sync>) =
+        match args.set {
+            None => {
+                let fonts = label::Fonts::load(&root.join("testdata/generator/fonts"));
+                let plans = plan();
+                let seed = args.seed.unwrap_or(DEFAULT_SEED);
+                (
+                    args.out.clone().unwrap_or_else(|| root.join("testdata")),
+                    plans.len(),
+                    Box::new(move |i| render(seed, i, &plans[i], &fonts)),
+                )
+            }
+            Some(set) => {
+                let fonts = wide::system_fonts();
+                let seed = args.seed.unwrap_or(set.default_seed());
+                let plans = wide::plan(set, seed, args.count);
+                (
+                    args.out
+                        .clone()
+                        .unwrap_or_else(|| root.join("target/labelsets").join(set.name())),
+                    plans.len(),
+                    Box::new(move |i| wide::render(seed, i, &plans[i], &fonts)),
+                )
+            }
+        };
+    let indices: Vec<usize> = args.only.clone().unwrap_or_else(|| (0..count).collect());
+    let manifest_path = out.join("manifest.csv");
 
     if args.verify {
         let mut reader = csv::Reader::from_path(&manifest_path).expect("read manifest");
@@ -639,8 +737,10 @@ fn main() {
         let failures: Vec<String> = indices
             .par_iter()
             .filter_map(|&i| {
-                let got = render(args.seed, i, &plans[i], &fonts);
-                let want = rows.iter().find(|r| r.photo == got.row.photo)?;
+                let got = render_one(i);
+                let Some(want) = rows.iter().find(|r| r.photo == got.row.photo) else {
+                    return Some(format!("{}: not in the manifest", got.row.photo));
+                };
                 (want.sha256 != got.row.sha256)
                     .then(|| format!("{}: {} != {}", want.photo, got.row.sha256, want.sha256))
             })
@@ -657,12 +757,12 @@ fn main() {
         std::process::exit(1);
     }
 
-    std::fs::create_dir_all(&args.out).expect("create output folder");
+    std::fs::create_dir_all(&out).expect("create output folder");
     let mut rendered: Vec<Rendered> = indices
         .par_iter()
         .map(|&i| {
-            let r = render(args.seed, i, &plans[i], &fonts);
-            std::fs::write(args.out.join(&r.row.photo), &r.bytes).expect("write photo");
+            let r = render_one(i);
+            std::fs::write(out.join(&r.row.photo), &r.bytes).expect("write photo");
             r
         })
         .collect();
@@ -679,6 +779,6 @@ fn main() {
         "wrote {} photos, {:.1} MB, to {}",
         rendered.len(),
         total as f64 / 1e6,
-        args.out.display()
+        out.display()
     );
 }

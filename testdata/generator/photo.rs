@@ -264,6 +264,13 @@ pub fn uneven_light<R: Rng>(photo: &mut Plane, rng: &mut R) {
     });
 }
 
+/// Multiplies every pixel by `gain` (below 1: a dim room; above: over-exposed, clipped later).
+pub fn expose(photo: &mut Plane, gain: f32) {
+    if gain != 1.0 {
+        photo.for_each_pixel(|_, _, p| *p = [p[0] * gain, p[1] * gain, p[2] * gain]);
+    }
+}
+
 /// Adds a soft specular highlight of `strength` gray levels at `(cx, cy)` with radius `r` px.
 pub fn glare(photo: &mut Plane, cx: f32, cy: f32, r: f32, strength: f32) {
     photo.for_each_pixel(|x, y, p| {

@@ -80,13 +80,59 @@ pub fn device<R: Rng>(rng: &mut R) -> Device {
 
 /// A random device whose short serial is `short`.
 pub fn with_short<R: Rng>(rng: &mut R, short: &str) -> Device {
-    let letters4 = LETTERS4
+    from_lists(rng, short, CAMERAS, RECORDERS, LETTERS4)
+}
+
+/// Models beyond testdata's, for the wider sets: other lines, `IDS-` families, slashes and more
+/// look-alike characters in the model.
+const WIDE_CAMERAS: &[&str] = &[
+    "DS-2CD2146G2-ISU",
+    "DS-2CD1043G2-LIUF",
+    "DS-2CD2T86G2-ISU/SL",
+    "DS-2CD3056G2-IS",
+    "IDS-2CD7A46G0-IZHS",
+    "DS-2DE2A404IW-DE3",
+    "DS-2CD2H43G2-IZS",
+    "DS-2CD2027G2-LU",
+    "DS-2CD2183G2-IU",
+    "DS-2CV2Q21G1-IDW",
+];
+const WIDE_RECORDERS: &[(&str, &str, &[&str])] = &[
+    ("DS-7732NXI-K4", "32", &["WCVU", "BAWR", ""]),
+    ("DS-7104NI-Q1/M", "04", &["", "WCVU"]),
+    ("DS-9632NI-M8", "32", &["WCVU", ""]),
+    ("IDS-7208HUHI-M2/S", "08", &["WCVU", "BAWR"]),
+    ("DS-7616NXI-I2/16S", "16", &["WCVE", ""]),
+];
+const WIDE_LETTERS4: &[&str] = &[
+    "AAWR", "CCRR", "ABWR", "CCDR", "AGWR", "DIWR", "BBQR", "CCTH",
+];
+
+/// A random device from testdata's models or the wider lists (half each), for the wider sets.
+pub fn wide_device<R: Rng>(rng: &mut R) -> Device {
+    let short = short_serial(rng);
+    if rng.random_bool(0.5) {
+        from_lists(rng, &short, CAMERAS, RECORDERS, LETTERS4)
+    } else {
+        from_lists(rng, &short, WIDE_CAMERAS, WIDE_RECORDERS, WIDE_LETTERS4)
+    }
+}
+
+/// A device with `short`, its model drawn from `cameras` (65%) or `recorders` (35%).
+fn from_lists<R: Rng>(
+    rng: &mut R,
+    short: &str,
+    cameras: &[&str],
+    recorders: &[(&'static str, &'static str, &[&'static str])],
+    letter_blocks: &[&str],
+) -> Device {
+    let letters4 = letter_blocks
         .choose(rng)
         .map(|s| &s[..4])
         .unwrap_or("AAWR")
         .to_string();
     if rng.random_bool(0.35) {
-        let (model, channels, suffixes) = RECORDERS.choose(rng).copied().unwrap_or(RECORDERS[0]);
+        let (model, channels, suffixes) = recorders.choose(rng).copied().unwrap_or(RECORDERS[0]);
         let suffix = suffixes.choose(rng).copied().unwrap_or("");
         Device {
             model: model.to_string(),
@@ -95,7 +141,7 @@ pub fn with_short<R: Rng>(rng: &mut R, short: &str) -> Device {
             short: short.to_string(),
         }
     } else {
-        let model = CAMERAS.choose(rng).copied().unwrap_or(CAMERAS[0]);
+        let model = cameras.choose(rng).copied().unwrap_or(CAMERAS[0]);
         Device {
             model: model.to_string(),
             product_line: CAMERA_LINES

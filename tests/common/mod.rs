@@ -91,23 +91,25 @@ pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The rows of `testdata/manifest.csv`, each as column name → value (the manifest has no quoted
-/// fields).
+/// The rows of `testdata/manifest.csv`, each as column name → value.
 pub fn manifest() -> Vec<std::collections::BTreeMap<String, String>> {
-    let text = String::from_utf8(read_testdata("manifest.csv")).expect("utf-8");
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .expect("header")
-        .split(',')
-        .map(String::from)
-        .collect();
-    lines
-        .map(|line| {
+    manifest_at(&testdata().join("manifest.csv"))
+}
+
+/// The rows of a generator manifest (testdata's or a generated label set's), each as column
+/// name → value.
+pub fn manifest_at(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader.headers().expect("manifest header").clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             header
                 .iter()
-                .cloned()
-                .zip(line.split(',').map(String::from))
+                .zip(record.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         })
         .collect()
