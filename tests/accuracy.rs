@@ -17,7 +17,8 @@
 //! Rates asserted (regression floors just under what is measured; the product target is 95% on
 //! each class, see docs/accuracy.md):
 //! - testdata: legible match photos ≥ 92% (measured 39/42), the other photos ≥ 95% (37/38);
-//! - validation: floors under the starting figures recorded in docs/accuracy.md.
+//! - validation: legible match photos ≥ 26% (measured 81/290), the other photos ≥ 72%
+//!   (229/310); far under the targets, see docs/accuracy.md.
 
 mod common;
 
@@ -251,8 +252,8 @@ fn verdicts_over_validation() {
 
 /// Regression floors on validation, percent: a little under the figures measured before any
 /// tuning (docs/accuracy.md). Raised as the reader improves; never tuned against.
-const VALIDATION_MATCH_FLOOR: usize = 0;
-const VALIDATION_OTHERS_FLOOR: usize = 0;
+const VALIDATION_MATCH_FLOOR: usize = 26;
+const VALIDATION_OTHERS_FLOOR: usize = 72;
 
 #[test]
 fn lookalike_sweep_never_matches() {
