@@ -3,15 +3,17 @@
 # checks them against the manifests' checksums committed in testdata/labelsets.sha256:
 #   validation  600 photos from the wider generator, measured and never tuned against
 #   sweep       labels one look-alike away from the reported serial (must never MATCH)
+#   tampered    40 labels whose text shows the reported serial and whose codes a neighbour's
 #   tuning      (only when named) a split of the wider generator to fit rules and thresholds on
 # A set already there and matching its checksum is kept (the cache); otherwise it is made again.
 # The same command regenerates each set byte for byte: each photo's SHA-256 is in its manifest,
 # and the tests check every photo they read against it.
-# Usage: scripts/labelsets.sh [validation] [sweep] [tuning]   (default: validation sweep)
+# Usage: scripts/labelsets.sh [validation] [sweep] [tampered] [tuning]
+#        (default: validation sweep tampered)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sets=("$@")
-[ "${#sets[@]}" -gt 0 ] || sets=(validation sweep)
+[ "${#sets[@]}" -gt 0 ] || sets=(validation sweep tampered)
 for set in "${sets[@]}"; do
   dir=target/labelsets/$set
   want=$(awk -v s="$set" '$2 == s {print $1}' testdata/labelsets.sha256)
@@ -22,7 +24,9 @@ for set in "${sets[@]}"; do
   fi
   echo "labelsets: generating $set into $dir" >&2
   rm -rf "$dir"
-  cargo run --quiet --example gen_testdata -- --set "$set" --out "$dir" >&2
+  count=600
+  [ "$set" = tampered ] && count=40
+  cargo run --quiet --example gen_testdata -- --set "$set" --count "$count" --out "$dir" >&2
   have=$(sha256sum "$dir/manifest.csv" | cut -d' ' -f1)
   if [ -n "$want" ] && [ "$want" != "$have" ]; then
     echo "labelsets: $set's manifest is $have, testdata/labelsets.sha256 records $want: the generator or a font package changed" >&2

@@ -70,14 +70,32 @@ pub fn report_text(photo: &str, r: &Report) -> String {
         "lines found",
         format!("{} ({} OCR calls)", r.lines_found, r.ocr_calls),
     );
+    if r.codes.is_empty() {
+        line("codes", "none decoded".to_string());
+    }
+    for c in &r.codes {
+        let b = c.bbox;
+        line(
+            "code",
+            format!(
+                "{} at x {}..{}, y {}..{}: {}",
+                c.symbology.as_str(),
+                b.x0,
+                b.x1,
+                b.y0,
+                b.y1,
+                c.serial.as_deref().unwrap_or("no serial")
+            ),
+        );
+    }
     line("timings", timings_text(&r.timings));
     out
 }
 
 fn timings_text(t: &CheckTimings) -> String {
     format!(
-        "decode {:.1} ms, blur {:.1} ms, locate {:.1} ms, ocr {:.1} ms, total {:.1} ms",
-        t.decode_ms, t.blur_ms, t.locate_ms, t.ocr_ms, t.total_ms
+        "decode {:.1} ms, blur {:.1} ms, codes {:.1} ms, locate {:.1} ms, ocr {:.1} ms, total {:.1} ms",
+        t.decode_ms, t.blur_ms, t.barcode_ms, t.locate_ms, t.ocr_ms, t.total_ms
     )
 }
 

@@ -4,7 +4,9 @@
 //! - the validation set (600 photos from the wider generator, its own seed): measured, never
 //!   tuned against;
 //! - the look-alike sweep: labels whose printed serial is the reported one with one look-alike
-//!   character substituted, in many fonts and sizes.
+//!   character substituted, in many fonts and sizes (their codes hold the printed serial);
+//! - the tampered set: labels whose text shows the reported serial and whose QR code, barcode or
+//!   both hold a neighbour's.
 //!
 //! The generated sets live in `target/labelsets/<set>/`, made by `scripts/labelsets.sh` (which
 //! `scripts/test.sh` runs first). Each photo is checked against its manifest SHA-256 before use.
@@ -16,9 +18,10 @@
 //!
 //! Rates asserted (regression floors just under what is measured; the product target is 95% on
 //! each class, see docs/accuracy.md):
-//! - testdata: legible match photos ≥ 92% (measured 39/42), the other photos ≥ 95% (37/38);
-//! - validation: legible match photos ≥ 26% (measured 81/290), the other photos ≥ 72%
-//!   (229/310); far under the targets, see docs/accuracy.md.
+//! - testdata: legible match photos ≥ 92% (measured 39/42), the other photos ≥ 95% (44/44);
+//! - validation: legible match photos ≥ 31% (measured 93/290), the other photos ≥ 86%
+//!   (270/310); far under the targets, see docs/accuracy.md;
+//! - tampered: at least 80% answered from a code (measured 36/40).
 
 mod common;
 
@@ -84,6 +87,10 @@ struct Outcome {
     legible_match: (usize, usize),
     others: (usize, usize),
     exact_read: (usize, usize),
+    /// Wrong MATCHes on photos where a code holding a serial was decoded.
+    wrong_match_with_codes: Vec<String>,
+    /// Photos giving each reason, by its name.
+    reasons: BTreeMap<String, usize>,
 }
 
 /// Checks every photo of the set in `dir` (with its `manifest.csv`) and prints a per-photo line
@@ -117,16 +124,24 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
         legible_match: (0, 0),
         others: (0, 0),
         exact_read: (0, 0),
+        reasons: BTreeMap::new(),
+        wrong_match_with_codes: Vec::new(),
     };
     for (row, r) in rows.iter().zip(&reports) {
         let got = r.verdict.as_str();
         let ok = row.expects(got);
+        for reason in &r.reasons {
+            *outcome.reasons.entry(format!("{reason:?}")).or_default() += 1;
+        }
         let entry = per_case.entry(row.case.as_str()).or_default();
         entry.0 += usize::from(ok);
         entry.1 += 1;
         *entry.2.entry(got).or_default() += 1;
         if got == "MATCH" && !row.expects("MATCH") {
             outcome.wrong_match.push(row.photo.clone());
+            if r.codes.iter().any(|c| c.serial.is_some()) {
+                outcome.wrong_match_with_codes.push(row.photo.clone());
+            }
         }
         let tally = if row.legible_match() {
             &mut outcome.legible_match
@@ -176,6 +191,12 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
         pct(outcome.exact_read),
         outcome.wrong_match.len(),
     );
+    let reasons: Vec<String> = outcome
+        .reasons
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    println!("{set}: photos per reason: {}", reasons.join(", "));
     let total_ms: f64 = reports.iter().map(|r| r.timings.total_ms).sum();
     println!(
         "{set}: mean time per photo {:.0} ms",
@@ -252,8 +273,8 @@ fn verdicts_over_validation() {
 
 /// Regression floors on validation, percent: a little under the figures measured before any
 /// tuning (docs/accuracy.md). Raised as the reader improves; never tuned against.
-const VALIDATION_MATCH_FLOOR: usize = 26;
-const VALIDATION_OTHERS_FLOOR: usize = 72;
+const VALIDATION_MATCH_FLOOR: usize = 31;
+const VALIDATION_OTHERS_FLOOR: usize = 86;
 
 #[test]
 fn lookalike_sweep_never_matches() {
@@ -267,6 +288,40 @@ fn lookalike_sweep_never_matches() {
         outcome.wrong_match
     );
 }
+
+/// Labels whose text shows the reported serial while their codes hold a neighbour's: a
+/// relabelled or tampered device. Never MATCH once a code is decoded; a photo on which no code
+/// could be decoded is judged on its text alone, as without codes (counted, and printed). Most
+/// photos must answer from a code.
+#[test]
+fn tampered_labels_never_match_once_a_code_is_read() {
+    let Some(dir) = labelset("tampered") else {
+        return;
+    };
+    let outcome = evaluate("tampered", &dir);
+    assert!(
+        outcome.wrong_match_with_codes.is_empty(),
+        "tampered: MATCH on a label whose decoded code holds another serial: {:?}",
+        outcome.wrong_match_with_codes
+    );
+    println!(
+        "tampered: MATCH on the text alone, no code decoded: {:?}",
+        outcome.wrong_match
+    );
+    let n = outcome.others.1;
+    let caught = ["BarcodeDisagrees", "BarcodeDiffers"]
+        .iter()
+        .map(|r| outcome.reasons.get(*r).copied().unwrap_or(0))
+        .sum::<usize>();
+    at_least(
+        "tampered photos answered from a code",
+        (caught, n),
+        TAMPERED_CAUGHT_FLOOR,
+    );
+}
+
+/// Floor on the tampered photos answered from a code, percent (measured 36/40).
+const TAMPERED_CAUGHT_FLOOR: usize = 80;
 
 /// The tuning split (made by `scripts/labelsets.sh tuning`): what rules and thresholds are
 /// fitted on, beside testdata. Not part of the suite; run it while changing the reader:

@@ -132,7 +132,19 @@ fn a_batch_over_testdata_gives_the_expected_verdicts_and_rescoring_is_exact() {
             .values()
             .all(|r| r["thresholds"]["region_blur_min"] == 1e9)
     );
-    assert!(stderr(&rescore).contains("MATCH -> BLURRY"));
+    // Every serial region now counts as blurred; where a code holds the reported serial the
+    // answer is INCONCLUSIVE (`barcode_only`), not BLURRY.
+    assert!(
+        stderr(&rescore).contains("MATCH -> INCONCLUSIVE"),
+        "{}",
+        stderr(&rescore)
+    );
+    assert!(
+        strict
+            .values()
+            .filter(|r| r["verdict"] == "INCONCLUSIVE")
+            .any(|r| r["reasons"][0] == "barcode_only")
+    );
 }
 
 #[test]

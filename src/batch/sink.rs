@@ -43,6 +43,7 @@ pub const REPORT_KEYS: &[&str] = &[
     "serials_found",
     "ocr_calls",
     "timings",
+    "codes",
     "evidence",
 ];
 

@@ -1,10 +1,11 @@
 //! One photo, end to end, as a short sequence of stages:
 //! 1. `decode_and_score`: bytes to upright gray, and the whole photo's blur scores;
-//! 2. `locate`: the text lines, without OCR, bounded to a reading budget;
-//! 3. `read_lines`: every line read, the right way up, a motion streak undone;
-//! 4. `find_fields`: the serial fields and three reads of each value;
-//! 5. `gather_evidence`: what the decision looks at;
-//! 6. [`Report::redecide`]: the verdict, from the evidence and the reported serial.
+//! 2. [`find_codes`]: the label's QR codes and barcodes, and the serial each holds;
+//! 3. `locate`: the text lines, without OCR, bounded to a reading budget;
+//! 4. `read_lines`: every line read, the right way up, a motion streak undone;
+//! 5. `find_fields`: the serial fields and three reads of each value;
+//! 6. `gather_evidence`: what the decision looks at;
+//! 7. [`Report::redecide`]: the verdict, from the evidence and the reported serial.
 //!
 //! The reported serial is used only by the last stage: crops, OCR settings and the order of work
 //! never depend on it.
@@ -13,6 +14,7 @@ use std::time::Instant;
 
 use image::GrayImage;
 
+use super::barcode::find_codes;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
 use super::locate::{TextLine, find_lines_in};
@@ -37,6 +39,10 @@ pub fn check(
     let scored = decode_and_score(bytes, config)?;
 
     let start = Instant::now();
+    let codes = find_codes(&scored.photo.gray, scored.reference());
+    let barcode_ms = elapsed_ms(start);
+
+    let start = Instant::now();
     let located = locate(&scored);
     let locate_ms = elapsed_ms(start);
 
@@ -50,11 +56,13 @@ pub fn check(
     let fields = find_fields(gray, &lines, &mut engine, debug)?;
     let ocr_ms = elapsed_ms(start);
 
-    let evidence = gather_evidence(&located, &lines, fields, &scored);
+    let mut evidence = gather_evidence(&located, &lines, fields, &scored);
+    evidence.codes = codes;
     let mut report = unjudged_report(&scored, &located, evidence, reported, config);
     report.ocr_calls = engine.calls;
     report.timings.locate_ms = locate_ms;
     report.timings.ocr_ms = ocr_ms;
+    report.timings.barcode_ms = barcode_ms;
     report.redecide(reported, config.thresholds);
     report.timings.total_ms = elapsed_ms(total);
     Ok(report)
@@ -121,6 +129,7 @@ fn gather_evidence(
         text_smear: lines.text_smear,
         streak_px: lines.streak,
         photo_blur: scored.blur_score_normalized.0,
+        codes: Vec::new(),
     }
 }
 
@@ -168,6 +177,7 @@ fn unjudged_report(
         lines_found: located.found,
         serials_found,
         ocr_calls: 0,
+        codes: Vec::new(),
         timings: CheckTimings {
             decode_ms: scored.timings.decode_ms,
             blur_ms: scored.timings.blur_ms,

@@ -7,6 +7,7 @@
 //! (text lines without OCR), [`ocr`] (one line at a time), [`serial`] (grammar and comparison)
 //! and [`verdict`] (the decision). [`check()`] runs them all.
 
+pub mod barcode;
 pub mod blur;
 pub mod check;
 pub mod deblur;
@@ -22,7 +23,7 @@ pub mod sharpness;
 pub mod verdict;
 
 pub use check::check;
-pub use report::{BoxPx, CheckTimings, Report};
+pub use report::{BoxPx, CheckTimings, CodeFound, Report};
 
 use std::time::Instant;
 

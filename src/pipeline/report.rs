@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::BlurScore;
+use super::barcode::Symbology;
 use super::serial::{FullSerial, LabelSerial, MatchKind};
 use super::verdict::{Evidence, Reason, Thresholds, Verdict, decide};
 use crate::photo_format::PhotoFormat;
@@ -21,6 +22,19 @@ pub struct BoxPx {
     pub y1: u32,
 }
 
+/// A QR code or barcode found on the photo and decoded. Never its content: only the serial it
+/// holds.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CodeFound {
+    /// `qr` or `code128`.
+    pub symbology: Symbology,
+    /// Its box in the upright photo, px.
+    #[serde(rename = "box")]
+    pub bbox: BoxPx,
+    /// The full serial it holds (exact), if any.
+    pub serial: Option<String>,
+}
+
 /// Wall time per stage, milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CheckTimings {
@@ -32,6 +46,9 @@ pub struct CheckTimings {
     pub locate_ms: f64,
     /// Cutting lines and OCR.
     pub ocr_ms: f64,
+    /// Finding and decoding QR codes and barcodes.
+    #[serde(default)]
+    pub barcode_ms: f64,
     /// Everything.
     pub total_ms: f64,
 }
@@ -83,6 +100,9 @@ pub struct Report {
     pub ocr_calls: usize,
     /// Stage timings.
     pub timings: CheckTimings,
+    /// The QR codes and barcodes found and decoded, with the serial each holds.
+    #[serde(default)]
+    pub codes: Vec<CodeFound>,
     /// Everything the decision looked at (every serial field's reads, confidences, sharpness and
     /// box; label counts; photo and text sharpness), so the report can be decided again under
     /// other thresholds ([`Report::redecide`]). Holds only serial-field text, never other lines.
@@ -90,20 +110,27 @@ pub struct Report {
 }
 
 impl Report {
+    /// `(x0, y0, x1, y1)` as a box clamped to the photo.
+    fn to_box(&self, b: (f32, f32, f32, f32)) -> BoxPx {
+        BoxPx {
+            x0: (b.0.max(0.0) as u32).min(self.width),
+            y0: (b.1.max(0.0) as u32).min(self.height),
+            x1: (b.2.max(0.0) as u32).min(self.width),
+            y1: (b.3.max(0.0) as u32).min(self.height),
+        }
+    }
+
     /// Decides again from the stored evidence under `thresholds`, without the photo: sets the
     /// verdict, reasons, match kind, thresholds and the chosen field's reads, confidence, box and
     /// sharpness. `check` itself ends with this, so a re-decided report equals the report a fresh
     /// check with those thresholds would give (for batch re-scoring).
     pub fn redecide(&mut self, reported: &FullSerial, thresholds: Thresholds) {
         let decision = decide(&self.evidence, reported, &thresholds);
-        let field = decision.field.and_then(|i| self.evidence.fields.get(i));
-        let (width, height) = (self.width, self.height);
-        let to_box = |b: (f32, f32, f32, f32)| BoxPx {
-            x0: b.0.max(0.0) as u32,
-            y0: b.1.max(0.0) as u32,
-            x1: (b.2.max(0.0) as u32).min(width),
-            y1: (b.3.max(0.0) as u32).min(height),
-        };
+        let field = decision
+            .field
+            .and_then(|i| self.evidence.fields.get(i))
+            .cloned();
+        let field = field.as_ref();
         self.verdict = decision.verdict;
         self.reasons = decision.reasons;
         self.match_kind = decision.match_kind;
@@ -113,7 +140,17 @@ impl Report {
         self.serial_read_raw = field.map(|f| f.raw.clone());
         self.serial_rereads_raw = field.map(|f| f.others_raw.clone()).unwrap_or_default();
         self.confidence = field.map(|f| f.min_confidence);
-        self.serial_region = field.map(|f| to_box(f.bbox));
+        self.serial_region = field.map(|f| self.to_box(f.bbox));
         self.region_blur_score = field.map(|f| f.region_blur);
+        self.codes = self
+            .evidence
+            .codes
+            .iter()
+            .map(|c| CodeFound {
+                symbology: c.symbology,
+                bbox: self.to_box(c.bbox),
+                serial: c.serial.clone(),
+            })
+            .collect();
     }
 }

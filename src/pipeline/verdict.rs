@@ -14,12 +14,29 @@
 //!    one's), both independent reads of the value agree, and every character was read with at
 //!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
 //!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
-//! 5. More text than is read, in lines or in their length ([`Evidence::lines_unread`]): any
+//! 5. The label's codes ([`Evidence::codes`], exact reads: a check digit or Reed–Solomon) weigh
+//!    on the text's decision ([`weigh_codes`]); a code never turns a MISMATCH of the text into a
+//!    MATCH, and a code alone never MATCHes:
+//!    - two codes hold different serials: INCONCLUSIVE (`BARCODE_DISAGREES`);
+//!    - the printed serial is unread or blurred: INCONCLUSIVE (`BARCODE_ONLY`) if the code holds
+//!      the reported serial (NOT_FOUND stays NOT_FOUND, `BARCODE_ONLY` added, where no serial
+//!      field was found at all), MISMATCH (`BARCODE_DIFFERS`) if it holds another and the photo
+//!      shows one label;
+//!    - the text read differs from the code's serial beyond look-alikes: INCONCLUSIVE
+//!      (`BARCODE_DISAGREES`), a relabelled or tampered device;
+//!    - the text read is the code's serial up to look-alikes and the code holds the reported
+//!      serial: a MATCH gains `BARCODE_AGREES`; an INCONCLUSIVE owed only to look-alikes, low
+//!      confidence or unstable reads becomes MATCH (`BARCODE_SETTLES_LOOKALIKES`) when every read
+//!      of the value is the code's serial up to look-alikes;
+//!    - the same, but the code holds a different serial: MISMATCH (`BARCODE_DIFFERS`), unless the
+//!      text's INCONCLUSIVE comes from another label or serial on the photo.
+//! 6. More text than is read, in lines or in their length ([`Evidence::lines_unread`]): any
 //!    verdict but BLURRY becomes INCONCLUSIVE (`TOO_MUCH_TEXT`), since a serial may sit on a line
 //!    not read.
 
 use serde::{Deserialize, Serialize};
 
+use super::barcode::CodeRead;
 use super::serial::{
     Comparison, FullSerial, LabelSerial, MatchKind, compare, differ_only_by_lookalikes,
 };
@@ -89,6 +106,18 @@ pub enum Reason {
     /// The photo holds more text than is read ([`Evidence::lines_unread`]): a serial may sit on
     /// a line not read.
     TooMuchText,
+    /// The serial read on the label and a code on it both equal the reported serial.
+    BarcodeAgrees,
+    /// The serial read differs from the reported one only by look-alikes (or was read unsure),
+    /// and a code on the label holds exactly the reported serial.
+    BarcodeSettlesLookalikes,
+    /// A code's serial differs from the serial read beyond look-alikes, or two codes differ: a
+    /// relabelled or tampered device.
+    BarcodeDisagrees,
+    /// A code holds a serial other than the reported one.
+    BarcodeDiffers,
+    /// Only a code holds the reported serial; the printed serial is unread or blurred.
+    BarcodeOnly,
 }
 
 /// The range of [`super::sharpness::smear`] (sharpness along a text crop over across it) that sharp
@@ -192,6 +221,10 @@ pub struct Evidence {
     pub streak_px: Option<f32>,
     /// Normalised blur score of the whole photo.
     pub photo_blur: f64,
+    /// The QR codes and barcodes found and decoded ([`super::barcode`]), with the serial each
+    /// holds; never their other content.
+    #[serde(default)]
+    pub codes: Vec<CodeRead>,
 }
 
 /// The decision and the field it rests on.
@@ -218,13 +251,114 @@ fn decision(verdict: Verdict, reasons: Vec<Reason>, field: Option<usize>) -> Dec
 
 /// Decides the verdict from the evidence (rules in the module documentation).
 pub fn decide(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
-    let mut d = decide_on_lines_read(evidence, reported, t);
+    let text = decide_on_lines_read(evidence, reported, t);
+    let mut d = weigh_codes(evidence, reported, text);
     if evidence.lines_unread > 0 && d.verdict != Verdict::Blurry {
         d.verdict = Verdict::Inconclusive;
         d.match_kind = None;
         d.reasons.insert(0, Reason::TooMuchText);
     }
     d
+}
+
+/// Reasons of a text decision that a code holding the reported serial may settle: the serial was
+/// read, equal to the reported one up to look-alikes, only not surely enough.
+const SETTLEABLE: [Reason; 5] = [
+    Reason::FullSerialEqual,
+    Reason::ShortSerialEqual,
+    Reason::ConfusableCharacters,
+    Reason::LowConfidence,
+    Reason::UnstableRead,
+];
+
+/// Reasons of a text decision that say the photo holds another label or serial than the one read.
+const OTHER_LABEL: [Reason; 2] = [Reason::MultipleSerials, Reason::UnreadSerialField];
+
+/// The text's decision weighed against the codes on the label (rule 5 of the module
+/// documentation).
+fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> Decision {
+    let mut serials: Vec<FullSerial> = Vec::new();
+    for s in evidence.codes.iter().filter_map(CodeRead::full_serial) {
+        if !serials.contains(&s) {
+            serials.push(s);
+        }
+    }
+    let Some(code) = serials.first() else {
+        return text;
+    };
+    let with = |verdict: Verdict, reason: Reason, match_kind: Option<MatchKind>| {
+        // The text's reasons follow, but a verdict other than MATCH never says "equal".
+        let mut reasons = vec![reason];
+        reasons.extend(
+            text.reasons
+                .iter()
+                .filter(|r| verdict == Verdict::Match || !SETTLEABLE[..2].contains(r)),
+        );
+        Decision {
+            verdict,
+            reasons,
+            match_kind,
+            field: text.field,
+        }
+    };
+    if serials.len() > 1 {
+        return with(Verdict::Inconclusive, Reason::BarcodeDisagrees, None);
+    }
+    let holds_reported = code == reported;
+    let field = text.field.and_then(|i| evidence.fields.get(i));
+    let read = field.and_then(|f| f.serial.as_ref());
+    // A blurred read is no evidence: the printed serial counts as unread.
+    let Some(read) = read.filter(|_| text.verdict != Verdict::Blurry) else {
+        return if holds_reported && text.verdict == Verdict::NotFound {
+            // No serial field printed (or found) at all: the code is noted, the label still
+            // shows no serial.
+            let mut d = text;
+            d.reasons.push(Reason::BarcodeOnly);
+            d
+        } else if holds_reported {
+            with(Verdict::Inconclusive, Reason::BarcodeOnly, None)
+        } else if evidence.labels_seen <= 1 {
+            with(Verdict::Mismatch, Reason::BarcodeDiffers, None)
+        } else {
+            with(Verdict::Inconclusive, Reason::BarcodeDiffers, None)
+        };
+    };
+    let within_lookalikes = |s: &LabelSerial| !matches!(compare(s, code), Comparison::Mismatch);
+    if !within_lookalikes(read) {
+        return with(Verdict::Inconclusive, Reason::BarcodeDisagrees, None);
+    }
+    let other_label = text.reasons.iter().any(|r| OTHER_LABEL.contains(r));
+    if !holds_reported {
+        // The label's exact serial is another device's, whatever OCR made of its look-alikes.
+        return match text.verdict {
+            Verdict::Mismatch => text,
+            Verdict::Inconclusive if other_label => text,
+            _ => with(Verdict::Mismatch, Reason::BarcodeDiffers, None),
+        };
+    }
+    match text.verdict {
+        Verdict::Match => {
+            let mut d = text;
+            d.reasons.push(Reason::BarcodeAgrees);
+            d
+        }
+        Verdict::Inconclusive if text.reasons.iter().all(|r| SETTLEABLE.contains(r)) => {
+            // Every read of the value is the code's serial up to look-alikes, and at least two
+            // reads were made of it: a legible printed serial the code settles.
+            let reads: Vec<&LabelSerial> = field
+                .map(|f| f.others.iter().flatten().collect())
+                .unwrap_or_default();
+            if reads.is_empty() || !reads.iter().all(|s| within_lookalikes(s)) {
+                return text;
+            }
+            let kind = match read {
+                LabelSerial::Full(_) => MatchKind::FullSerial,
+                LabelSerial::Short(_) => MatchKind::ShortSerial,
+            };
+            with(Verdict::Match, Reason::BarcodeSettlesLookalikes, Some(kind))
+        }
+        _ => text,
+    }
 }
 
 /// [`decide`] on the lines that were read, as if they were all the photo holds.
@@ -404,6 +538,7 @@ mod tests {
             text_smear: Some(1.0),
             streak_px: None,
             photo_blur: 500.0,
+            codes: Vec::new(),
         }
     }
 
@@ -602,5 +737,219 @@ mod tests {
         // Blur still wins: a retake is the answer either way.
         nothing.text_blur = Some(10.0);
         assert_eq!(unread(nothing).0, Verdict::Blurry);
+    }
+
+    /// A QR code holding `serial`.
+    fn qr(serial: &str) -> CodeRead {
+        CodeRead {
+            symbology: crate::pipeline::barcode::Symbology::Qr,
+            bbox: (0.0, 0.0, 10.0, 10.0),
+            serial: Some(serial.into()),
+        }
+    }
+
+    /// The reported serial with one model look-alike (`-I` read `-1`), which the grammar cannot
+    /// settle.
+    const LOOKALIKE: &str = "DS-2CD2143G2-120230415AAWRL12345678";
+    /// Another device altogether.
+    const OTHER: &str = "DS-7608NI-K2/8P0820200101CCRRD12345678WCVU";
+
+    #[test]
+    fn codes_weigh_on_the_text_as_the_table_says() {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let sharp = |first: &str, second: &str| field(first, second, 95.0, 2000.0);
+        let unsure = |first: &str, second: &str| field(first, second, 30.0, 2000.0);
+        let blurred = |first: &str| field(first, first, 95.0, 50.0);
+        let unread = || field("S/N: ???", "", 90.0, 2000.0);
+        use Reason::*;
+        use Verdict::*;
+        // (fields, codes, verdict, first reason)
+        let table: Vec<(Vec<FieldRead>, Vec<&str>, Verdict, Reason)> = vec![
+            // Text and code both the reported serial.
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![REPORTED],
+                Match,
+                FullSerialEqual,
+            ),
+            (
+                vec![sharp("L12345678", "L12345678")],
+                vec![REPORTED],
+                Match,
+                ShortSerialEqual,
+            ),
+            // Look-alikes the grammar cannot settle, settled by the code.
+            (
+                vec![sharp(LOOKALIKE, LOOKALIKE)],
+                vec![REPORTED],
+                Match,
+                BarcodeSettlesLookalikes,
+            ),
+            (
+                vec![sharp(LOOKALIKE, REPORTED)],
+                vec![REPORTED],
+                Match,
+                BarcodeSettlesLookalikes,
+            ),
+            (
+                vec![unsure(REPORTED, REPORTED)],
+                vec![REPORTED],
+                Match,
+                BarcodeSettlesLookalikes,
+            ),
+            // ...but only a value read twice, every read the code's serial up to look-alikes.
+            (
+                vec![sharp(LOOKALIKE, "")],
+                vec![REPORTED],
+                Inconclusive,
+                ConfusableCharacters,
+            ),
+            (
+                vec![sharp(REPORTED, NEIGHBOUR)],
+                vec![REPORTED],
+                Inconclusive,
+                FullSerialEqual,
+            ),
+            // Text beyond look-alikes from the code: tampered or relabelled.
+            (
+                vec![sharp(NEIGHBOUR, NEIGHBOUR)],
+                vec![REPORTED],
+                Inconclusive,
+                BarcodeDisagrees,
+            ),
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![NEIGHBOUR],
+                Inconclusive,
+                BarcodeDisagrees,
+            ),
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![OTHER],
+                Inconclusive,
+                BarcodeDisagrees,
+            ),
+            // Two codes that disagree.
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![REPORTED, NEIGHBOUR],
+                Inconclusive,
+                BarcodeDisagrees,
+            ),
+            // A code alone: never MATCH.
+            (vec![unread()], vec![REPORTED], Inconclusive, BarcodeOnly),
+            (
+                vec![blurred(REPORTED)],
+                vec![REPORTED],
+                Inconclusive,
+                BarcodeOnly,
+            ),
+            (vec![], vec![REPORTED], Inconclusive, BarcodeOnly),
+            // A code alone of another serial: MISMATCH.
+            (vec![unread()], vec![NEIGHBOUR], Mismatch, BarcodeDiffers),
+            (
+                vec![blurred(REPORTED)],
+                vec![NEIGHBOUR],
+                Mismatch,
+                BarcodeDiffers,
+            ),
+            // The text read the reported serial up to look-alikes; the exact code says otherwise.
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![LOOKALIKE_CODE],
+                Mismatch,
+                BarcodeDiffers,
+            ),
+            // The text's own MISMATCH stays one.
+            (
+                vec![sharp(NEIGHBOUR, NEIGHBOUR)],
+                vec![NEIGHBOUR],
+                Mismatch,
+                SerialDiffers,
+            ),
+            // No code with a serial: the text decides as before.
+            (
+                vec![sharp(REPORTED, REPORTED)],
+                vec![],
+                Match,
+                FullSerialEqual,
+            ),
+            (
+                vec![sharp(LOOKALIKE, LOOKALIKE)],
+                vec![],
+                Inconclusive,
+                ConfusableCharacters,
+            ),
+        ];
+        for (i, (fields, codes, want, first)) in table.into_iter().enumerate() {
+            let mut e = evidence(fields);
+            e.codes = codes.iter().map(|c| qr(c)).collect();
+            let d = decide(&e, &reported, &t);
+            assert_eq!(
+                (d.verdict, d.reasons.first().copied()),
+                (want, Some(first)),
+                "row {i}: {:?}",
+                d.reasons
+            );
+            if want == Match && !e.codes.is_empty() {
+                assert!(
+                    d.reasons.contains(&BarcodeAgrees)
+                        || d.reasons.contains(&BarcodeSettlesLookalikes),
+                    "row {i}"
+                );
+            }
+        }
+    }
+
+    /// A code holding the reported serial with its model look-alike swapped the other way
+    /// (`-1` in the code where the device reports `-I`): exact, so another serial.
+    const LOOKALIKE_CODE: &str = LOOKALIKE;
+
+    #[test]
+    fn a_code_never_lifts_a_mismatch_and_unread_lines_still_rule_out_match() {
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let mut e = evidence(vec![field(NEIGHBOUR, NEIGHBOUR, 95.0, 2000.0)]);
+        e.codes = vec![qr(REPORTED)];
+        assert_ne!(decide(&e, &reported, &t).verdict, Verdict::Match);
+        let mut e = evidence(vec![field(REPORTED, REPORTED, 95.0, 2000.0)]);
+        e.codes = vec![qr(REPORTED)];
+        e.lines_unread = 3;
+        let d = decide(&e, &reported, &t);
+        assert_eq!(
+            (d.verdict, d.reasons[0]),
+            (Verdict::Inconclusive, Reason::TooMuchText)
+        );
+        // Two labels, one read: a code of the read one settles nothing about the other.
+        let mut e = evidence(vec![field(LOOKALIKE, LOOKALIKE, 95.0, 2000.0)]);
+        e.codes = vec![qr(REPORTED)];
+        e.labels_seen = 2;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
+        // No serial field or caption on the label at all: still NOT_FOUND, the code noted.
+        let mut e = evidence(vec![]);
+        e.caption_seen = false;
+        e.codes = vec![qr(REPORTED)];
+        let d = decide(&e, &reported, &t);
+        assert_eq!(
+            (d.verdict, d.reasons),
+            (
+                Verdict::NotFound,
+                vec![Reason::NoSerialField, Reason::BarcodeOnly]
+            )
+        );
+        // ...and a code of another device there is a MISMATCH.
+        e.codes = vec![qr(NEIGHBOUR)];
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Mismatch);
+        // A code that holds no serial weighs nothing.
+        let mut e = evidence(vec![field(LOOKALIKE, LOOKALIKE, 95.0, 2000.0)]);
+        e.codes = vec![CodeRead {
+            serial: None,
+            ..qr(REPORTED)
+        }];
+        assert_eq!(
+            decide(&e, &reported, &t).reasons,
+            vec![Reason::ConfusableCharacters]
+        );
     }
 }

@@ -5,11 +5,12 @@
 //! |---|---|---|
 //! | `labelcheck_requests_total` | counter | `verdict` (MATCH, …, or `none` for errors), `code` (gRPC code name) |
 //! | `labelcheck_request_duration_seconds` | histogram | `code`: whole call, admission to reply |
-//! | `labelcheck_stage_duration_seconds` | histogram | `stage`: queue, decode, blur, locate, ocr, total |
+//! | `labelcheck_stage_duration_seconds` | histogram | `stage`: queue, decode, blur, barcode, locate, ocr, total |
 //! | `labelcheck_in_flight` | gauge | requests admitted (running plus queued) |
 //! | `labelcheck_queue_depth` | gauge | requests admitted and waiting for a worker |
 //! | `labelcheck_rejected_total` | counter | `reason`: overloaded, invalid_argument, deadline_exceeded, … |
 //! | `labelcheck_workers` | gauge | worker threads (OCR engines) |
+//! | `labelcheck_codes_found_total` | counter | `symbology` (qr, code128), `serial` (`yes` if the code held a serial, else `no`) |
 
 use std::net::SocketAddr;
 
@@ -41,6 +42,8 @@ pub struct Metrics {
     pub rejected: IntCounterVec,
     /// Worker threads.
     pub workers: IntGauge,
+    /// QR codes and barcodes decoded, by symbology and whether they held a serial.
+    pub codes_found: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -94,6 +97,13 @@ impl Metrics {
                 "labelcheck_workers",
                 "Worker threads, one OCR engine each.",
             )),
+            codes_found: must(IntCounterVec::new(
+                Opts::new(
+                    "labelcheck_codes_found_total",
+                    "QR codes and barcodes decoded on the photos checked.",
+                ),
+                &["symbology", "serial"],
+            )),
             registry,
         };
         for c in [
@@ -104,6 +114,7 @@ impl Metrics {
             Box::new(m.queue_depth.clone()),
             Box::new(m.rejected.clone()),
             Box::new(m.workers.clone()),
+            Box::new(m.codes_found.clone()),
         ] {
             must(m.registry.register(c));
         }

@@ -3,6 +3,7 @@
 
 use crate::photo_format::PhotoFormat;
 use crate::pipeline::Report;
+use crate::pipeline::barcode::Symbology;
 use crate::pipeline::serial::MatchKind;
 use crate::pipeline::verdict::{Reason, Thresholds, Verdict};
 use crate::pipeline::{BoxPx, CheckTimings};
@@ -60,6 +61,11 @@ impl From<Reason> for pb::Reason {
             Reason::UnreadSerialField => pb::Reason::UnreadSerialField,
             Reason::MotionBlur => pb::Reason::MotionBlur,
             Reason::TooMuchText => pb::Reason::TooMuchText,
+            Reason::BarcodeAgrees => pb::Reason::BarcodeAgrees,
+            Reason::BarcodeSettlesLookalikes => pb::Reason::BarcodeSettlesLookalikes,
+            Reason::BarcodeDisagrees => pb::Reason::BarcodeDisagrees,
+            Reason::BarcodeDiffers => pb::Reason::BarcodeDiffers,
+            Reason::BarcodeOnly => pb::Reason::BarcodeOnly,
         }
     }
 }
@@ -112,6 +118,16 @@ fn timings(t: &CheckTimings, queue_ms: f64) -> pb::Timings {
         locate_ms: t.locate_ms,
         ocr_ms: t.ocr_ms,
         total_ms: t.total_ms,
+        barcode_ms: t.barcode_ms,
+    }
+}
+
+impl From<Symbology> for pb::Symbology {
+    fn from(s: Symbology) -> Self {
+        match s {
+            Symbology::Code128 => pb::Symbology::Code128,
+            Symbology::Qr => pb::Symbology::Qr,
+        }
     }
 }
 
@@ -119,6 +135,15 @@ fn timings(t: &CheckTimings, queue_ms: f64) -> pb::Timings {
 /// worker (milliseconds).
 pub fn response(report: Report, case_id: String, queue_ms: f64) -> pb::VerifyResponse {
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let codes = report
+        .codes
+        .iter()
+        .map(|c| pb::Code {
+            symbology: pb::Symbology::from(c.symbology).into(),
+            r#box: Some(c.bbox.into()),
+            serial: c.serial.clone().unwrap_or_default(),
+        })
+        .collect();
     pb::VerifyResponse {
         case_id,
         verdict: pb::Verdict::from(report.verdict).into(),
@@ -150,5 +175,6 @@ pub fn response(report: Report, case_id: String, queue_ms: f64) -> pb::VerifyRes
         serials_found: report.serials_found,
         ocr_calls: count(report.ocr_calls),
         timings: Some(timings(&report.timings, queue_ms)),
+        codes,
     }
 }

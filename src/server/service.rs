@@ -181,6 +181,12 @@ impl Verifier {
         m.request_seconds
             .with_label_values(&["OK"])
             .observe(started.elapsed().as_secs_f64());
+        for code in &report.evidence.codes {
+            let serial = if code.serial.is_some() { "yes" } else { "no" };
+            m.codes_found
+                .with_label_values(&[code.symbology.as_str(), serial])
+                .inc();
+        }
         let t = &report.timings;
         for (stage, ms) in [
             ("queue", queue_ms),
@@ -188,6 +194,7 @@ impl Verifier {
             ("blur", t.blur_ms),
             ("locate", t.locate_ms),
             ("ocr", t.ocr_ms),
+            ("barcode", t.barcode_ms),
             ("total", t.total_ms),
         ] {
             m.stage_seconds
@@ -259,6 +266,8 @@ impl pb::label_verifier_server::LabelVerifier for Verifier {
                     decode_ms = t.decode_ms,
                     locate_ms = t.locate_ms,
                     ocr_ms = t.ocr_ms,
+                    barcode_ms = t.barcode_ms,
+                    codes = report.evidence.codes.len(),
                     total_ms = started.elapsed().as_secs_f64() * 1e3,
                     "verified"
                 );

@@ -2,7 +2,7 @@
 //! manifest.
 //!
 //! ```text
-//! cargo run --release --example gen_testdata -- [--set testdata|validation|tuning|sweep]
+//! cargo run --release --example gen_testdata -- [--set testdata|validation|tuning|sweep|tampered]
 //!     [--seed N] [--count N] [--out DIR] [--only I,J,..] [--verify]
 //! ```
 //! `testdata` (the default) is the committed CI fixture. The wider sets (`wide.rs`) go to
@@ -56,6 +56,8 @@ enum Case {
     Occluded,
     /// The printed serial one look-alike away from the reported one (the sweep).
     LookAlike,
+    /// The text shows the reported serial, a code on the label a neighbour's (the tampered set).
+    Tampered,
 }
 
 impl Case {
@@ -76,6 +78,7 @@ impl Case {
             Case::OutOfFrame => "out_of_frame",
             Case::Occluded => "occluded",
             Case::LookAlike => "lookalike",
+            Case::Tampered => "tampered",
         }
     }
 
@@ -90,7 +93,7 @@ impl Case {
             | Case::CodeBesideSerial => "MATCH",
             Case::OutOfFrame => "NOT_FOUND|INCONCLUSIVE",
             Case::Occluded => "INCONCLUSIVE|NOT_FOUND|BLURRY",
-            Case::LookAlike => "MISMATCH|INCONCLUSIVE",
+            Case::LookAlike | Case::Tampered => "MISMATCH|INCONCLUSIVE",
             Case::Neighbour | Case::Transposed | Case::OtherDevice => "MISMATCH",
             Case::Blurred => "BLURRY",
             Case::NoSerial => "NOT_FOUND",
@@ -658,11 +661,13 @@ fn parse_args() -> Args {
             "--set" => {
                 let name = it
                     .next()
-                    .expect("--set takes testdata, validation, tuning or sweep");
+                    .expect("--set takes testdata, validation, tuning, sweep or tampered");
                 args.set = match name.as_str() {
                     "testdata" => None,
                     other => Some(wide::Set::parse(other).unwrap_or_else(|| {
-                        panic!("unknown set {other}: testdata, validation, tuning or sweep")
+                        panic!(
+                            "unknown set {other}: testdata, validation, tuning, sweep or tampered"
+                        )
                     })),
                 };
             }

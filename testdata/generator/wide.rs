@@ -28,6 +28,8 @@ pub enum Set {
     Validation,
     Tuning,
     Sweep,
+    /// Labels whose text shows the reported serial and whose codes hold a neighbour's.
+    Tampered,
 }
 
 impl Set {
@@ -36,6 +38,7 @@ impl Set {
             "validation" => Some(Set::Validation),
             "tuning" => Some(Set::Tuning),
             "sweep" => Some(Set::Sweep),
+            "tampered" => Some(Set::Tampered),
             _ => None,
         }
     }
@@ -45,6 +48,7 @@ impl Set {
             Set::Validation => "validation",
             Set::Tuning => "tuning",
             Set::Sweep => "sweep",
+            Set::Tampered => "tampered",
         }
     }
 
@@ -54,6 +58,7 @@ impl Set {
             Set::Validation => 7_100_001,
             Set::Tuning => 7_200_002,
             Set::Sweep => 7_300_003,
+            Set::Tampered => 7_400_004,
         }
     }
 }
@@ -273,9 +278,14 @@ pub fn plan(set: Set, seed: u64, count: usize) -> Vec<WidePlan> {
     if set == Set::Sweep {
         return sweep_plan(&mut rng);
     }
-    let total: usize = CASE_MIX.iter().map(|(_, n)| n).sum();
+    let mix: &[(Case, usize)] = if set == Set::Tampered {
+        &[(Case::Tampered, 1)]
+    } else {
+        CASE_MIX
+    };
+    let total: usize = mix.iter().map(|(_, n)| n).sum();
     let mut cases = Vec::new();
-    for &(case, n) in CASE_MIX {
+    for &(case, n) in mix {
         cases.extend(std::iter::repeat_n(case, (n * count).div_ceil(total)));
     }
     cases.truncate(count.max(1));
@@ -543,6 +553,14 @@ fn sticker<R: Rng>(
     (LabelSpec { qr, ..spec }, colour, thermal_print)
 }
 
+/// Makes `spec`'s codes (QR code and barcode) hold a neighbour of `device` while its text keeps
+/// `device`'s serial.
+fn tamper(rng: &mut ChaCha8Rng, spec: &mut LabelSpec, device: &Device) {
+    let other = serials::neighbour(device, rng.random_bool(0.5));
+    spec.qr = spec.qr.replacen(&device.full, &other.full, 1);
+    spec.barcode = Some(other.full.clone());
+}
+
 /// The quad (TL, TR, BR, BL) of a `label_w` × `label_w * aspect` label centred at `centre`,
 /// turned by `rotation` radians and tilted `tilt` radians away from the camera about an axis at
 /// `axis` radians (a pinhole camera at 1.2 label widths).
@@ -655,6 +673,9 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
             let (mut spec, colour, thermal_print) = sticker(&mut rng, &d, printed, fonts);
             if case == Case::CodeBesideSerial {
                 spec.style.code_on_serial_line = true;
+            }
+            if case == Case::Tampered {
+                tamper(&mut rng, &mut spec, &d);
             }
             if case == Case::LookAlike {
                 spec.style.spacing = 0.0;
