@@ -361,7 +361,7 @@ fn serve_leaks_nothing(
         }
         let metrics_addr = metrics.trim_start_matches("http://");
         let metrics_addr = metrics_addr.split('/').next().unwrap_or(metrics_addr);
-        (replies, http_get(metrics_addr, "/metrics").await)
+        (replies, common::http_get(metrics_addr, "/metrics").await)
     });
     assert!(replies.contains("codes: [Code"), "{replies}");
     assert_no_code("gRPC replies", &replies, codes);
@@ -377,22 +377,4 @@ fn serve_leaks_nothing(
     let _ = server.0.wait();
     assert!(rest.contains("\"verified\""), "{rest}");
     assert_no_code("serve log", &format!("{first}{rest}"), codes);
-}
-
-/// GET `path` from `addr` over plain HTTP/1.1.
-async fn http_get(addr: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .expect("write");
-    let mut body = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut body))
-        .await
-        .expect("metrics answer in time")
-        .expect("read");
-    body
 }

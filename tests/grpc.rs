@@ -202,17 +202,7 @@ async fn verify_round_trips_give_the_manifest_verdicts() {
 
 /// GET /metrics with a plain HTTP/1.1 request.
 async fn reqwest_metrics(addr: SocketAddr) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut body = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut body))
-        .await
-        .expect("metrics answer in time")
-        .expect("read");
+    let body = common::http_get(&addr.to_string(), "/metrics").await;
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     body
 }

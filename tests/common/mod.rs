@@ -144,3 +144,25 @@ pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipe
         .unwrap_or_else(|e| panic!("{name}: {e}"))
     })
 }
+
+/// GET `path` from `addr` (`host:port`) with a plain HTTP/1.1 request; the whole answer, status
+/// line and headers included. Bounded by 10 s.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut body = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut body),
+    )
+    .await
+    .expect("an answer in time")
+    .expect("read");
+    body
+}
