@@ -109,28 +109,25 @@ pub struct Report {
     pub evidence: Evidence,
 }
 
-impl Report {
-    /// `(x0, y0, x1, y1)` as a box clamped to the photo.
-    fn to_box(&self, b: (f32, f32, f32, f32)) -> BoxPx {
-        BoxPx {
-            x0: (b.0.max(0.0) as u32).min(self.width),
-            y0: (b.1.max(0.0) as u32).min(self.height),
-            x1: (b.2.max(0.0) as u32).min(self.width),
-            y1: (b.3.max(0.0) as u32).min(self.height),
-        }
+/// `(x0, y0, x1, y1)` in photo pixels as a box clamped to a `width` × `height` photo.
+fn clamped_box(b: (f32, f32, f32, f32), width: u32, height: u32) -> BoxPx {
+    BoxPx {
+        x0: (b.0.max(0.0) as u32).min(width),
+        y0: (b.1.max(0.0) as u32).min(height),
+        x1: (b.2.max(0.0) as u32).min(width),
+        y1: (b.3.max(0.0) as u32).min(height),
     }
+}
 
+impl Report {
     /// Decides again from the stored evidence under `thresholds`, without the photo: sets the
     /// verdict, reasons, match kind, thresholds and the chosen field's reads, confidence, box and
     /// sharpness. `check` itself ends with this, so a re-decided report equals the report a fresh
     /// check with those thresholds would give (for batch re-scoring).
     pub fn redecide(&mut self, reported: &FullSerial, thresholds: Thresholds) {
         let decision = decide(&self.evidence, reported, &thresholds);
-        let field = decision
-            .field
-            .and_then(|i| self.evidence.fields.get(i))
-            .cloned();
-        let field = field.as_ref();
+        let field = decision.field.and_then(|i| self.evidence.fields.get(i));
+        let (width, height) = (self.width, self.height);
         self.verdict = decision.verdict;
         self.reasons = decision.reasons;
         self.match_kind = decision.match_kind;
@@ -140,7 +137,7 @@ impl Report {
         self.serial_read_raw = field.map(|f| f.raw.clone());
         self.serial_rereads_raw = field.map(|f| f.others_raw.clone()).unwrap_or_default();
         self.confidence = field.map(|f| f.min_confidence);
-        self.serial_region = field.map(|f| self.to_box(f.bbox));
+        self.serial_region = field.map(|f| clamped_box(f.bbox, width, height));
         self.region_blur_score = field.map(|f| f.region_blur);
         self.codes = self
             .evidence
@@ -148,7 +145,7 @@ impl Report {
             .iter()
             .map(|c| CodeFound {
                 symbology: c.symbology,
-                bbox: self.to_box(c.bbox),
+                bbox: clamped_box(c.bbox, width, height),
                 serial: c.serial.clone(),
             })
             .collect();

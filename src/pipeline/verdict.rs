@@ -271,6 +271,9 @@ const SETTLEABLE: [Reason; 5] = [
     Reason::UnstableRead,
 ];
 
+/// Reasons that say the serial read equals the reported one: kept only on a MATCH.
+const EQUAL: [Reason; 2] = [Reason::FullSerialEqual, Reason::ShortSerialEqual];
+
 /// Reasons of a text decision that say the photo holds another label or serial than the one read.
 const OTHER_LABEL: [Reason; 2] = [Reason::MultipleSerials, Reason::UnreadSerialField];
 
@@ -292,7 +295,7 @@ fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> De
         reasons.extend(
             text.reasons
                 .iter()
-                .filter(|r| verdict == Verdict::Match || !SETTLEABLE[..2].contains(r)),
+                .filter(|r| verdict == Verdict::Match || !EQUAL.contains(r)),
         );
         Decision {
             verdict,
