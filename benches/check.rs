@@ -3,6 +3,12 @@
 //! run as a baseline. `barcodes` is the barcode stage alone (its share of end to end is kept
 //! under 15%), and `barcodes/noise_12MP` the same stage on 12 MP of pixel noise.
 //!
+//! The bundled label-text model is measured against the stock English model it replaced
+//! (`.../eng`: tessdata_fast `eng`, from Debian's `tesseract-ocr-eng`, checked by its SHA-256):
+//! `end_to_end` on each photo, `no_ocr` (the same check with a recognizer that reads nothing:
+//! everything but OCR, so OCR time is `end_to_end` minus `no_ocr`), and `mix`, one photo per
+//! iteration cycling through all 86 testdata photos (the testdata mix's mean time per photo).
+//!
 //! Two more figures bound what any Tesseract pipeline can reach on the same photo: decoding plus
 //! finding the text lines (`decode_and_locate`), and one Tesseract LSTM call on the serial value
 //! alone (`one_value_read`, the crop `check` reads first). Their sum is the least work that can
@@ -19,13 +25,54 @@ use labelcheck::pipeline::barcode::find_codes;
 use labelcheck::pipeline::blur::reference_downscale;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::find_lines;
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
+use labelcheck::pipeline::ocr::{Charset, LineMode, LineRead, Recognizer, TesseractEngine};
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 
-fn bench_check(c: &mut Criterion) {
+/// Where Debian's `tesseract-ocr-eng` puts the stock English model (the baseline).
+const BASELINE_DIR: &str = "/usr/share/tesseract-ocr/5/tessdata";
+/// SHA-256 of tessdata_fast `eng.traineddata`, the model labelcheck bundled before its own.
+const BASELINE_SHA256: &str = "7d4322bd2a7749724879683fc3912cb542f19906c83bcc1a52132556427170b2";
+
+/// The two models measured: the bundled one, and the stock `eng` baseline.
+fn engines() -> [(&'static str, TesseractEngine); 2] {
     let model = labelcheck::config::default_model_dir();
-    let mut engine = TesseractEngine::new(&model).expect("engine");
+    let baseline = std::path::Path::new(BASELINE_DIR);
+    let bytes = std::fs::read(baseline.join("eng.traineddata"))
+        .expect("the baseline model (scripts/setup.sh installs tesseract-ocr-eng)");
+    let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    assert_eq!(
+        digest, BASELINE_SHA256,
+        "not the tessdata_fast eng baseline"
+    );
+    [
+        (
+            labelcheck::model::LANGUAGE,
+            TesseractEngine::new(&model).expect("engine"),
+        ),
+        (
+            "eng",
+            TesseractEngine::with_language(baseline, "eng", LineMode::Single)
+                .expect("baseline engine"),
+        ),
+    ]
+}
+
+/// A recognizer that reads nothing: `check` with it is everything but OCR.
+struct NoOcr;
+
+impl Recognizer for NoOcr {
+    fn read_line(
+        &mut self,
+        _: &image::GrayImage,
+        _: Charset,
+    ) -> labelcheck::error::Result<LineRead> {
+        Ok(LineRead::default())
+    }
+}
+
+fn bench_check(c: &mut Criterion) {
+    let [(_, mut engine), (_, mut baseline)] = engines();
     let config = PipelineConfig::default();
     let mut group = c.benchmark_group("check");
     for (label, prefix) in [("2MP", "001_"), ("12MP", "000_")] {
@@ -70,11 +117,58 @@ fn bench_check(c: &mut Criterion) {
                     .expect("reads")
             })
         });
-        group.bench_function(format!("end_to_end/{label}"), |b| {
+        for (name, engine) in [
+            (labelcheck::model::LANGUAGE, &mut engine),
+            ("eng", &mut baseline),
+        ] {
+            group.bench_function(format!("end_to_end/{label}/{name}"), |b| {
+                b.iter(|| {
+                    check(
+                        black_box(&bytes),
+                        &reported,
+                        &config,
+                        engine,
+                        &mut |_, _| {},
+                    )
+                    .expect("report")
+                })
+            });
+        }
+        group.bench_function(format!("no_ocr/{label}"), |b| {
             b.iter(|| {
                 check(
                     black_box(&bytes),
                     &reported,
+                    &config,
+                    &mut NoOcr,
+                    &mut |_, _| {},
+                )
+                .expect("report")
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The testdata mix on one thread: one photo per iteration, cycling through all 86, with each
+/// model.
+fn bench_mix(c: &mut Criterion) {
+    let photos: Vec<_> = support::all_photos()
+        .into_iter()
+        .map(|(bytes, serial)| (bytes, parse_reported(&serial).expect("serial")))
+        .collect();
+    let config = PipelineConfig::default();
+    let mut group = c.benchmark_group("mix");
+    group.sampling_mode(criterion::SamplingMode::Flat);
+    for (name, mut engine) in engines() {
+        let mut next = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let (bytes, reported) = &photos[next % photos.len()];
+                next += 1;
+                check(
+                    black_box(bytes),
+                    reported,
                     &config,
                     &mut engine,
                     &mut |_, _| {},
@@ -104,6 +198,6 @@ fn bench_locate_noise(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench_check, bench_locate_noise
+    targets = bench_check, bench_mix, bench_locate_noise
 }
 criterion_main!(benches);

@@ -18,6 +18,9 @@ if [ "${LABELCHECK_SETUP_TESTS:-0}" = 1 ]; then
   APT_PACKAGES+=(fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35
     fonts-roboto-unhinted fonts-open-sans fonts-croscore fonts-go fonts-b612 fonts-hack
     fonts-jetbrains-mono fonts-firacode fonts-noto-mono fonts-freefont-ttf fonts-inconsolata)
+  # Tesseract's command-line and training tools (training/train.sh) and the stock English model
+  # the check benchmark measures the bundled model against.
+  APT_PACKAGES+=(tesseract-ocr tesseract-ocr-eng)
 fi
 
 as_root() {

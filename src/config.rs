@@ -34,7 +34,10 @@ pub struct Config {
 /// folder of the source tree this binary was built from.
 pub fn default_model_dir() -> PathBuf {
     let local = PathBuf::from("models");
-    if local.join("eng.traineddata").is_file() {
+    if local
+        .join(format!("{}.traineddata", crate::model::LANGUAGE))
+        .is_file()
+    {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")

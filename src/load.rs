@@ -35,6 +35,8 @@ pub struct Payload {
 pub struct Percentiles {
     /// Calls measured.
     pub count: usize,
+    /// Mean, ms.
+    pub mean_ms: f64,
     /// Median, ms.
     pub p50_ms: f64,
     /// 95th percentile, ms.
@@ -52,12 +54,14 @@ impl Percentiles {
             return Percentiles::default();
         }
         latencies.sort_by(f64::total_cmp);
+        let mean_ms = latencies.iter().sum::<f64>() / latencies.len() as f64;
         let at = |q: f64| {
             let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
             latencies[rank - 1]
         };
         Percentiles {
             count: latencies.len(),
+            mean_ms,
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),

@@ -119,8 +119,10 @@ impl Model {
         if !dir.is_dir() {
             return Err(model_error(
                 dir,
-                "folder not found (set --model-dir or LABELCHECK_MODEL_DIR to the folder holding \
-                 eng.traineddata)",
+                format!(
+                    "folder not found (set --model-dir or LABELCHECK_MODEL_DIR to the folder \
+                     holding {LANGUAGE}.traineddata)"
+                ),
             ));
         }
         let file_name = format!("{LANGUAGE}.traineddata");

@@ -1,18 +1,28 @@
 //! The CPU side of the server and the batch runner: a rayon pool whose threads each own one
 //! Tesseract engine, created once when the pool starts (so a broken model fails start-up, not the
-//! first request) and reused for every photo that thread handles.
+//! first request) and reused for every line that thread reads.
+//!
+//! A job (one photo) does not hold an engine. It reads through a [`PoolReader`]: each line read
+//! borrows the engine of the pool thread that runs it for that one read, and the lines a pipeline
+//! step reads together are spread over the pool. An idle pool thus puts every core on one photo,
+//! while a busy one runs no more reads at once than it has threads (rayon steals the waiting
+//! lines of one photo or the next photo, never more threads).
 //!
 //! Async code never runs a photo itself: it hands a job to [`Workers::spawn`] and awaits the
-//! answer. A panic inside a job is caught, reported as [`Error::Internal`], and the engine of that
-//! thread is dropped (it may be half-way through a call) and made afresh on its next job.
+//! answer. A panic inside a job is caught and reported as [`Error::Internal`]; an engine that
+//! was half-way through a read when it panicked is dropped with the unwinding, and that thread
+//! makes a fresh one on its next read.
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use image::GrayImage;
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
-use crate::pipeline::ocr::{Recognizer, TesseractEngine};
+use crate::pipeline::ocr::{Charset, LineRead, Recognizer, TesseractEngine};
 
 thread_local! {
     /// This thread's engine and the model folder it was made from.
@@ -67,7 +77,7 @@ impl Workers {
             .map_err(|e| internal(e.to_string()))?;
         let model_dir = Arc::new(model_dir.to_path_buf());
         let dir = Arc::clone(&model_dir);
-        pool.broadcast(|_| with_engine(&dir, |_| Ok(())))
+        pool.broadcast(|_| with_thread_engine(&dir, |_| Ok(())))
             .into_iter()
             .collect::<Result<()>>()?;
         Ok(Workers {
@@ -82,8 +92,8 @@ impl Workers {
         self.threads
     }
 
-    /// Runs `job` on a free worker with that worker's engine, then hands its result to `done`
-    /// (on the worker thread). Returns at once.
+    /// Runs `job` on a free worker, reading through a [`PoolReader`], then hands its result to
+    /// `done` (on a worker thread). Returns at once.
     pub fn spawn<R, J, D>(&self, job: J, done: D)
     where
         R: Send + 'static,
@@ -91,7 +101,7 @@ impl Workers {
         D: FnOnce(Result<R>) + Send + 'static,
     {
         let dir = Arc::clone(&self.model_dir);
-        self.pool.spawn(move || done(with_engine(&dir, job)));
+        self.pool.spawn(move || done(run_job(&dir, job)));
     }
 
     /// Runs `f` inside the pool, so that rayon iterators in it use these workers; `f` calls
@@ -100,10 +110,10 @@ impl Workers {
         self.pool.install(f)
     }
 
-    /// Runs `job` with the current worker's engine (call it on a worker, inside
+    /// Runs `job` reading through a [`PoolReader`] (call it on a worker, inside
     /// [`Workers::install`]).
     pub fn engine<R>(&self, job: impl FnOnce(&mut dyn Recognizer) -> Result<R>) -> Result<R> {
-        with_engine(&self.model_dir, job)
+        run_job(&self.model_dir, job)
     }
 }
 
@@ -134,46 +144,155 @@ fn lower_priority(increment: i32) {
     let _ = increment;
 }
 
-/// Runs `job` with this thread's engine, creating it first if the thread has none (or one for
-/// another model). The engine is taken out of its slot while `job` runs, so a job nested on the
-/// same thread (rayon work stealing) makes its own instead of sharing one mid-call.
-fn with_engine<R>(
+/// The recognizer a job reads through: every read borrows the engine of the pool thread it
+/// runs on for that read only, and [`Recognizer::read_lines`] spreads its lines over the pool
+/// (call it on a pool thread).
+pub struct PoolReader<'a> {
+    model_dir: &'a Path,
+}
+
+impl Recognizer for PoolReader<'_> {
+    fn read_line(&mut self, line: &GrayImage, charset: Charset) -> Result<LineRead> {
+        with_thread_engine(self.model_dir, |engine| engine.read_line(line, charset))
+    }
+
+    fn read_lines(&mut self, lines: &[(&GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+        let dir = self.model_dir;
+        lines
+            .par_iter()
+            .with_max_len(1)
+            .map(|&(line, charset)| {
+                with_thread_engine(dir, |engine| engine.read_line(line, charset))
+            })
+            .collect()
+    }
+}
+
+/// Runs `job` with a [`PoolReader`], turning a panic into [`Error::Internal`].
+fn run_job<R>(model_dir: &Path, job: impl FnOnce(&mut dyn Recognizer) -> Result<R>) -> Result<R> {
+    let mut reader = PoolReader { model_dir };
+    catch_unwind(AssertUnwindSafe(|| job(&mut reader))).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        tracing::error!(cause = %what, "a job panicked");
+        Err(Error::Internal {
+            component: "pipeline",
+            detail: format!("panicked: {what}"),
+        })
+    })
+}
+
+/// Runs `read` with this thread's engine, creating it first if the thread has none (or one for
+/// another model). The engine is out of its slot while `read` runs: a panic drops it with the
+/// unwinding (it may be half-way through a call), and the thread makes a fresh one next time.
+fn with_thread_engine<R>(
     model_dir: &Path,
-    job: impl FnOnce(&mut dyn Recognizer) -> Result<R>,
+    read: impl FnOnce(&mut TesseractEngine) -> Result<R>,
 ) -> Result<R> {
     let taken = ENGINE.with(|slot| slot.borrow_mut().take());
     let mut engine = match taken {
         Some((dir, engine)) if dir == model_dir => engine,
         _ => TesseractEngine::new(model_dir)?,
     };
-    match catch_unwind(AssertUnwindSafe(|| job(&mut engine))) {
-        Ok(result) => {
-            ENGINE.with(|slot| {
-                let mut slot = slot.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some((model_dir.to_path_buf(), engine));
-                }
-            });
-            result
+    #[cfg(test)]
+    let _reading = tests::Reading::start();
+    let result = read(&mut engine);
+    ENGINE.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some((model_dir.to_path_buf(), engine));
         }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
-            tracing::error!(cause = %what, "a job panicked; its worker's OCR engine is replaced");
-            Err(Error::Internal {
-                component: "pipeline",
-                detail: format!("panicked: {what}"),
-            })
-        }
-    }
+    });
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Engine reads in progress, the most seen at once, and the threads that read.
+    static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+    static READERS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+    /// Counts one engine read while alive, on the threads of the pool named `spread` (other
+    /// tests' pools run at the same time).
+    pub(super) struct Reading(bool);
+
+    impl Reading {
+        pub(super) fn start() -> Reading {
+            let name = std::thread::current().name().unwrap_or("?").to_string();
+            if !name.starts_with("spread") {
+                return Reading(false);
+            }
+            let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+            MOST.fetch_max(now, Ordering::SeqCst);
+            if let Ok(mut readers) = READERS.lock() {
+                readers.get_or_insert_with(HashSet::new).insert(name);
+            }
+            Reading(true)
+        }
+    }
+
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            if self.0 {
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn one_photo_reads_on_every_thread_and_many_never_oversubscribe() {
+        let workers = Workers::new(&model_dir(), 2, "spread").expect("workers start");
+        // A line of text-like ink, so each read takes a few milliseconds.
+        let mut crop = image::GrayImage::from_pixel(600, 48, image::Luma([230]));
+        for x in (20..580).step_by(14) {
+            for y in 12..36 {
+                for dx in 0..6 {
+                    crop.put_pixel(x + dx, y, image::Luma([20]));
+                }
+            }
+        }
+        let crop = Arc::new(crop);
+        let (tx, rx) = std::sync::mpsc::channel();
+        // One job alone: its 24 lines are read by both threads.
+        let job = |crop: Arc<image::GrayImage>| {
+            move |reader: &mut dyn Recognizer| {
+                let lines: Vec<(&image::GrayImage, Charset)> =
+                    (0..24).map(|_| (&*crop, Charset::Any)).collect();
+                reader.read_lines(&lines).map(|reads| reads.len())
+            }
+        };
+        let send = |tx: std::sync::mpsc::Sender<Result<usize>>| move |r| drop(tx.send(r));
+        workers.spawn(job(Arc::clone(&crop)), send(tx.clone()));
+        assert_eq!(rx.recv().expect("an answer").expect("reads"), 24);
+        let readers = READERS.lock().expect("lock").take().unwrap_or_default();
+        assert_eq!(
+            readers.len(),
+            2,
+            "one photo's lines were read on {readers:?}"
+        );
+        // Six jobs at once: never more reads at a time than threads.
+        MOST.store(0, Ordering::SeqCst);
+        for _ in 0..6 {
+            workers.spawn(job(Arc::clone(&crop)), send(tx.clone()));
+        }
+        for _ in 0..6 {
+            assert_eq!(rx.recv().expect("an answer").expect("reads"), 24);
+        }
+        assert!(
+            MOST.load(Ordering::SeqCst) <= 2,
+            "{} reads at once",
+            MOST.load(Ordering::SeqCst)
+        );
+    }
 
     fn model_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models")

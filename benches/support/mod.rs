@@ -22,3 +22,17 @@ pub fn manifest_row(prefix: &str) -> (String, String) {
     let fields: Vec<&str> = line.split(',').collect();
     (fields[0].to_string(), fields[1].to_string())
 }
+
+/// Every testdata photo's bytes and reported serial, in manifest order (the testdata mix).
+pub fn all_photos() -> Vec<(Vec<u8>, String)> {
+    let manifest = std::fs::read_to_string(testdata().join("manifest.csv")).expect("manifest");
+    manifest
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let bytes = std::fs::read(testdata().join(fields[0])).expect("read photo");
+            (bytes, fields[1].to_string())
+        })
+        .collect()
+}

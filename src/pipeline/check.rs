@@ -99,6 +99,11 @@ impl Recognizer for Counted<'_> {
         self.calls += 1;
         self.engine.read_line(line, charset)
     }
+
+    fn read_lines(&mut self, lines: &[(&GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+        self.calls += lines.len();
+        self.engine.read_lines(lines)
+    }
 }
 
 /// Everything the decision looks at: the fields, how many labels the text names (serial

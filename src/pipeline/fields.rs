@@ -44,7 +44,7 @@ enum Value {
 }
 
 /// Finds every serial field on the lines read and reads each value three times
-/// ([`read_value`]). `debug` receives each value crop.
+/// ([`value_crops`]), every value's reads in one batch. `debug` receives each value crop.
 pub(super) fn find_fields(
     gray: &GrayImage,
     lines: &ReadLines,
@@ -52,38 +52,61 @@ pub(super) fn find_fields(
     debug: &mut dyn FnMut(&str, &GrayImage),
 ) -> Result<Fields> {
     let work = &lines.work;
-    let mut found = Fields {
-        fields: Vec::new(),
-        caption_seen: false,
-    };
+    let mut caption_seen = false;
+    // Each field: its caption's line, and where its value is (None: unreadable).
+    let mut planned: Vec<(usize, Option<(usize, i32)>)> = Vec::new();
     let mut used = vec![false; work.len()];
     for i in 0..work.len() {
         if used[i] {
             continue;
         }
-        found.caption_seen |= work[i].caption.is_some();
-        let (value_line, x_start) = match value_of(work, i, lines.flip, &used) {
-            None => continue,
-            Some(Value::Unreadable) => {
-                found.fields.push(unreadable_field(&work[i]));
-                continue;
+        caption_seen |= work[i].caption.is_some();
+        match value_of(work, i, lines.flip, &used) {
+            None => {}
+            Some(Value::Unreadable) => planned.push((i, None)),
+            Some(Value::At { line, x_start }) => {
+                used[line] = true;
+                used[i] = true;
+                planned.push((i, Some((line, x_start))));
             }
-            Some(Value::At { line, x_start }) => (line, x_start),
-        };
-        used[value_line] = true;
-        used[i] = true;
-        let field = read_value(
-            gray,
-            &work[value_line],
-            (lines.flip, lines.streak),
-            x_start,
-            engine,
-            debug,
-            found.fields.len(),
-        )?;
-        found.fields.push(field);
+        }
     }
-    Ok(found)
+    let mut crops = Vec::new();
+    for (index, &(_, value)) in planned.iter().enumerate() {
+        if let Some((line, x_start)) = value {
+            let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
+            for (k, crop) in cut.iter().enumerate() {
+                let name = match k {
+                    0 => format!("value{index}"),
+                    k => format!("value{index}_zoom{}", k - 1),
+                };
+                debug(&name, crop);
+            }
+            crops.push(cut);
+        }
+    }
+    let jobs: Vec<(&GrayImage, Charset)> = crops
+        .iter()
+        .flat_map(|cut| cut.iter().map(|crop| (crop, VALUE_CHARSET)))
+        .collect();
+    let mut reads = engine.read_lines(&jobs)?.into_iter();
+    let mut crops = crops.into_iter();
+    let mut fields = Vec::new();
+    for (caption_line, value) in planned {
+        let cut = if value.is_some() { crops.next() } else { None };
+        let field = match (value, cut) {
+            (Some((line, _)), Some(cut)) => {
+                let mut three = [(); 3].map(|_| reads.next().unwrap_or_default());
+                field_from_reads(&work[line], &cut, &mut three)
+            }
+            _ => unreadable_field(&work[caption_line]),
+        };
+        fields.push(field);
+    }
+    Ok(Fields {
+        fields,
+        caption_seen,
+    })
 }
 
 /// Where the value of a field starting on line `i` is: after its caption on the same line (cut
@@ -186,13 +209,34 @@ fn start_point(line: &TextLine, flip: bool) -> (f32, f32) {
     )
 }
 
-/// Whether a line names another field (model, verification code, MAC, power, origin): such a line
-/// never holds the serial value, however serial-like its characters look (`MAC-44-19-B6-…`).
+/// Whether a line names another field (model, verification code, MAC, power, origin) or is a
+/// power rating (`100-240VAC 50/60Hz`, `12V DC`): such a line never holds the serial value,
+/// however serial-like its characters look (`MAC-44-19-B6-…`).
 fn has_other_field_word(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
     ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
         .iter()
         .any(|w| upper.contains(w))
+        || is_power_rating(&upper)
+}
+
+/// Whether upper-case text holds a power rating: a number followed by `V AC`, `VAC`, `V DC`,
+/// `VDC` or `HZ` (spaces allowed), on a line too short to also hold a full serial (fewer than
+/// 20 serial characters in a row).
+fn is_power_rating(upper: &str) -> bool {
+    let compact: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
+    let longest_run = compact
+        .split(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '/'))
+        .map(<[char]>::len)
+        .max()
+        .unwrap_or(0);
+    let unit_after_number = (1..compact.len()).any(|i| {
+        compact[i - 1].is_ascii_digit()
+            && ["VAC", "VDC", "HZ"]
+                .iter()
+                .any(|u| compact[i..].starts_with(&u.chars().collect::<Vec<_>>()))
+    });
+    unit_after_number && longest_run < 20
 }
 
 /// Whether OCR text holds a long run of serial characters with a dash (a full serial that the
@@ -250,38 +294,42 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
     }
 }
 
-/// Reads a serial value on `line` from crop column `x_start` on, three times (the line crop, then
-/// the line cut again at the [`OTHER_READ_ZOOMS`]), with the serial character set. The third
-/// argument is the orientation (`flip`: rotated by 180°) and the motion streak undone on the
-/// lines, if any (see [`cut_for_reading`]).
-fn read_value(
+/// The three crops a serial value on `line` is read from, each from crop column `x_start` on:
+/// the line crop, then the line cut again at the [`OTHER_READ_ZOOMS`]. The second argument is
+/// the orientation (`flip`: rotated by 180°) and the motion streak undone on the lines, if any
+/// (see [`cut_for_reading`]).
+fn value_crops(
     gray: &GrayImage,
     line: &LineWork,
     (flip, streak): (bool, Option<f32>),
     x_start: i32,
-    engine: &mut dyn Recognizer,
-    debug: &mut dyn FnMut(&str, &GrayImage),
-    index: usize,
-) -> Result<FieldRead> {
+) -> [GrayImage; 3] {
     // From x_start to the end of the line (a stray mark at the end is dropped by the grammar).
     let cut = |img: &GrayImage, zoom: f32| {
         let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
         image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
     };
-    let crop = cut(&line.crop, 1.0);
-    debug(&format!("value{index}"), &crop);
-    let mut first = engine.read_line(&crop, VALUE_CHARSET)?;
-    settle_by_shape(&crop, &mut first);
-    let mut others = Vec::new();
-    let mut others_raw = Vec::new();
-    for (k, zoom) in OTHER_READ_ZOOMS.into_iter().enumerate() {
-        let scaled = cut(&cut_for_reading(gray, &line.line, flip, zoom, streak), zoom);
-        debug(&format!("value{index}_zoom{k}"), &scaled);
-        let mut other = engine.read_line(&scaled, VALUE_CHARSET)?;
-        settle_by_shape(&scaled, &mut other);
-        others.push(find_in_text(&other.text()).into_iter().next());
-        others_raw.push(other.text());
+    let [a, b] = OTHER_READ_ZOOMS
+        .map(|zoom| cut(&cut_for_reading(gray, &line.line, flip, zoom, streak), zoom));
+    [cut(&line.crop, 1.0), a, b]
+}
+
+/// A field from the three reads of its value (in [`value_crops`]' order), each first checked
+/// against the glyphs' shapes ([`settle_by_shape`]).
+fn field_from_reads(
+    line: &LineWork,
+    crops: &[GrayImage; 3],
+    reads: &mut [LineRead; 3],
+) -> FieldRead {
+    for (crop, read) in crops.iter().zip(reads.iter_mut()) {
+        settle_by_shape(crop, read);
     }
+    let [first, rest @ ..] = reads;
+    let others = rest
+        .iter()
+        .map(|r| find_in_text(&r.text()).into_iter().next())
+        .collect();
+    let others_raw = rest.iter().map(LineRead::text).collect();
     let raw = first.text();
     let serial = find_in_text(&raw).into_iter().next();
     let min_confidence = first
@@ -290,7 +338,7 @@ fn read_value(
         .filter(|c| c.ch.is_ascii_alphanumeric())
         .map(|c| c.confidence)
         .fold(f32::MAX, f32::min);
-    Ok(FieldRead {
+    FieldRead {
         serial,
         others,
         others_raw,
@@ -300,10 +348,10 @@ fn read_value(
         } else {
             min_confidence
         },
-        region_blur: crop_sharpness(&crop),
-        region_smear: smear(&crop),
+        region_blur: crop_sharpness(&crops[0]),
+        region_smear: smear(&crops[0]),
         bbox: line.line.bbox(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -318,5 +366,18 @@ mod tests {
         assert!(!serial_like("Model: DS-2CD2T47G2-L-XXXXXXXXXXXX"));
         assert!(!serial_like("Verification Code: KETPWX"));
         assert!(!serial_like("this device complies with part 15"));
+        // Power ratings are another field, never a serial's value.
+        for power in [
+            "100-240VAC 50/60Hz",
+            "100-240V AC 50/60 Hz",
+            "12V DC 1A",
+            "DC12V 0.5A 12VDC",
+        ] {
+            assert!(has_other_field_word(power), "{power}");
+        }
+        assert!(!has_other_field_word(
+            "DS-7608NI-K2/8P0820200101CCRRD12345678WCVU"
+        ));
+        assert!(!has_other_field_word("L12345678"));
     }
 }

@@ -102,17 +102,32 @@ pub(super) struct LineWork {
 }
 
 impl LineWork {
-    /// `line`, cut as `crop`, read with `engine`.
-    fn read(line: TextLine, crop: GrayImage, engine: &mut dyn Recognizer) -> Result<LineWork> {
-        let read = engine.read_line(&crop, Charset::Any)?;
-        Ok(LineWork {
+    /// `line`, cut as `crop`, read as `read`.
+    fn new(line: TextLine, crop: GrayImage, read: LineRead) -> LineWork {
+        LineWork {
             line,
             crop,
             text: read.text(),
             caption: caption_end(&read),
             read,
-        })
+        }
     }
+}
+
+/// Reads every crop of `cut` with the full character set, all in one batch (in parallel where
+/// the recognizer can), and pairs each with its line.
+fn read_batch(
+    cut: Vec<(TextLine, GrayImage)>,
+    engine: &mut dyn Recognizer,
+) -> Result<Vec<LineWork>> {
+    let jobs: Vec<(&GrayImage, Charset)> =
+        cut.iter().map(|(_, crop)| (crop, Charset::Any)).collect();
+    let reads = engine.read_lines(&jobs)?;
+    Ok(cut
+        .into_iter()
+        .zip(reads)
+        .map(|((line, crop), read)| LineWork::new(line, crop, read))
+        .collect())
 }
 
 /// The lines read on a photo, and what reading them showed.
@@ -152,14 +167,15 @@ pub(super) fn read_lines(
     if text_smear.is_some_and(|s| s < *SMEAR_RANGE.start())
         && let Some(len) = streak_of(&read.work)
     {
-        read.work = read
+        let cut = read
             .work
             .into_iter()
             .map(|w| {
                 let crop = deblur_rows(&w.crop, len);
-                LineWork::read(w.line, crop, engine)
+                (w.line, crop)
             })
-            .collect::<Result<_>>()?;
+            .collect();
+        read.work = read_batch(cut, engine)?;
         (text_blur, text_smear) = text_scores(&read.work);
         read.streak = Some(len);
         read.text_blur = text_blur;
@@ -259,13 +275,11 @@ fn read_all(
     if flip {
         order.reverse();
     }
-    order
+    let cut = order
         .into_iter()
-        .map(|i| {
-            let (crop, _) = cut_line(gray, &lines[i], flip, 1.0);
-            LineWork::read(lines[i].clone(), crop, engine)
-        })
-        .collect()
+        .map(|i| (lines[i].clone(), cut_line(gray, &lines[i], flip, 1.0).0))
+        .collect();
+    read_batch(cut, engine)
 }
 
 /// How much the reads look like a label the right way up: label words found, then the mean

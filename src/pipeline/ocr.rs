@@ -98,6 +98,28 @@ impl LineRead {
 pub trait Recognizer {
     /// Recognises `line` (8-bit gray, dark text on a light background, capitals about 30 px).
     fn read_line(&mut self, line: &GrayImage, charset: Charset) -> Result<LineRead>;
+
+    /// Recognises every crop of `lines`, answering in the same order. The pipeline hands over
+    /// all the lines it can read at one time, so that an implementation may read them in
+    /// parallel (the workers' pool does, `crate::workers`); this default reads them one after
+    /// another with [`Recognizer::read_line`].
+    fn read_lines(&mut self, lines: &[(&GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+        lines
+            .iter()
+            .map(|(line, charset)| self.read_line(line, *charset))
+            .collect()
+    }
+}
+
+/// How Tesseract takes a line crop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineMode {
+    /// The crop as one raw line (`PSM_RAW_LINE`, 13): no layout pass, the crop read as cut.
+    /// labelcheck's model is trained on crops read this way.
+    Raw,
+    /// Tesseract finds the line in the crop first (`PSM_SINGLE_LINE`, 7), as the stock models
+    /// were measured with.
+    Single,
 }
 
 /// One Tesseract LSTM engine. Not thread-safe: create one per worker thread and reuse it.
@@ -114,12 +136,24 @@ fn engine_error(detail: impl Into<String>) -> Error {
 }
 
 impl TesseractEngine {
-    /// Starts an engine with `eng.traineddata` from `model_dir`. Set `OMP_THREAD_LIMIT=1` in the
-    /// process first (the binary does) so Tesseract does not start threads of its own.
+    /// Starts an engine with labelcheck's model ([`crate::model::LANGUAGE`]) from `model_dir`.
+    /// Set `OMP_THREAD_LIMIT=1` in the process first (the binary does) so Tesseract does not
+    /// start threads of its own.
     pub fn new(model_dir: &Path) -> Result<TesseractEngine> {
+        Self::with_language(model_dir, crate::model::LANGUAGE, LineMode::Raw)
+    }
+
+    /// Starts an engine with `{language}.traineddata` from `model_dir`, reading lines in `mode`
+    /// (benchmarks compare models with it).
+    pub fn with_language(
+        model_dir: &Path,
+        language: &str,
+        mode: LineMode,
+    ) -> Result<TesseractEngine> {
         let dir = CString::new(model_dir.to_string_lossy().as_bytes())
             .map_err(|_| engine_error("model path contains a NUL byte"))?;
-        let lang = c"eng";
+        let lang =
+            CString::new(language).map_err(|_| engine_error("language contains a NUL byte"))?;
         // SAFETY: plain C-API calls on a handle we own; strings outlive the calls.
         unsafe {
             let api = sys::TessBaseAPICreate();
@@ -139,7 +173,13 @@ impl TesseractEngine {
                     model_dir.display()
                 )));
             }
-            sys::TessBaseAPISetPageSegMode(api, sys::TessPageSegMode_PSM_SINGLE_LINE);
+            sys::TessBaseAPISetPageSegMode(
+                api,
+                match mode {
+                    LineMode::Raw => sys::TessPageSegMode_PSM_RAW_LINE,
+                    LineMode::Single => sys::TessPageSegMode_PSM_SINGLE_LINE,
+                },
+            );
             // Crops are dark-on-light already; trying the inverted image too only costs time.
             engine.set("tessedit_do_invert", "0")?;
             Ok(engine)
@@ -195,7 +235,7 @@ impl Recognizer for TesseractEngine {
             c_int::try_from(h).map_err(|_| engine_error("crop too tall"))?,
         );
         self.use_charset(charset)?;
-        let (padded, pad) = pad_with_background(line);
+        let (padded, pad) = pad_for_reading(line);
         let (w, h) = (w + 2 * pad, h + 2 * pad);
         let mut chars = Vec::new();
         // SAFETY: the image buffer outlives Recognize (Tesseract copies it in SetImage); every
@@ -253,9 +293,10 @@ impl Recognizer for TesseractEngine {
 const PAD_FRACTION: f32 = 0.25;
 
 /// The crop with a margin of its own background (its 90th-percentile gray level) on every side,
-/// and the margin's width in pixels. Tesseract's LSTM misreads characters that touch the image
-/// edge, tight condensed digits especially (`20210105` read `26216185`).
-fn pad_with_background(line: &GrayImage) -> (GrayImage, c_int) {
+/// and the margin's width in pixels: exactly what the engine reads (the model's training lines
+/// are padded with it too). Tesseract's LSTM misreads characters that touch the image edge,
+/// tight condensed digits especially (`20210105` read `26216185`).
+pub fn pad_for_reading(line: &GrayImage) -> (GrayImage, c_int) {
     let (w, h) = line.dimensions();
     let pad = ((h as f32 * PAD_FRACTION).round() as u32).max(1);
     let n = line.as_raw().len();

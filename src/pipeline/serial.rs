@@ -296,6 +296,11 @@ pub enum Comparison {
         /// Positions (in the label text) that differ.
         positions: Vec<usize>,
     },
+    /// The label's full serial equals the reported one in date, letters and short serial, and
+    /// differs only in its model or feature suffix: read in part (a value cut off before its
+    /// model, `NXI-K2/8P…` for `DS-7608NI-K2/8P…`; a suffix lost or one glued on). Neither proof
+    /// nor disproof.
+    PartlyRead,
     /// They differ.
     Mismatch,
 }
@@ -360,6 +365,12 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
                 .flatten()
             {
                 Some(positions) => Comparison::Confusable { positions },
+                None if full.date == reported.date
+                    && full.letters == reported.letters
+                    && full.short == reported.short =>
+                {
+                    Comparison::PartlyRead
+                }
                 None => Comparison::Mismatch,
             }
         }
@@ -380,10 +391,23 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
 /// Finds serials in one line of OCR text: a full serial anywhere, else a short serial that is the
 /// line's whole value, with look-alikes normalised. A full serial may start at the line's
 /// start, after a non-alphanumeric character or right after a caption (`SN`, `S/N`, `Serial
-/// No.`, …); spaces inside it are ignored, since OCR sometimes splits one.
+/// No.`, …); spaces inside it are ignored, since OCR sometimes splits one, except before a
+/// feature suffix: letters after a space are the next field (a verification code), never a
+/// suffix.
 pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
     let upper = text.to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
+    // Whether a space came before each character of `chars`.
+    let mut spaced = Vec::with_capacity(chars.len());
+    let mut gap = false;
+    for c in upper.chars() {
+        if c.is_whitespace() {
+            gap = true;
+        } else {
+            spaced.push(gap);
+            gap = false;
+        }
+    }
     let compact: String = chars.iter().collect();
     let captions: Vec<Vec<char>> = CAPTIONS.iter().map(|c| c.chars().collect()).collect();
     let mut found = Vec::new();
@@ -397,7 +421,16 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
         }
         for end in (start + 25..=chars.len().min(start + MAX_SERIAL_LEN)).rev() {
             let candidate: String = chars[start..end].iter().collect();
-            if let Some(full) = parse_full(&candidate, true) {
+            if let Some(mut full) = parse_full(&candidate, true) {
+                // Letters after a space are the next field (the verification code printed
+                // after the serial), not a feature suffix glued to the short serial.
+                let suffix_at = end - full.suffix.chars().count();
+                if !full.suffix.is_empty() && spaced[suffix_at] {
+                    match parse_full(&chars[start..suffix_at].iter().collect::<String>(), true) {
+                        Some(bare) => full = bare,
+                        None => continue,
+                    }
+                }
                 let serial = LabelSerial::Full(full);
                 if !found.contains(&serial) {
                     found.push(serial);

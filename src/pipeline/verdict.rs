@@ -88,7 +88,9 @@ pub enum Reason {
     UnstableRead,
     /// The photo shows two or more different serials.
     MultipleSerials,
-    /// A serial caption was read but not a valid serial next to it.
+    /// A serial caption was read but not a valid serial next to it, or the serial read agrees
+    /// with the reported one except in its model or feature suffix (read in part: a value cut
+    /// off before its model).
     SerialUnreadable,
     /// The serial's region is below the sharpness threshold.
     RegionBlurry,
@@ -486,6 +488,11 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
             vec![Reason::ConfusableCharacters],
             Some(chosen),
         ),
+        Comparison::PartlyRead => decision(
+            Verdict::Inconclusive,
+            vec![Reason::SerialUnreadable],
+            Some(chosen),
+        ),
         Comparison::Mismatch => {
             // A different serial read confidently by either read is evidence of a mismatch; an
             // unsure read of a different serial is not.
@@ -591,6 +598,71 @@ mod tests {
         );
         f.others[1] = None;
         assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
+    }
+
+    /// The read failures seen on unseen label photos, each as OCR text: never MATCH, and never
+    /// MISMATCH where the text is the reported serial read in part or with look-alikes.
+    #[test]
+    fn read_failures_are_inconclusive_never_match_nor_mismatch() {
+        const RECORDER: &str = "DS-7608NI-K2/8P0820200101CCRRD12345678WCVU";
+        let decide_on = |reported: &str, read: &str| {
+            let reported = parse_reported(reported).expect("reported");
+            let f = field(read, read, 95.0, 2000.0);
+            decide(&evidence(vec![f]), &reported, &Thresholds::default())
+        };
+        let cases = [
+            // `-I2023` read `-12023` at the model/date seam.
+            (REPORTED, "DS-2CD2143G2-120230415AAWRL12345678"),
+            // The short serial's first letter read as its look-alike digit.
+            (REPORTED, "DS-2CD2143G2-I20230415AAWR112345678"),
+            (
+                "DS-2CD2143G2-I20230415AAWRZ12345678",
+                "DS-2CD2143G2-I20230415AAWR212345678",
+            ),
+            // `-IS` read `-1S` in the model.
+            (
+                "DS-2CD2043G2-IS20230415AAWRL12345678",
+                "DS-2CD2043G2-1S20230415AAWRL12345678",
+            ),
+            // A value cut off before its model: the rest is the reported serial.
+            (RECORDER, "NXI-K2/8P0820200101CCRRD12345678WCVU"),
+            (RECORDER, "NI-K2/8P0820200101CCRRD12345678WCVU"),
+            // The suffix lost, or another field's letters glued on as one.
+            (RECORDER, "DS-7608NI-K2/8P0820200101CCRRD12345678"),
+            (REPORTED, "DS-2CD2143G2-I20230415AAWRL12345678VC"),
+        ];
+        for (reported, read) in cases {
+            let d = decide_on(reported, read);
+            assert_eq!(
+                d.verdict,
+                Verdict::Inconclusive,
+                "{read} for {reported}: {d:?}"
+            );
+        }
+        // The same cut-off value with a neighbour's short serial is still a MISMATCH.
+        let d = decide_on(RECORDER, "NXI-K2/8P0820200101CCRRD12345679WCVU");
+        assert_eq!(d.verdict, Verdict::Mismatch, "{d:?}");
+    }
+
+    #[test]
+    fn a_verification_code_after_the_serial_is_not_glued_to_it() {
+        for read in [
+            "DS-2CD2143G2-I20230415AAWRL12345678 VC: KETPWX",
+            "DS-2CD2143G2-I20230415AAWRL12345678 KETPWX",
+            "DS-2CD2143G2-I20230415AAWRL12345678 VC KETPWX",
+        ] {
+            assert_eq!(
+                verdict(vec![field(read, read, 95.0, 2000.0)]),
+                Verdict::Match,
+                "{read}"
+            );
+            let neighbour = read.replace("12345678 ", "12345679 ");
+            assert_eq!(
+                verdict(vec![field(&neighbour, &neighbour, 95.0, 2000.0)]),
+                Verdict::Mismatch,
+                "{neighbour}"
+            );
+        }
     }
 
     #[test]

@@ -88,6 +88,14 @@ impl Recognizer for Cancellable<'_> {
         }
         self.inner.read_line(line, charset)
     }
+
+    /// Checked once per batch: a batch is the lines one pipeline step reads at a time.
+    fn read_lines(&mut self, lines: &[(&image::GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        self.inner.read_lines(lines)
+    }
 }
 
 /// Decrements a gauge when dropped.

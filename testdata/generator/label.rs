@@ -136,11 +136,22 @@ pub struct RenderedLabel {
     pub serial_cap_px: f32,
     /// The serial value alone (no caption) as x0, y0, x1, y1 in label pixels.
     pub value_box: Option<[f32; 4]>,
+    /// Every piece of text drawn, in drawing order (the OCR model's training truth).
+    pub texts: Vec<TextItem>,
+}
+
+/// One piece of text drawn on a label: what it says and where, x0, y0, x1, y1 in label pixels
+/// (y0 the top of the type size, y1 = y0 + size).
+#[derive(Debug, Clone)]
+pub struct TextItem {
+    pub text: String,
+    pub bbox: [f32; 4],
 }
 
 struct Canvas {
     image: RgbImage,
     ink: Rgb<u8>,
+    texts: Vec<TextItem>,
 }
 
 fn cap_height(font: &FontArc, scale: f32) -> f32 {
@@ -179,6 +190,10 @@ impl Canvas {
             text,
         );
         let _ = h;
+        self.texts.push(TextItem {
+            text: text.to_string(),
+            bbox: [x, y, x + w as f32, y + size],
+        });
         (w as f32, size)
     }
 
@@ -222,6 +237,10 @@ impl Canvas {
             );
             cx += text_size(PxScale::from(size), font, &glyph).0 as f32 + spacing * size;
         }
+        self.texts.push(TextItem {
+            text: text.to_string(),
+            bbox: [x, y, cx - spacing * size, y + size],
+        });
         (cx - x - spacing * size, size)
     }
 
@@ -302,6 +321,7 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
     let mut canvas = Canvas {
         image: RgbImage::from_pixel(width, (w * 1.6) as u32, background),
         ink,
+        texts: Vec::new(),
     };
 
     let text_w = match spec.layout {
@@ -485,5 +505,6 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
         serial_box,
         serial_cap_px,
         value_box,
+        texts: canvas.texts,
     }
 }

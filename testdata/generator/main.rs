@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! cargo run --release --example gen_testdata -- [--set testdata|validation|tuning|sweep|tampered]
-//!     [--seed N] [--count N] [--out DIR] [--only I,J,..] [--verify]
+//!     [--seed N] [--count N] [--out DIR] [--only I,J,..] [--verify] [--lines]
 //! ```
 //! `testdata` (the default) is the committed CI fixture. The wider sets (`wide.rs`) go to
 //! `target/labelsets/<set>/` unless `--out` says otherwise: `validation` (600 photos by default;
-//! measured, never tuned against), `tuning` (a split to fit on) and `sweep` (look-alike labels).
+//! measured, never tuned against), `tuning` (a split to fit on), `sweep` (look-alike labels) and
+//! `training` (photos the OCR model is trained on, `training/`). `--lines` also writes
+//! `DIR/lines.jsonl`: every piece of text drawn on each photo and where it lands.
 //! The same seed gives byte-identical files (`--verify` regenerates photos in memory and compares
 //! them with the SHA-256 recorded in `DIR/manifest.csv`). Each photo draws from its own RNG
 //! (ChaCha8 seeded by the seed and its index) and from position hashes, so the thread count does
@@ -335,6 +337,38 @@ fn place<R: Rng>(
 struct Rendered {
     bytes: Vec<u8>,
     row: Row,
+    /// The text drawn on the photo's labels (written to `lines.jsonl` with `--lines`).
+    texts: Vec<PhotoText>,
+}
+
+/// One piece of text as it lands in the upright photo: the line through the middle of its type
+/// size from where the text starts to where it ends, and the type size, photo pixels.
+#[derive(Debug, Clone, serde::Serialize)]
+struct PhotoText {
+    text: String,
+    from: [f64; 2],
+    to: [f64; 2],
+    size: f64,
+}
+
+/// `texts` (label pixels) mapped into the photo by `to_photo`.
+fn photo_texts(to_photo: &photo::Homography, texts: &[label::TextItem]) -> Vec<PhotoText> {
+    texts
+        .iter()
+        .map(|t| {
+            let [x0, y0, x1, y1] = t.bbox.map(f64::from);
+            let ym = (y0 + y1) / 2.0;
+            let (a, b) = (to_photo.map(x0, ym), to_photo.map(x1, ym));
+            let xm = (x0 + x1) / 2.0;
+            let (top, bottom) = (to_photo.map(xm, y0), to_photo.map(xm, y1));
+            PhotoText {
+                text: t.text.clone(),
+                from: [a.0, a.1],
+                to: [b.0, b.1],
+                size: (top.0 - bottom.0).hypot(top.1 - bottom.1),
+            }
+        })
+        .collect()
 }
 
 /// The box `b` (x0, y0, x1, y1 in label pixels) mapped into the photo and clipped to its frame.
@@ -620,7 +654,11 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         exposure: None,
     };
     let _ = &first.device;
-    Rendered { bytes, row }
+    Rendered {
+        bytes,
+        row,
+        texts: Vec::new(),
+    }
 }
 
 fn encode_with_image(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
@@ -644,6 +682,7 @@ struct Args {
     out: Option<PathBuf>,
     only: Option<Vec<usize>>,
     verify: bool,
+    lines: bool,
 }
 
 fn parse_args() -> Args {
@@ -654,6 +693,7 @@ fn parse_args() -> Args {
         out: None,
         only: None,
         verify: false,
+        lines: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -694,6 +734,7 @@ fn parse_args() -> Args {
                 );
             }
             "--verify" => args.verify = true,
+            "--lines" => args.lines = true,
             other => panic!(
                 "unknown argument {other}; see the doc comment of testdata/generator/main.rs"
             ),
@@ -778,6 +819,15 @@ fn main() {
             writer.serialize(&r.row).expect("manifest row");
         }
         writer.flush().expect("flush manifest");
+    }
+    if args.lines {
+        let mut out_lines = String::new();
+        for r in &rendered {
+            let row = serde_json::json!({"photo": r.row.photo, "texts": r.texts});
+            out_lines.push_str(&row.to_string());
+            out_lines.push('\n');
+        }
+        std::fs::write(out.join("lines.jsonl"), out_lines).expect("write lines.jsonl");
     }
     let total: usize = rendered.iter().map(|r| r.bytes.len()).sum();
     println!(

@@ -30,6 +30,8 @@ pub enum Set {
     Sweep,
     /// Labels whose text shows the reported serial and whose codes hold a neighbour's.
     Tampered,
+    /// Drawn like tuning, with its own seed: the OCR model's training photos.
+    Training,
 }
 
 impl Set {
@@ -39,6 +41,7 @@ impl Set {
             "tuning" => Some(Set::Tuning),
             "sweep" => Some(Set::Sweep),
             "tampered" => Some(Set::Tampered),
+            "training" => Some(Set::Training),
             _ => None,
         }
     }
@@ -49,6 +52,7 @@ impl Set {
             Set::Tuning => "tuning",
             Set::Sweep => "sweep",
             Set::Tampered => "tampered",
+            Set::Training => "training",
         }
     }
 
@@ -59,6 +63,7 @@ impl Set {
             Set::Tuning => 7_200_002,
             Set::Sweep => 7_300_003,
             Set::Tampered => 7_400_004,
+            Set::Training => 7_500_005,
         }
     }
 }
@@ -728,6 +733,7 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
 
     let mut serial_boxes = Vec::new();
     let mut value_boxes = Vec::new();
+    let mut texts = Vec::new();
     let mut caps = Vec::new();
     let mut coverage = 0.0;
     let mut glare_spots = Vec::new();
@@ -818,6 +824,7 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         let to_photo =
             photo::Homography::from_points([(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)], q);
         coverage += label_w * label_w * aspect / (w * h) as f64;
+        texts.extend(crate::photo_texts(&to_photo, &rendered.texts));
         if let Some(b) = rendered.serial_box {
             serial_boxes.push(photo_box(&to_photo, b, w, h));
             caps.push(f64::from(rendered.serial_cap_px) * label_w / lw);
@@ -1000,5 +1007,5 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         tilt_deg: Some(format!("{tilt_deg:.1}")),
         exposure: Some(format!("{gain:.2}")),
     };
-    crate::Rendered { bytes, row }
+    crate::Rendered { bytes, row, texts }
 }

@@ -129,10 +129,10 @@ pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipe
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let engine = slot.get_or_insert_with(|| {
-            labelcheck::pipeline::ocr::TesseractEngine::new(
-                &labelcheck::config::default_model_dir(),
-            )
-            .expect("engine")
+            // LABELCHECK_MODEL_DIR measures another model over the same photos.
+            let dir = std::env::var_os("LABELCHECK_MODEL_DIR")
+                .map_or_else(labelcheck::config::default_model_dir, PathBuf::from);
+            labelcheck::pipeline::ocr::TesseractEngine::new(&dir).expect("engine")
         });
         labelcheck::pipeline::check(
             bytes,
