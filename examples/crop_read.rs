@@ -3,7 +3,6 @@
 //! ```text
 //! cargo run --release --example crop_read -- CROP.png [any]
 //! ```
-use labelcheck::pipeline::glyph::settle_by_shape;
 use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
 
 fn main() {
@@ -15,12 +14,10 @@ fn main() {
         Charset::Serial
     };
     let mut engine = TesseractEngine::new(std::path::Path::new("models")).expect("engine");
-    let mut read = engine.read_line(&crop, charset).expect("read");
+    let read = engine.read_line(&crop, charset).expect("read");
     println!("raw     {}", read.text());
     for c in &read.chars {
         print!("{}[{}-{} {:.0}] ", c.ch, c.x0, c.x1, c.confidence);
     }
     println!();
-    settle_by_shape(&crop, &mut read);
-    println!("settled {}", read.text());
 }

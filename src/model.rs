@@ -1,6 +1,6 @@
 //! The OCR model on disk: find it, prove it is intact, and prove Tesseract can load it.
 //!
-//! A model folder holds `eng.traineddata` and, for the bundled model, `SHA256SUMS`. Start-up runs
+//! A model folder holds `labeltext.traineddata` ([`LANGUAGE`]) and, for the bundled model, `SHA256SUMS`. Start-up runs
 //! three checks, cheapest first, and refuses to start with a message naming the file if any fails:
 //! 1. the file exists and its *traineddata* container is well formed: an entry count (Tesseract 4
 //!    and 5 use 24), a table of 64-bit offsets that increase and stay inside the file, and an LSTM
@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Language (file stem) of the model labelcheck uses.
-pub const LANGUAGE: &str = "eng";
+/// Language (file stem) of the model labelcheck uses: its own label-text model, trained by
+/// `training/train.sh` (see `models/README.md`).
+pub const LANGUAGE: &str = "labeltext";
 /// Index of the LSTM network in the traineddata offset table (`TESSDATA_LSTM`).
 const LSTM_ENTRY: usize = 17;
 /// Index of the version string (`TESSDATA_VERSION`).
@@ -30,7 +31,7 @@ const MAX_ENTRIES: usize = 64;
 pub struct Model {
     /// Folder passed to Tesseract as its data path.
     pub dir: PathBuf,
-    /// Full path of `eng.traineddata`.
+    /// Full path of the model file.
     pub file: PathBuf,
     /// SHA-256 of the model file, lower-case hex.
     pub sha256: String,

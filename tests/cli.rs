@@ -97,7 +97,12 @@ fn refuses_to_start_without_a_model() {
 
 fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("eng.traineddata"), bytes).expect("write model");
+    std::fs::write(
+        dir.path()
+            .join(format!("{}.traineddata", labelcheck::model::LANGUAGE)),
+        bytes,
+    )
+    .expect("write model");
     if let Some(sums) = sums {
         std::fs::write(dir.path().join("SHA256SUMS"), sums).expect("write sums");
     }
@@ -106,8 +111,12 @@ fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
 
 #[test]
 fn refuses_to_start_with_a_corrupt_model() {
-    let model = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/eng.traineddata"))
-        .expect("bundled model");
+    let model = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(format!("{}.traineddata", labelcheck::model::LANGUAGE)),
+    )
+    .expect("bundled model");
     let sums =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SHA256SUMS"))
             .expect("bundled sums");

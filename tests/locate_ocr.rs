@@ -7,7 +7,6 @@ use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
 use imageproc::drawing::draw_text_mut;
 use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
-use labelcheck::pipeline::glyph::settle_by_shape;
 use labelcheck::pipeline::locate::{cut_line, find_lines};
 use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
 use labelcheck::pipeline::serial::{LabelSerial, find_in_text, parse_reported};
@@ -65,8 +64,7 @@ fn read_serial(img: &GrayImage, engine: &mut TesseractEngine) -> Option<LabelSer
     for line in &lines {
         for flip in [false, true] {
             let (crop, _) = cut_line(img, line, flip, 1.0);
-            let mut read = engine.read_line(&crop, Charset::Serial).expect("ocr");
-            settle_by_shape(&crop, &mut read);
+            let read = engine.read_line(&crop, Charset::Serial).expect("ocr");
             if let Some(found) = find_in_text(&read.text()).into_iter().next() {
                 return Some(found);
             }

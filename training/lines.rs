@@ -24,7 +24,7 @@ use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::{TextLine, cut_line, find_lines};
-use labelcheck::pipeline::ocr::pad_for_reading;
+use labelcheck::pipeline::ocr::{LineMode, pad_for_reading};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -116,7 +116,7 @@ fn write_samples(out: &Path, prefix: &str, samples: &[Sample]) -> usize {
     for (i, s) in samples.iter().enumerate() {
         let name = out.join(format!("{prefix}-{i:06}"));
         // Padded exactly as the engine pads a crop before reading it.
-        let (crop, _) = pad_for_reading(&s.crop);
+        let (crop, _) = pad_for_reading(&s.crop, LineMode::Raw);
         crop.save(name.with_extension("png"))
             .expect("write a line image");
         std::fs::write(name.with_extension("gt.txt"), format!("{}\n", s.text)).expect("gt");

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-labeltext}
 net=${NET:-'[1,24,0,1Ct3,3,16Mp3,3Lfys48Lbx96O1c###]'}
-iterations=${ITERATIONS:-60000}
+iterations=${ITERATIONS:-130000}
 synthetic=${SYNTHETIC:-6000}
 jobs=${JOBS:-$(nproc)}
 export OMP_THREAD_LIMIT=1

@@ -6,13 +6,12 @@
 //! on the nearest line under the caption's start or after its end; or a bare full serial on a line
 //! of its own. Lines naming another field (model, verification code, MAC, power) never give the
 //! value. Each value is read three times with the serial character set (the line crop, and the
-//! line cut again at two other scales), each read checked against the glyphs' shapes
-//! ([`super::glyph`]). Neither the crops nor the character set depend on the reported serial.
+//! line cut again at two other scales). Neither the crops nor the character set depend on the
+//! reported serial.
 
 use image::GrayImage;
 
 use super::deblur::deblur_rows;
-use super::glyph::settle_by_shape;
 use super::lines::{LineWork, ReadLines};
 use super::locate::{TextLine, cut_line};
 use super::ocr::{Charset, LineRead, Recognizer};
@@ -96,8 +95,8 @@ pub(super) fn find_fields(
         let cut = if value.is_some() { crops.next() } else { None };
         let field = match (value, cut) {
             (Some((line, _)), Some(cut)) => {
-                let mut three = [(); 3].map(|_| reads.next().unwrap_or_default());
-                field_from_reads(&work[line], &cut, &mut three)
+                let three = [(); 3].map(|_| reads.next().unwrap_or_default());
+                field_from_reads(&work[line], &cut, &three)
             }
             _ => unreadable_field(&work[caption_line]),
         };
@@ -314,16 +313,8 @@ fn value_crops(
     [cut(&line.crop, 1.0), a, b]
 }
 
-/// A field from the three reads of its value (in [`value_crops`]' order), each first checked
-/// against the glyphs' shapes ([`settle_by_shape`]).
-fn field_from_reads(
-    line: &LineWork,
-    crops: &[GrayImage; 3],
-    reads: &mut [LineRead; 3],
-) -> FieldRead {
-    for (crop, read) in crops.iter().zip(reads.iter_mut()) {
-        settle_by_shape(crop, read);
-    }
+/// A field from the three reads of its value (in [`value_crops`]' order).
+fn field_from_reads(line: &LineWork, crops: &[GrayImage; 3], reads: &[LineRead; 3]) -> FieldRead {
     let [first, rest @ ..] = reads;
     let others = rest
         .iter()

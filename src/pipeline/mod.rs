@@ -13,7 +13,6 @@ pub mod check;
 pub mod deblur;
 pub mod decode;
 mod fields;
-pub mod glyph;
 pub mod lines;
 pub mod locate;
 pub mod ocr;

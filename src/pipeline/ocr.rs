@@ -126,6 +126,7 @@ pub enum LineMode {
 pub struct TesseractEngine {
     api: *mut sys::TessBaseAPI,
     charset: Option<Charset>,
+    mode: LineMode,
 }
 
 fn engine_error(detail: impl Into<String>) -> Error {
@@ -160,7 +161,11 @@ impl TesseractEngine {
             if api.is_null() {
                 return Err(engine_error("TessBaseAPICreate returned null"));
             }
-            let mut engine = TesseractEngine { api, charset: None };
+            let mut engine = TesseractEngine {
+                api,
+                charset: None,
+                mode,
+            };
             if sys::TessBaseAPIInit2(
                 api,
                 dir.as_ptr(),
@@ -235,8 +240,8 @@ impl Recognizer for TesseractEngine {
             c_int::try_from(h).map_err(|_| engine_error("crop too tall"))?,
         );
         self.use_charset(charset)?;
-        let (padded, pad) = pad_for_reading(line);
-        let (w, h) = (w + 2 * pad, h + 2 * pad);
+        let (padded, (pad, pad_y)) = pad_for_reading(line, self.mode);
+        let (w, h) = (w + 2 * pad, h + 2 * pad_y);
         let mut chars = Vec::new();
         // SAFETY: the image buffer outlives Recognize (Tesseract copies it in SetImage); every
         // string from the iterator is freed with TessDeleteText; the iterator is deleted once.
@@ -287,23 +292,33 @@ impl Recognizer for TesseractEngine {
     }
 }
 
-/// Margin added around every line crop before OCR, as a fraction of the crop's height.
-/// Measured on testdata (`tests/accuracy.rs`): legible match photos 30/42 without a margin, 32/42
-/// with 0.15, 0.25, 0.4 or 0.6; the other photos 35/38 throughout; no wrong MATCH either way.
+/// Margin added on the left and right of every line crop before OCR, as a fraction of the
+/// crop's height. Measured on testdata with the stock model (`tests/accuracy.rs`): legible match
+/// photos 30/42 without a margin, 32/42 with 0.15, 0.25, 0.4 or 0.6; the other photos 35/38
+/// throughout; no wrong MATCH either way.
 const PAD_FRACTION: f32 = 0.25;
+/// Margin above and below in [`LineMode::Raw`], as a fraction of the crop's height (at least
+/// 2 px). Tesseract scales a line to the model's input height (24 px for labelcheck's model),
+/// so margin there only shrinks the text: with 0.25 a capital came to 11 px and narrow glyphs
+/// next to each other (`-LI`, `-I4`) fell between the network's columns and were dropped.
+const RAW_PAD_FRACTION_Y: f32 = 0.05;
 
-/// The crop with a margin of its own background (its 90th-percentile gray level) on every side,
-/// and the margin's width in pixels: exactly what the engine reads (the model's training lines
-/// are padded with it too). Tesseract's LSTM misreads characters that touch the image edge,
+/// The crop with a margin of its own background (its 90th-percentile gray level), as the engine
+/// reads it in `mode` (the model's training lines are padded with it too), and the margins'
+/// widths in pixels (left, top). Tesseract's LSTM misreads characters that touch the image edge,
 /// tight condensed digits especially (`20210105` read `26216185`).
-pub fn pad_for_reading(line: &GrayImage) -> (GrayImage, c_int) {
+pub fn pad_for_reading(line: &GrayImage, mode: LineMode) -> (GrayImage, (c_int, c_int)) {
     let (w, h) = line.dimensions();
-    let pad = ((h as f32 * PAD_FRACTION).round() as u32).max(1);
+    let pad_x = ((h as f32 * PAD_FRACTION).round() as u32).max(1);
+    let pad_y = match mode {
+        LineMode::Raw => ((h as f32 * RAW_PAD_FRACTION_Y).round() as u32).max(2),
+        LineMode::Single => pad_x,
+    };
     let n = line.as_raw().len();
     let [background] = super::gray_levels_at_ranks(line, [n * 9 / 10]);
-    let mut out = GrayImage::from_pixel(w + 2 * pad, h + 2 * pad, image::Luma([background]));
-    image::imageops::replace(&mut out, line, i64::from(pad), i64::from(pad));
-    (out, pad as c_int)
+    let mut out = GrayImage::from_pixel(w + 2 * pad_x, h + 2 * pad_y, image::Luma([background]));
+    image::imageops::replace(&mut out, line, i64::from(pad_x), i64::from(pad_y));
+    (out, (pad_x as c_int, pad_y as c_int))
 }
 
 /// A recogniser that answers from a script, for unit tests of the stages above OCR.
