@@ -52,8 +52,9 @@ pub(super) fn find_fields(
 ) -> Result<Fields> {
     let work = &lines.work;
     let mut caption_seen = false;
-    // Each field: its caption's line, and where its value is (None: unreadable).
-    let mut planned: Vec<(usize, Option<(usize, i32)>)> = Vec::new();
+    // Each field: its caption's line, and its value's line with the value's three crops (None:
+    // unreadable).
+    let mut planned: Vec<(usize, Option<(usize, [GrayImage; 3])>)> = Vec::new();
     let mut used = vec![false; work.len()];
     for i in 0..work.len() {
         if used[i] {
@@ -66,42 +67,31 @@ pub(super) fn find_fields(
             Some(Value::At { line, x_start }) => {
                 used[line] = true;
                 used[i] = true;
-                planned.push((i, Some((line, x_start))));
+                let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
+                let index = planned.len();
+                debug(&format!("value{index}"), &cut[0]);
+                debug(&format!("value{index}_zoom0"), &cut[1]);
+                debug(&format!("value{index}_zoom1"), &cut[2]);
+                planned.push((i, Some((line, cut))));
             }
         }
     }
-    let mut crops = Vec::new();
-    for (index, &(_, value)) in planned.iter().enumerate() {
-        if let Some((line, x_start)) = value {
-            let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
-            for (k, crop) in cut.iter().enumerate() {
-                let name = match k {
-                    0 => format!("value{index}"),
-                    k => format!("value{index}_zoom{}", k - 1),
-                };
-                debug(&name, crop);
-            }
-            crops.push(cut);
-        }
-    }
-    let jobs: Vec<(&GrayImage, Charset)> = crops
+    let jobs: Vec<(&GrayImage, Charset)> = planned
         .iter()
-        .flat_map(|cut| cut.iter().map(|crop| (crop, VALUE_CHARSET)))
+        .filter_map(|(_, value)| value.as_ref())
+        .flat_map(|(_, cut)| cut.iter().map(|crop| (crop, VALUE_CHARSET)))
         .collect();
-    let mut reads = engine.read_lines(&jobs)?.into_iter();
-    let mut crops = crops.into_iter();
-    let mut fields = Vec::new();
-    for (caption_line, value) in planned {
-        let cut = if value.is_some() { crops.next() } else { None };
-        let field = match (value, cut) {
-            (Some((line, _)), Some(cut)) => {
-                let three = [(); 3].map(|_| reads.next().unwrap_or_default());
-                field_from_reads(&work[line], &cut, &three)
+    let reads = engine.read_lines(&jobs)?;
+    let mut reads = reads.chunks(3);
+    let fields = planned
+        .iter()
+        .map(|(caption_line, value)| match (value, reads.next()) {
+            (Some((line, cut)), Some([first, rest @ ..])) => {
+                field_from_reads(&work[*line], cut, first, rest)
             }
-            _ => unreadable_field(&work[caption_line]),
-        };
-        fields.push(field);
-    }
+            _ => unreadable_field(&work[*caption_line]),
+        })
+        .collect();
     Ok(Fields {
         fields,
         caption_seen,
@@ -223,17 +213,16 @@ fn has_other_field_word(text: &str) -> bool {
 /// `VDC` or `HZ` (spaces allowed), on a line too short to also hold a full serial (fewer than
 /// 20 serial characters in a row).
 fn is_power_rating(upper: &str) -> bool {
-    let compact: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = upper.chars().filter(|c| !c.is_whitespace()).collect();
     let longest_run = compact
-        .split(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '/'))
-        .map(<[char]>::len)
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/'))
+        .map(str::len)
         .max()
         .unwrap_or(0);
-    let unit_after_number = (1..compact.len()).any(|i| {
-        compact[i - 1].is_ascii_digit()
-            && ["VAC", "VDC", "HZ"]
-                .iter()
-                .any(|u| compact[i..].starts_with(&u.chars().collect::<Vec<_>>()))
+    let unit_after_number = ["VAC", "VDC", "HZ"].iter().any(|unit| {
+        compact
+            .match_indices(unit)
+            .any(|(i, _)| compact[..i].ends_with(|c: char| c.is_ascii_digit()))
     });
     unit_after_number && longest_run < 20
 }
@@ -313,9 +302,14 @@ fn value_crops(
     [cut(&line.crop, 1.0), a, b]
 }
 
-/// A field from the three reads of its value (in [`value_crops`]' order).
-fn field_from_reads(line: &LineWork, crops: &[GrayImage; 3], reads: &[LineRead; 3]) -> FieldRead {
-    let [first, rest @ ..] = reads;
+/// A field from the reads of its value: the first read and the others (in [`value_crops`]'
+/// order).
+fn field_from_reads(
+    line: &LineWork,
+    crops: &[GrayImage; 3],
+    first: &LineRead,
+    rest: &[LineRead],
+) -> FieldRead {
     let others = rest
         .iter()
         .map(|r| find_in_text(&r.text()).into_iter().next())

@@ -297,9 +297,10 @@ pub enum Comparison {
         positions: Vec<usize>,
     },
     /// The label's full serial equals the reported one in date, letters and short serial, and
-    /// differs only in its model or feature suffix: read in part (a value cut off before its
-    /// model, `NXI-K2/8P…` for `DS-7608NI-K2/8P…`; a suffix lost or one glued on). Neither proof
-    /// nor disproof.
+    /// differs only in its feature suffix or by a model read in part (a value cut off before its
+    /// model, `NXI-K2/8P…` for `DS-7608NI-K2/8P…`; a character of the model lost; a suffix lost
+    /// or one glued on). Neither proof nor disproof. A complete other model is a
+    /// [`Comparison::Mismatch`]: two models may share a short serial.
     PartlyRead,
     /// They differ.
     Mismatch,
@@ -343,6 +344,19 @@ pub fn differ_only_by_lookalikes(a: &LabelSerial, b: &LabelSerial) -> bool {
     }
 }
 
+/// Whether a model read could be `reported` with characters lost: shorter, and either every
+/// character of it appears in `reported` in order, or `reported` ends with what follows its
+/// first dash (a value cut off before its model, its first letters misread: `NXI-K2/8P08` for
+/// `DS-7608NI-K2/8P08`). A complete other model (as long or longer) is another device.
+fn model_read_in_part(read: &str, reported: &str) -> bool {
+    let mut rest = reported.chars();
+    let in_order = read.chars().all(|c| rest.any(|r| r == c));
+    let after_dash = read
+        .split_once('-')
+        .is_some_and(|(_, tail)| reported.ends_with(&format!("-{tail}")));
+    read.len() < reported.len() && (in_order || after_dash)
+}
+
 /// Compares a serial read from the label with the reported one.
 pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
     match label {
@@ -367,7 +381,9 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
                 Some(positions) => Comparison::Confusable { positions },
                 None if full.date == reported.date
                     && full.letters == reported.letters
-                    && full.short == reported.short =>
+                    && full.short == reported.short
+                    && (full.model == reported.model
+                        || model_read_in_part(&full.model, &reported.model)) =>
                 {
                     Comparison::PartlyRead
                 }
