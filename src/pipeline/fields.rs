@@ -34,6 +34,9 @@ pub(super) struct Fields {
     pub caption_seen: bool,
 }
 
+/// A value's line and its three crops ([`value_crops`]).
+type ValueCut = (usize, [GrayImage; 3]);
+
 /// Where a line's serial value is, if the line starts a field.
 enum Value {
     /// On line `line`, from crop column `x_start` on.
@@ -54,7 +57,7 @@ pub(super) fn find_fields(
     let mut caption_seen = false;
     // Each field: its caption's line, and its value's line with the value's three crops (None:
     // unreadable).
-    let mut planned: Vec<(usize, Option<(usize, [GrayImage; 3])>)> = Vec::new();
+    let mut planned: Vec<(usize, Option<ValueCut>)> = Vec::new();
     let mut used = vec![false; work.len()];
     for i in 0..work.len() {
         if used[i] {
