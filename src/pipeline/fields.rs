@@ -15,7 +15,7 @@ use super::deblur::deblur_rows;
 use super::lines::{LineWork, ReadLines};
 use super::locate::{TextLine, cut_line};
 use super::ocr::{Charset, LineRead, Recognizer};
-use super::serial::find_in_text;
+use super::serial::{before_verification_code, find_in_text};
 use super::sharpness::{crop_sharpness, smear};
 use super::verdict::FieldRead;
 use crate::error::Result;
@@ -277,7 +277,7 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
         serial: None,
         others: Vec::new(),
         others_raw: Vec::new(),
-        raw: line.text.clone(),
+        raw: before_verification_code(&line.text).to_string(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
         region_smear: smear(&line.crop),
@@ -317,8 +317,12 @@ fn field_from_reads(
         .iter()
         .map(|r| find_in_text(&r.text()).into_iter().next())
         .collect();
-    let others_raw = rest.iter().map(LineRead::text).collect();
-    let raw = first.text();
+    // The reads kept in the report stop before a verification code read on the same line.
+    let others_raw = rest
+        .iter()
+        .map(|r| before_verification_code(&r.text()).to_string())
+        .collect();
+    let raw = before_verification_code(&first.text()).to_string();
     let serial = find_in_text(&raw).into_iter().next();
     let min_confidence = first
         .chars

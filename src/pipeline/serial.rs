@@ -404,14 +404,60 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
     }
 }
 
+/// Captions of the label's verification code, upper case (`VC` also as `V/C` and `V.C`).
+const CODE_CAPTIONS: &[&str] = &["VERIFICATION", "VERIFY", "V/C", "V.C", "VC"];
+
+/// `text` up to the label's verification code, when the code was read on the serial's line.
+///
+/// The code is a secret and never part of a serial, so it must reach neither a serial's parse
+/// nor a report. The text is cut (and trimmed) at a code caption ([`CODE_CAPTIONS`]) that starts
+/// a word or follows the eight digits of a short serial (OCR often drops the space:
+/// `U95625895VCJKEXCK`), or at a word of 5–7 letters after eight digits and a space (a code
+/// printed without a caption; a feature suffix is glued to the digits), or at a glued tail after
+/// the eight digits that starts with `V` and is too long for a suffix and mostly letters (the
+/// caption misread: `…09VLWZ7RZ`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
+pub fn before_verification_code(text: &str) -> &str {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let upper: Vec<char> = chars.iter().map(|(_, c)| c.to_ascii_uppercase()).collect();
+    let digits = |r: std::ops::Range<usize>| upper[r].iter().all(char::is_ascii_digit);
+    for i in 0..upper.len() {
+        let word_start =
+            i == 0 || (!upper[i - 1].is_ascii_alphanumeric() && !matches!(upper[i - 1], '-' | '/'));
+        let after_short = i >= 8 && digits(i - 8..i);
+        let caption = CODE_CAPTIONS.iter().any(|cap| {
+            let cap: Vec<char> = cap.chars().collect();
+            upper[i..].starts_with(&cap)
+        });
+        let bare_code = i >= 9 && upper[i - 1].is_whitespace() && digits(i - 9..i - 1) && {
+            let word = upper[i..].iter().take_while(|c| !c.is_whitespace());
+            let len = word.clone().count();
+            (5..=7).contains(&len) && word.clone().all(char::is_ascii_uppercase)
+        };
+        // `VC` misread (`VL…`, or its `C` lost) and glued to the digits: a tail of seven or more
+        // (longer than any suffix) from a `V`, mostly letters (a second short serial is digits).
+        let misread_caption = after_short && upper[i] == 'V' && {
+            let tail: Vec<char> = upper[i..]
+                .iter()
+                .copied()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            tail.len() >= 7 && tail[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 4
+        };
+        if (caption && (word_start || after_short)) || bare_code || misread_caption {
+            return text[..chars[i].0].trim_end();
+        }
+    }
+    text
+}
+
 /// Finds serials in one line of OCR text: a full serial anywhere, else a short serial that is the
 /// line's whole value, with look-alikes normalised. A full serial may start at the line's
 /// start, after a non-alphanumeric character or right after a caption (`SN`, `S/N`, `Serial
 /// No.`, …); spaces inside it are ignored, since OCR sometimes splits one, except before a
 /// feature suffix: letters after a space are the next field (a verification code), never a
-/// suffix.
+/// suffix. Text from the verification code on is left out ([`before_verification_code`]).
 pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
-    let upper = text.to_ascii_uppercase();
+    let upper = before_verification_code(text).to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
     // Whether a space came before each character of `chars`.
     let mut spaced = Vec::with_capacity(chars.len());
@@ -738,6 +784,41 @@ mod tests {
         }
         assert!(find_in_text("PY]‘0DABOJOUYDE|JEYWBIGUOISIAYIHNOUUZBUEY").is_empty());
         assert!(find_in_text("TY“5SSULFOSTLE").is_empty());
+    }
+
+    #[test]
+    fn the_verification_code_never_reaches_a_serial_nor_the_text_kept() {
+        let cut = before_verification_code;
+        // Caption read with or without the space, misread, or no caption at all.
+        assert_eq!(cut("U95625895VCJKEXCK"), "U95625895");
+        assert_eq!(cut("U95625895 VC: JKEXCK"), "U95625895");
+        assert_eq!(
+            cut("SN: L12345678 Verification Code: ABCDEF"),
+            "SN: L12345678"
+        );
+        assert_eq!(cut("C11924509VLWZ7RZ"), "C11924509");
+        assert_eq!(
+            cut("DS-2CD2043G2-IU20191214BBWRU36365408VQAJYNK"),
+            "DS-2CD2043G2-IU20191214BBWRU36365408"
+        );
+        assert_eq!(cut("L12345678 KETPWX"), "L12345678");
+        assert_eq!(cut("V/C ABCDEF"), "");
+        // Not a code: a recorder's suffix, a second serial, a caption inside a model.
+        assert_eq!(cut(RECORDER), RECORDER);
+        assert_eq!(cut("D12345678WCVU"), "D12345678WCVU");
+        assert_eq!(cut("L12345678V12345679"), "L12345678V12345679");
+        assert_eq!(cut("DS-2VC1234-I"), "DS-2VC1234-I");
+        // The serial before the code is found; the code is never glued to it.
+        let code_after = format!("{CAMERA}VCKETPWX");
+        assert_eq!(
+            find_in_text(&code_after),
+            vec![LabelSerial::Full(reported(CAMERA))]
+        );
+        assert_eq!(
+            find_in_text("L12345678VCKETPWX"),
+            vec![LabelSerial::Short("L12345678".into())]
+        );
+        assert_eq!(cut("Ünïcødé VC ✓"), "Ünïcødé");
     }
 
     #[test]

@@ -629,7 +629,7 @@ mod tests {
             (RECORDER, "NI-K2/8P0820200101CCRRD12345678WCVU"),
             // The suffix lost, or another field's letters glued on as one.
             (RECORDER, "DS-7608NI-K2/8P0820200101CCRRD12345678"),
-            (REPORTED, "DS-2CD2143G2-I20230415AAWRL12345678VC"),
+            (REPORTED, "DS-2CD2143G2-I20230415AAWRL12345678WR"),
         ];
         for (reported, read) in cases {
             let d = decide_on(reported, read);
@@ -642,6 +642,10 @@ mod tests {
         // The same cut-off value with a neighbour's short serial is still a MISMATCH.
         let d = decide_on(RECORDER, "NXI-K2/8P0820200101CCRRD12345679WCVU");
         assert_eq!(d.verdict, Verdict::Mismatch, "{d:?}");
+        // The verification code's caption glued to the digits ends the value: the serial before
+        // it is whole.
+        let d = decide_on(REPORTED, "DS-2CD2143G2-I20230415AAWRL12345678VC");
+        assert_eq!(d.verdict, Verdict::Match, "{d:?}");
     }
 
     #[test]

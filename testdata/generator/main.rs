@@ -10,8 +10,9 @@
 //! measured, never tuned against), `tuning` (a split to fit on), `sweep` (look-alike labels) and
 //! `training` (photos the OCR model is trained on, `training/`). `--lines` also writes
 //! `DIR/lines.jsonl`: every piece of text drawn on each photo and where it lands.
+//! Each set's `verification_codes.csv` lists the secret codes its labels print.
 //! The same seed gives byte-identical files (`--verify` regenerates photos in memory and compares
-//! them with the SHA-256 recorded in `DIR/manifest.csv`). Each photo draws from its own RNG
+//! them with the SHA-256 recorded in `DIR/manifest.csv`, and the codes with that file). Each photo draws from its own RNG
 //! (ChaCha8 seeded by the seed and its index) and from position hashes, so the thread count does
 //! not matter.
 
@@ -339,6 +340,8 @@ struct Rendered {
     row: Row,
     /// The text drawn on the photo's labels (written to `lines.jsonl` with `--lines`).
     texts: Vec<PhotoText>,
+    /// The verification codes printed on the photo's labels (`verification_codes.csv`).
+    codes: Vec<String>,
 }
 
 /// One piece of text as it lands in the upright photo: the line through the middle of its type
@@ -418,6 +421,21 @@ fn stored_bytes(
         Format::Webp => encode_with_image(&stored, image::ImageFormat::WebP),
     };
     (stored.width() as usize, stored.height() as usize, bytes)
+}
+
+/// The file beside the manifest listing each photo's verification codes (`photo,code`, one row
+/// per label): the secrets that tests assert never leave labelcheck as text.
+const CODES_FILE: &str = "verification_codes.csv";
+
+/// [`CODES_FILE`]'s text for `rendered`, in photo order.
+fn codes_csv(rendered: &[Rendered]) -> String {
+    let mut out = String::from("photo,verification_code\n");
+    for r in rendered {
+        for code in &r.codes {
+            let _ = writeln!(out, "{},{code}", r.row.photo);
+        }
+    }
+    out
 }
 
 fn photo_rng(seed: u64, index: usize) -> ChaCha8Rng {
@@ -658,6 +676,10 @@ fn render(seed: u64, index: usize, plan: &Plan, fonts: &label::Fonts) -> Rendere
         bytes,
         row,
         texts: Vec::new(),
+        codes: stickers
+            .iter()
+            .map(|s| s.spec.verification_code.clone())
+            .collect(),
     }
 }
 
@@ -780,10 +802,18 @@ fn main() {
             .deserialize()
             .map(|r| r.expect("manifest row"))
             .collect();
-        let failures: Vec<String> = indices
+        let mut all: Vec<Rendered> = indices
             .par_iter()
-            .filter_map(|&i| {
-                let got = render_one(i);
+            .map(|&i| {
+                let mut r = render_one(i);
+                r.bytes = Vec::new();
+                r
+            })
+            .collect();
+        all.sort_by(|a, b| a.row.photo.cmp(&b.row.photo));
+        let mut failures: Vec<String> = all
+            .iter()
+            .filter_map(|got| {
                 let Some(want) = rows.iter().find(|r| r.photo == got.row.photo) else {
                     return Some(format!("{}: not in the manifest", got.row.photo));
                 };
@@ -791,6 +821,10 @@ fn main() {
                     .then(|| format!("{}: {} != {}", want.photo, got.row.sha256, want.sha256))
             })
             .collect();
+        let codes = std::fs::read_to_string(out.join(CODES_FILE)).unwrap_or_default();
+        if args.only.is_none() && codes != codes_csv(&all) {
+            failures.push(format!("{CODES_FILE}: not the codes the photos carry"));
+        }
         if failures.is_empty() {
             println!(
                 "verified {} photos: identical to {}",
@@ -819,6 +853,7 @@ fn main() {
             writer.serialize(&r.row).expect("manifest row");
         }
         writer.flush().expect("flush manifest");
+        std::fs::write(out.join(CODES_FILE), codes_csv(&rendered)).expect("write codes");
     }
     if args.lines {
         let mut out_lines = String::new();

@@ -1007,5 +1007,14 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         tilt_deg: Some(format!("{tilt_deg:.1}")),
         exposure: Some(format!("{gain:.2}")),
     };
-    crate::Rendered { bytes, row, texts }
+    let codes = stickers
+        .iter()
+        .map(|s| s.0.verification_code.clone())
+        .collect();
+    crate::Rendered {
+        bytes,
+        row,
+        texts,
+        codes,
+    }
 }
