@@ -5,7 +5,8 @@
 #   sweep       labels one look-alike away from the reported serial (must never MATCH)
 #   tampered    40 labels whose text shows the reported serial and whose codes a neighbour's
 #   tuning      (only when named) a split of the wider generator to fit rules and thresholds on
-# A set already there and matching its checksum is kept (the cache); otherwise it is made again.
+# A set already there, matching its checksum and with its verification_codes.csv is kept (the
+# cache); otherwise it is made again.
 # The same command regenerates each set byte for byte: each photo's SHA-256 is in its manifest,
 # and the tests check every photo they read against it.
 # Usage: scripts/labelsets.sh [validation] [sweep] [tampered] [tuning]
@@ -18,7 +19,7 @@ for set in "${sets[@]}"; do
   dir=target/labelsets/$set
   want=$(awk -v s="$set" '$2 == s {print $1}' testdata/labelsets.sha256)
   have=$( [ -f "$dir/manifest.csv" ] && sha256sum "$dir/manifest.csv" | cut -d' ' -f1 || true)
-  if [ -n "$want" ] && [ "$want" = "$have" ]; then
+  if [ -n "$want" ] && [ "$want" = "$have" ] && [ -f "$dir/verification_codes.csv" ]; then
     echo "labelsets: $set is up to date ($dir)" >&2
     continue
   fi

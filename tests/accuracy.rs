@@ -26,7 +26,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use labelcheck::pipeline::Report;
 use rayon::prelude::*;
@@ -205,30 +205,6 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
     outcome
 }
 
-/// `target/labelsets/<set>`, or `$LABELCHECK_LABELSETS/<set>` when set. None (with a message)
-/// when the set has not been generated, unless `LABELCHECK_REQUIRE_LABELSETS=1` (as
-/// `scripts/test.sh` sets), where a missing set fails.
-fn labelset(set: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("LABELCHECK_LABELSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/labelsets"));
-    let dir = root.join(set);
-    if dir.join("manifest.csv").is_file() {
-        return Some(dir);
-    }
-    let required = std::env::var("LABELCHECK_REQUIRE_LABELSETS").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{}: the {set} set is missing; make it with scripts/labelsets.sh",
-        dir.display()
-    );
-    eprintln!(
-        "skipping the {set} set: {} is missing (make it with scripts/labelsets.sh)",
-        dir.display()
-    );
-    None
-}
-
 fn at_least(what: &str, (right, n): (usize, usize), floor_pct: usize) {
     assert!(
         right * 100 >= floor_pct * n,
@@ -250,7 +226,7 @@ fn verdicts_over_testdata() {
 
 #[test]
 fn verdicts_over_validation() {
-    let Some(dir) = labelset("validation") else {
+    let Some(dir) = common::labelset("validation") else {
         return;
     };
     let outcome = evaluate("validation", &dir);
@@ -278,7 +254,7 @@ const VALIDATION_OTHERS_FLOOR: usize = 83;
 
 #[test]
 fn lookalike_sweep_never_matches() {
-    let Some(dir) = labelset("sweep") else {
+    let Some(dir) = common::labelset("sweep") else {
         return;
     };
     let outcome = evaluate("sweep", &dir);
@@ -295,7 +271,7 @@ fn lookalike_sweep_never_matches() {
 /// photos must answer from a code.
 #[test]
 fn tampered_labels_never_match_once_a_code_is_read() {
-    let Some(dir) = labelset("tampered") else {
+    let Some(dir) = common::labelset("tampered") else {
         return;
     };
     let outcome = evaluate("tampered", &dir);
@@ -329,7 +305,7 @@ const TAMPERED_CAUGHT_FLOOR: usize = 80;
 #[test]
 #[ignore = "for fitting: run with --ignored after scripts/labelsets.sh tuning"]
 fn verdicts_over_tuning() {
-    let Some(dir) = labelset("tuning") else {
+    let Some(dir) = common::labelset("tuning") else {
         return;
     };
     let outcome = evaluate("tuning", &dir);

@@ -292,6 +292,100 @@ fn an_interrupted_run_resumes_to_exactly_one_row_per_input() {
     assert!(stderr(&resumed).contains("already done"));
 }
 
+/// Starts `labelcheck batch MANIFEST --out OUT --resume --jobs 2` and kills it with SIGKILL
+/// after `after`; returns whether it had already ended by itself.
+fn kill_9_after(manifest: &Path, out: &Path, after: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+        .args(["batch", path_str(manifest), "--out", path_str(out)])
+        .args(["--jobs", "2", "--resume", "--progress", "off"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start batch");
+    let start = Instant::now();
+    while start.elapsed() < after {
+        if child.try_wait().expect("wait").is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let status = child.wait().expect("wait");
+    status.success()
+}
+
+/// SIGKILL at 20 seeded random moments of a batch run (start-up, mid-row, mid-write, the end),
+/// half of them killing a `--resume` run a second time; each time one `--resume` afterwards
+/// leaves exactly one whole row per input, bad inputs included.
+#[test]
+fn kill_9_at_random_moments_then_resume_gives_one_row_per_input() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = small_manifest(dir.path(), 8);
+    // Two inputs that fail: a missing photo and one that is not a photo.
+    let garbage = dir.path().join("garbage.jpg");
+    std::fs::write(&garbage, b"not a photo").expect("write");
+    let serial = "DS-7204HQHI-K10420231115AAWRS39003340";
+    let mut text = std::fs::read_to_string(&manifest).expect("manifest");
+    // The manifest's columns between the serial and the case id, left empty.
+    let empty = ",".repeat(text.lines().next().expect("header").matches(',').count() - 1);
+    text += &format!("missing.jpg,{serial}{empty}case-missing\n");
+    text += &format!("{},{serial}{empty}case-garbage\n", garbage.display());
+    std::fs::write(&manifest, text).expect("manifest");
+    let inputs: Vec<u64> = (0..10).collect();
+
+    // One uninterrupted run sets the span the kills are drawn from.
+    let clean = dir.path().join("clean.jsonl");
+    let start = Instant::now();
+    let run = batch(&manifest, &clean, &["--jobs", "2"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let span = start.elapsed();
+    assert_eq!(rows(&clean).keys().copied().collect::<Vec<_>>(), inputs);
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut ended_early = 0;
+    for trial in 0..20 {
+        let out = dir.path().join(format!("killed-{trial}.jsonl"));
+        let kills = if trial % 2 == 0 { 1 } else { 2 };
+        for k in 0..kills {
+            // A second run has fewer rows left: its kill is drawn from a shorter span.
+            let at = span.mul_f64(rng.random_range(0.0..if k == 0 { 0.9 } else { 0.5 }));
+            ended_early += usize::from(kill_9_after(&manifest, &out, at));
+        }
+        let before = std::fs::read(&out).unwrap_or_default();
+        let whole = before.iter().filter(|&&b| b == b'\n').count();
+        let partial = !before.is_empty() && before.last() != Some(&b'\n');
+        eprintln!(
+            "trial {trial}: killed {kills}x, {whole} whole rows, partial last line: {partial}"
+        );
+        let resumed = batch(&manifest, &out, &["--jobs", "2", "--resume"]);
+        assert!(
+            resumed.status.success(),
+            "trial {trial}: {}",
+            stderr(&resumed)
+        );
+        let got = rows(&out);
+        assert_eq!(
+            got.keys().copied().collect::<Vec<_>>(),
+            inputs,
+            "trial {trial}"
+        );
+        for (n, row) in &got {
+            let clean_row = &rows(&clean)[n];
+            assert_eq!(
+                row["verdict"], clean_row["verdict"],
+                "trial {trial}, row {n}"
+            );
+            assert_eq!(row["error"], clean_row["error"], "trial {trial}, row {n}");
+        }
+    }
+    // Most kills must land inside a run, or the test proves little.
+    assert!(
+        ended_early <= 8,
+        "{ended_early} of 30 runs ended before their kill"
+    );
+}
+
 #[test]
 fn the_shards_of_a_sharded_run_together_equal_a_single_run() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -166,3 +166,27 @@ pub async fn http_get(addr: &str, path: &str) -> String {
     .expect("read");
     body
 }
+
+/// `target/labelsets/<set>`, or `$LABELCHECK_LABELSETS/<set>` when set. None (with a message)
+/// when the set has not been generated, unless `LABELCHECK_REQUIRE_LABELSETS=1` (as
+/// `scripts/test.sh` sets), where a missing set fails.
+pub fn labelset(set: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("LABELCHECK_LABELSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/labelsets"));
+    let dir = root.join(set);
+    if dir.join("manifest.csv").is_file() {
+        return Some(dir);
+    }
+    let required = std::env::var("LABELCHECK_REQUIRE_LABELSETS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{}: the {set} set is missing; make it with scripts/labelsets.sh",
+        dir.display()
+    );
+    eprintln!(
+        "skipping the {set} set: {} is missing (make it with scripts/labelsets.sh)",
+        dir.display()
+    );
+    None
+}
