@@ -90,6 +90,32 @@ pub struct ServeArgs {
     /// After SIGTERM/SIGINT, how long in-flight requests may take to finish, seconds.
     #[arg(long, env = "LABELCHECK_GRACE_SECS", default_value_t = 20.0)]
     pub grace_secs: f64,
+    /// Most concurrent calls (HTTP/2 streams) one client connection may have open.
+    #[arg(long, env = "LABELCHECK_MAX_STREAMS", default_value_t = 64)]
+    pub max_streams: u32,
+    /// Largest header list (metadata) a client may send, bytes; a larger one is refused.
+    #[arg(long, env = "LABELCHECK_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: u32,
+    /// How often an open connection is pinged (HTTP/2 PING), seconds.
+    #[arg(long, env = "LABELCHECK_KEEPALIVE_SECS", default_value_t = 60.0)]
+    pub keepalive_secs: f64,
+    /// How long a ping may go unanswered before the connection is dropped, seconds.
+    #[arg(
+        long,
+        env = "LABELCHECK_KEEPALIVE_TIMEOUT_SECS",
+        default_value_t = 20.0
+    )]
+    pub keepalive_timeout_secs: f64,
+    /// A connection with no call in flight for this long is closed, seconds.
+    #[arg(long, env = "LABELCHECK_IDLE_TIMEOUT_SECS", default_value_t = 300.0)]
+    pub idle_timeout_secs: f64,
+    /// A connection older than this is asked to go away (calls in flight finish first), seconds.
+    #[arg(
+        long,
+        env = "LABELCHECK_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 3600.0
+    )]
+    pub max_connection_age_secs: f64,
     /// Server certificate chain (PEM); turns TLS on (with --tls-key).
     #[arg(long, env = "LABELCHECK_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

@@ -169,6 +169,27 @@ impl ServeSettings {
                 max_request_time: seconds("max-request-secs", args.max_request_secs, 3600.0)?,
                 grace_period: seconds("grace-secs", args.grace_secs, 3600.0)?,
                 tls,
+                connections: crate::server::ConnectionLimits {
+                    max_streams: in_range("max-streams", args.max_streams, 1, 10_000)?,
+                    max_header_list_bytes: in_range(
+                        "max-header-bytes",
+                        args.max_header_bytes,
+                        1024,
+                        1 << 20,
+                    )?,
+                    keepalive_interval: seconds("keepalive-secs", args.keepalive_secs, 86_400.0)?,
+                    keepalive_timeout: seconds(
+                        "keepalive-timeout-secs",
+                        args.keepalive_timeout_secs,
+                        3600.0,
+                    )?,
+                    idle_timeout: seconds("idle-timeout-secs", args.idle_timeout_secs, 86_400.0)?,
+                    max_connection_age: seconds(
+                        "max-connection-age-secs",
+                        args.max_connection_age_secs,
+                        30.0 * 86_400.0,
+                    )?,
+                },
             },
         })
     }

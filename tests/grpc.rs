@@ -6,121 +6,17 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use labelcheck::model::Model;
-use labelcheck::pipeline::PipelineConfig;
+use common::server::TestServer;
 use labelcheck::server::proto::pb;
 use labelcheck::server::proto::pb::label_verifier_client::LabelVerifierClient;
-use labelcheck::server::{self, DEFAULT_MAX_MESSAGE_BYTES, Listeners, ServeConfig, TlsFiles};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use labelcheck::server::{self, TlsFiles};
+
 use tonic::Code;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic_types::StatusExt;
 
 /// Longest any single call in these tests may take.
 const CALL_DEADLINE: Duration = Duration::from_secs(60);
-
-struct TestServer {
-    addr: SocketAddr,
-    metrics: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<labelcheck::Result<()>>,
-}
-
-impl TestServer {
-    async fn start(adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
-        let model = Model::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .expect("bundled model");
-        let mut config = ServeConfig {
-            model,
-            pipeline: PipelineConfig::default(),
-            workers: 2,
-            max_queue: 8,
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            max_request_time: Duration::from_secs(30),
-            grace_period: Duration::from_secs(10),
-            tls: None,
-        };
-        adjust(&mut config);
-        let tls_off = config.tls.is_none();
-        let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (addr, metrics_addr) = (
-            grpc.local_addr().expect("addr"),
-            metrics.local_addr().expect("addr"),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(
-            config,
-            Listeners {
-                grpc,
-                metrics: Some(metrics),
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let server = TestServer {
-            addr,
-            metrics: metrics_addr,
-            stop: Some(stop),
-            task,
-        };
-        if tls_off {
-            server.wait_until_serving().await;
-        }
-        // (With TLS, callers simply wait: the socket is bound before serving starts.)
-        server
-    }
-
-    async fn wait_until_serving(&self) {
-        for _ in 0..200 {
-            if let Ok(channel) = Endpoint::from_shared(format!("http://{}", self.addr))
-                .expect("endpoint")
-                .connect()
-                .await
-            {
-                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-                let reply = health
-                    .check(tonic_health::pb::HealthCheckRequest {
-                        service: String::new(),
-                    })
-                    .await;
-                if reply.is_ok_and(|r| r.get_ref().status == 1) {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not start serving within 10 s");
-    }
-
-    /// A new plaintext connection to the server.
-    async fn channel(&self) -> Channel {
-        Endpoint::from_shared(format!("http://{}", self.addr))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect")
-    }
-
-    async fn client(&self) -> LabelVerifierClient<Channel> {
-        LabelVerifierClient::new(self.channel().await)
-            .max_encoding_message_size(usize::MAX)
-            .max_decoding_message_size(64 << 20)
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("the server stops within 30 s")
-            .expect("server task")
-            .expect("server ends cleanly");
-    }
-}
 
 /// The manifest's reported serial and expected verdict for a photo.
 fn manifest_row(photo: &str) -> (String, String) {

@@ -6,6 +6,7 @@
 //! rayon pool (one Tesseract engine per worker) and its handler awaits a oneshot.
 
 pub mod admission;
+pub mod connection;
 pub mod metrics;
 pub mod proto;
 pub mod request;
@@ -26,6 +27,8 @@ use crate::model::Model;
 use crate::pipeline::PipelineConfig;
 use crate::workers::Workers;
 use admission::Admission;
+pub use connection::ConnectionLimits;
+use connection::{CallCountLayer, Watched};
 use metrics::Metrics;
 use proto::pb;
 use service::Verifier;
@@ -77,6 +80,8 @@ pub struct ServeConfig {
     pub grace_period: Duration,
     /// TLS, if any.
     pub tls: Option<TlsFiles>,
+    /// Limits on each client connection.
+    pub connections: ConnectionLimits,
 }
 
 /// The listening sockets of a server.
@@ -170,7 +175,17 @@ pub async fn serve(
         .build_v1alpha()
         .map_err(reflection_error)?;
 
-    let mut builder = Server::builder();
+    let limits = config.connections;
+    let mut builder = Server::builder()
+        .max_concurrent_streams(limits.max_streams)
+        .http2_max_header_list_size(limits.max_header_list_bytes)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .max_connection_age(limits.max_connection_age)
+        .max_connection_age_grace(config.max_request_time)
+        // The whole call, the photo's upload included: a client sending one byte a second
+        // holds its admission slot no longer than this.
+        .timeout(config.max_request_time);
     if let Some(files) = &config.tls {
         builder = builder
             .tls_config(tls_config(files)?)
@@ -181,6 +196,7 @@ pub async fn serve(
     }
     let grpc_addr = local_addr(&listeners.grpc);
     let router = builder
+        .layer(CallCountLayer)
         .layer(gate)
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -206,7 +222,11 @@ pub async fn serve(
         model_sha256 = %config.model.sha256,
         "labelcheck serving"
     );
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc);
+    let idle = limits.idle_timeout;
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc),
+        move |accepted| accepted.map(|tcp| Watched::new(tcp, idle)),
+    );
     let mut server =
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone())));
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod noise;
+pub mod server;
 
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
