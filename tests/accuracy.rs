@@ -249,7 +249,7 @@ fn verdicts_over_validation() {
 
 /// Regression floors on validation, percent: a little under the figures measured before any
 /// tuning (docs/accuracy.md). Raised as the reader improves; never tuned against.
-const VALIDATION_MATCH_FLOOR: usize = 46;
+const VALIDATION_MATCH_FLOOR: usize = 50;
 const VALIDATION_OTHERS_FLOOR: usize = 83;
 
 #[test]
