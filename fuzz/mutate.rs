@@ -516,9 +516,16 @@ fn run_one(bytes: &[u8], config: &PipelineConfig, engine: Option<&mut TesseractE
     }
 }
 
-/// What each worker thread is running: its input's start and bytes (for the watchdog).
+/// One input in progress: when it started, its bytes and its time bound.
+struct InProgress {
+    started: Instant,
+    bytes: Vec<u8>,
+    bound: Duration,
+}
+
+/// What each worker thread is running (for the watchdog).
 struct Running {
-    slots: Vec<Mutex<Option<(Instant, Vec<u8>, Duration)>>>,
+    slots: Vec<Mutex<Option<InProgress>>>,
 }
 
 struct Args {
@@ -608,8 +615,12 @@ fn main() {
                 std::thread::sleep(Duration::from_millis(200));
                 for slot in &running.slots {
                     let slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some((start, bytes, bound)) = slot.as_ref()
-                        && start.elapsed() > *bound
+                    if let Some(InProgress {
+                        started,
+                        bytes,
+                        bound,
+                    }) = slot.as_ref()
+                        && started.elapsed() > *bound
                     {
                         let _ = std::fs::create_dir_all(&findings);
                         let path = findings.join(format!("hang-{:016x}.bin", fxhash(bytes)));
@@ -653,8 +664,11 @@ fn main() {
                 let bound = if full { 6 * TIME_BOUND } else { TIME_BOUND };
                 *running.slots[thread]
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner()) =
-                    Some((Instant::now(), data.clone(), bound));
+                    .unwrap_or_else(|e| e.into_inner()) = Some(InProgress {
+                    started: Instant::now(),
+                    bytes: data.clone(),
+                    bound,
+                });
                 let t = Instant::now();
                 let (outcome, peak) = if full {
                     let engine = engine.get_or_insert_with(|| {
