@@ -6,28 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The fuzzer example that `cargo test` builds next to this test binary.
+mod common;
+
+/// The fuzzer example, current.
 fn fuzzer() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("fuzz_photos{}", std::env::consts::EXE_SUFFIX));
-    // Make sure the example is current (a no-op when `cargo test` just built it).
-    let mut args = vec!["build", "--quiet", "--example", "fuzz_photos"];
-    if profile_dir.ends_with("release") {
-        args.push("--release");
-    }
-    let status = Command::new(env!("CARGO"))
-        .args(&args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    path
+    common::example("fuzz_photos")
 }
 
 #[test]

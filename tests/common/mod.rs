@@ -191,3 +191,26 @@ pub fn labelset(set: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// The path of example `name` that `cargo test` builds next to the test binaries, rebuilt first
+/// if stale (a no-op when `cargo test` just built it).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let mut args = vec!["build", "--quiet", "--example", name];
+    if profile_dir.ends_with("release") {
+        args.push("--release");
+    }
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "cargo build --example {name}");
+    profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
