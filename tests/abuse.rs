@@ -1,6 +1,7 @@
 //! HTTP/2 and gRPC abuse against a real server on 127.0.0.1: rapid stream resets, more streams
 //! than allowed, oversized header lists, a photo sent one byte at a time, hundreds of idle
-//! connections and a client that never reads its replies. Throughout, health checks and a
+//! connections, a client that never reads its replies, a peer that never answers a keepalive
+//! ping and a connection past its maximum age. Throughout, health checks and a
 //! well-behaved client keep getting answers within bounds. Every test is bounded in count and
 //! time, and every server stops.
 
@@ -444,5 +445,72 @@ async fn a_client_that_never_reads_its_replies_stalls_only_itself() {
         .expect("replies waiting")
         .expect("read");
     assert!(n > 0);
+    server.stop().await;
+}
+
+/// Reads from `tcp` until the server closes it; how long that took, or `None` past `limit`.
+async fn closed_within(tcp: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let left = limit.checked_sub(started.elapsed())?;
+        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// The preface and an empty SETTINGS frame, then silence: a client that never answers a PING.
+async fn silent_client(addr: SocketAddr) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let mut bytes = PREFACE.to_vec();
+    bytes.extend(frame(0x4, 0, 0, &[]));
+    tcp.write_all(&bytes).await.expect("preface");
+    tcp
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_answers_a_ping_is_dropped_after_the_keepalive_timeout() {
+    let server = TestServer::start(|c| {
+        c.connections = ConnectionLimits {
+            keepalive_interval: Duration::from_millis(500),
+            keepalive_timeout: Duration::from_millis(500),
+            ..ConnectionLimits::default()
+        }
+    })
+    .await;
+    let mut tcp = silent_client(server.addr).await;
+    let took = closed_within(&mut tcp, Duration::from_secs(10))
+        .await
+        .expect("dropped within 10 s");
+    eprintln!(
+        "unanswered pings: dropped after {:.1} s",
+        took.as_secs_f64()
+    );
+    healthy(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_past_its_maximum_age_is_sent_away() {
+    let server = TestServer::start(|c| {
+        c.connections = ConnectionLimits {
+            max_connection_age: Duration::from_secs(1),
+            ..ConnectionLimits::default()
+        };
+        c.max_request_time = Duration::from_secs(1);
+    })
+    .await;
+    // Without keepalive pings answered or calls made, only its age ends it (the idle timeout is
+    // 300 s, keepalive 60 s).
+    let mut tcp = silent_client(server.addr).await;
+    let took = closed_within(&mut tcp, Duration::from_secs(10))
+        .await
+        .expect("sent away within 10 s");
+    eprintln!("maximum age 1 s: closed after {:.1} s", took.as_secs_f64());
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    healthy(&server).await;
     server.stop().await;
 }
