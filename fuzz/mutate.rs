@@ -491,8 +491,13 @@ fn early_stages(bytes: &[u8], config: &PipelineConfig) -> Result<(), &'static st
     Ok(())
 }
 
-/// Runs one input through the early stages, or the whole check with `engine`.
-fn run_one(bytes: &[u8], config: &PipelineConfig, engine: Option<&mut TesseractEngine>) -> Outcome {
+/// Runs one input through the early stages, or the whole check with `engine`: its outcome and
+/// the peak bytes it held at once on this thread.
+fn run_one(
+    bytes: &[u8],
+    config: &PipelineConfig,
+    engine: Option<&mut TesseractEngine>,
+) -> (Outcome, usize) {
     let reported = parse_reported(SERIAL).expect("serial");
     let (result, peak) = peak_of(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match engine {
@@ -502,7 +507,7 @@ fn run_one(bytes: &[u8], config: &PipelineConfig, engine: Option<&mut TesseractE
                 .map_err(|e| e.code()),
         }))
     });
-    match result {
+    let outcome = match result {
         Err(panic) => Outcome::Panicked(
             panic
                 .downcast_ref::<String>()
@@ -513,7 +518,8 @@ fn run_one(bytes: &[u8], config: &PipelineConfig, engine: Option<&mut TesseractE
         Ok(_) if peak > ALLOCATION_BOUND => Outcome::OverAllocated(peak),
         Ok(Ok(())) => Outcome::Read,
         Ok(Err(code)) => Outcome::Refused(code),
-    }
+    };
+    (outcome, peak)
 }
 
 /// One input in progress: when it started, its bytes and its time bound.
@@ -584,8 +590,8 @@ fn main() {
         for path in &args.replay {
             let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let started = Instant::now();
-            let early = run_one(&bytes, &config, None);
-            let full = run_one(&bytes, &config, Some(&mut engine));
+            let (early, _) = run_one(&bytes, &config, None);
+            let (full, _) = run_one(&bytes, &config, Some(&mut engine));
             let took = started.elapsed();
             let ok = |o: &Outcome| matches!(o, Outcome::Read | Outcome::Refused(_));
             let fine = ok(&early) && ok(&full) && took < 2 * TIME_BOUND;
@@ -674,9 +680,9 @@ fn main() {
                     let engine = engine.get_or_insert_with(|| {
                         TesseractEngine::new(&model_dir).expect("bundled model")
                     });
-                    peak_of(|| run_one(&data, &config, Some(engine)))
+                    run_one(&data, &config, Some(engine))
                 } else {
-                    peak_of(|| run_one(&data, &config, None))
+                    run_one(&data, &config, None)
                 };
                 slowest_us.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
                 largest_peak.fetch_max(peak, Ordering::Relaxed);
