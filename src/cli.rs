@@ -60,6 +60,9 @@ pub enum Command {
     /// Decide the rows of an earlier JSON Lines batch output again under other thresholds,
     /// from the evidence they carry (no OCR).
     Rescore(RescoreArgs),
+    /// Write a static review page (summary, blur histograms, annotated photos, filters) for an
+    /// earlier JSON Lines batch output; it opens from the file system in any browser.
+    Review(ReviewArgs),
     /// Drive load against a running server and print throughput, latency percentiles and counts
     /// by status code.
     Load(LoadArgs),
@@ -198,6 +201,11 @@ pub struct CheckArgs {
     /// Write every crop that is read (line and value crops, PNG) into this folder.
     #[arg(long)]
     pub debug_dir: Option<PathBuf>,
+    /// Write the annotated photo here (PNG): the upright photo at most 1600 px long with the
+    /// text lines, codes and serial field boxed, over a strip with the verdict, reasons, the
+    /// serial read against the reported one and the scores against their thresholds.
+    #[arg(long, value_name = "OUT.png", requires = "serial")]
+    pub annotate: Option<PathBuf>,
 }
 
 /// Arguments of `labelcheck batch`.
@@ -228,6 +236,29 @@ pub struct BatchArgs {
     /// Progress display on standard error.
     #[arg(long, value_enum, default_value_t = crate::batch::ProgressMode::Auto)]
     pub progress: crate::batch::ProgressMode,
+    /// After the run, write a review page of the output into this folder (index.html with
+    /// annotated photos; needs --format jsonl). See `labelcheck review`.
+    #[arg(long, value_name = "DIR")]
+    pub review: Option<PathBuf>,
+    /// Put every row in the review page's gallery, MATCH included (default: rows not MATCH).
+    #[arg(long, requires = "review")]
+    pub review_all: bool,
+}
+
+/// Arguments of `labelcheck review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// An earlier `labelcheck batch` output in JSON Lines.
+    pub input: PathBuf,
+    /// The folder the rows' `photo` paths are relative to (the batch manifest's folder).
+    #[arg(long, value_name = "R")]
+    pub photos_root: PathBuf,
+    /// The folder to write the page into (created if missing): index.html, img/, thumbs/.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Put every row in the gallery, MATCH included (default: rows not MATCH).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Arguments of `labelcheck rescore`.

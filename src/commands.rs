@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{
-    BatchArgs, CheckArgs, GhzPayloadArgs, LoadArgs, LogFormat, RescoreArgs, ServeArgs,
+    BatchArgs, CheckArgs, GhzPayloadArgs, LoadArgs, LogFormat, RescoreArgs, ReviewArgs, ServeArgs,
 };
 use crate::config::{Config, MAX_WORKERS, ServeSettings};
 use crate::output::{facts_text, json_with_photo, report_text, rescore_text};
@@ -83,6 +83,14 @@ fn check_serial(config: &Config, args: &CheckArgs, bytes: &[u8], serial: &str) -
     if let Some(first) = write_errors.first() {
         eprintln!("labelcheck: could not write debug crops: {first}");
     }
+    if let Some(out) = &args.annotate {
+        let photo = pipeline::decode::decode_rgb(bytes, &config.pipeline.limits)
+            .map_err(|e| format!("{path}: {e}"))?;
+        crate::annotate::annotate(&photo, &report)
+            .image
+            .save_with_format(out, image::ImageFormat::Png)
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+    }
     if args.json {
         println!("{}", json_with_photo(&report, &args.photo)?);
     } else {
@@ -103,6 +111,9 @@ pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
     if !(1..=MAX_WORKERS).contains(&jobs) {
         return Err(format!("--jobs {jobs} is outside 1..={MAX_WORKERS}"));
     }
+    if args.review.is_some() && args.format != batch::Format::Jsonl {
+        return Err("--review reads the output, so it needs --format jsonl".into());
+    }
     let stop = stop_on_signals()?;
     let options = batch::BatchOptions {
         manifest: args.manifest.clone(),
@@ -119,6 +130,12 @@ pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
         std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(dir) = &args.review
+        && !summary.interrupted
+    {
+        let root = crate::review::photos_root_of(&args.manifest);
+        write_review_page(config, &args.out, &root, dir, args.review_all)?;
     }
     Ok(if summary.interrupted {
         Ended::Interrupted
@@ -162,6 +179,32 @@ pub fn rescore(args: &RescoreArgs) -> Outcome {
     let summary = batch::rescore(&args.input, &args.out, t)?;
     eprint!("{}", rescore_text(&summary));
     Ok(Ended::Success)
+}
+
+/// `labelcheck review OUT.jsonl --photos-root R --out DIR`: the static review page.
+pub fn review(config: &Config, args: &ReviewArgs) -> Outcome {
+    write_review_page(config, &args.input, &args.photos_root, &args.out, args.all)?;
+    Ok(Ended::Success)
+}
+
+fn write_review_page(
+    config: &Config,
+    jsonl: &Path,
+    photos_root: &Path,
+    out: &Path,
+    all: bool,
+) -> Result<(), String> {
+    let summary =
+        crate::review::write_review(jsonl, photos_root, out, all, &config.pipeline.limits)?;
+    eprintln!(
+        "labelcheck: review page {} ({} rows, {} in the gallery, {} annotated photos, {} photos unreadable)",
+        out.join("index.html").display(),
+        summary.rows,
+        summary.shown,
+        summary.images,
+        summary.photos_unreadable
+    );
+    Ok(())
 }
 
 /// The async runtime for `serve` and `load`: tokio only moves bytes; photos run on the workers.

@@ -7,6 +7,7 @@
 //! OCR workers ([`workers`]), one Tesseract engine each. Start-up settings are validated once in
 //! [`config`]; every failure is an [`Error`]. `docs/architecture.md` has the whole picture.
 
+pub mod annotate;
 pub mod batch;
 pub mod cli;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod photo_format;
 pub mod pipeline;
+pub mod review;
 pub mod server;
 pub mod workers;
 

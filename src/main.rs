@@ -76,5 +76,6 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::GhzPayload(args) => commands::ghz_payload(&args),
         // Re-scoring reads stored evidence: no model, no photos.
         Command::Rescore(args) => commands::rescore(&args),
+        Command::Review(args) => commands::review(&config()?, &args),
     }
 }

@@ -24,7 +24,7 @@ pub mod sink;
 pub mod summary;
 
 pub use manifest::{column, open_manifest, photo_path};
-pub use rescore::{RescoreSummary, rescore};
+pub use rescore::{RescoreSummary, report_of_row, rescore};
 pub use runner::{BatchOptions, run};
 pub use shard::Shard;
 pub use sink::{Format, REPORT_KEYS};

@@ -64,14 +64,19 @@ pub fn rescore(input: &Path, out: &Path, thresholds: Thresholds) -> Result<Resco
     Ok(summary)
 }
 
-/// Decides one report row again in place; returns its `OLD -> NEW` verdict transition.
-fn rescore_row(object: &mut Map<String, Value>, thresholds: Thresholds) -> Result<String, String> {
+/// The report a batch output row carries (a row without an error).
+pub fn report_of_row(object: &Map<String, Value>) -> Result<Report, String> {
     let report_fields: Map<String, Value> = REPORT_KEYS
         .iter()
         .filter_map(|k| Some((k.to_string(), object.get(*k)?.clone())))
         .collect();
-    let mut report: Report = serde_json::from_value(Value::Object(report_fields))
-        .map_err(|e| format!("not a report row ({e})"))?;
+    serde_json::from_value(Value::Object(report_fields))
+        .map_err(|e| format!("not a report row ({e})"))
+}
+
+/// Decides one report row again in place; returns its `OLD -> NEW` verdict transition.
+fn rescore_row(object: &mut Map<String, Value>, thresholds: Thresholds) -> Result<String, String> {
+    let mut report = report_of_row(object)?;
     let reported = parse_reported(&report.reported_serial).map_err(|e| e.to_string())?;
     let before = report.verdict;
     report.redecide(&reported, thresholds);

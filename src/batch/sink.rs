@@ -40,6 +40,7 @@ pub const REPORT_KEYS: &[&str] = &[
     "height",
     "exif_orientation",
     "lines_found",
+    "text_lines",
     "serials_found",
     "ocr_calls",
     "timings",

@@ -19,7 +19,7 @@ use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
 use super::locate::{TextLine, find_lines_in};
 use super::ocr::{Charset, LineRead, Recognizer};
-use super::report::{CheckTimings, Report};
+use super::report::{CheckTimings, Report, clamped_box};
 use super::serial::{FullSerial, LabelSerial};
 use super::verdict::{Evidence, Verdict};
 use super::{PipelineConfig, Scored, decode_and_score, elapsed_ms};
@@ -180,6 +180,11 @@ fn unjudged_report(
         height: photo.gray.height(),
         exif_orientation: photo.exif_orientation,
         lines_found: located.found,
+        text_lines: located
+            .lines
+            .iter()
+            .map(|l| clamped_box(l.bbox(), photo.gray.width(), photo.gray.height()))
+            .collect(),
         serials_found,
         ocr_calls: 0,
         codes: Vec::new(),

@@ -15,7 +15,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, metadata::Orientation};
+use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, RgbImage, metadata::Orientation};
 
 use crate::error::{Error, Result};
 use crate::photo_format::PhotoFormat;
@@ -136,6 +136,19 @@ fn jpeg_error(err: turbojpeg::Error) -> Error {
 
 /// Decodes only the luma channel of a JPEG with libjpeg-turbo (what OpenCV's IMREAD_GRAYSCALE does).
 fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage> {
+    let (width, height, pixels) = decode_jpeg(bytes, limits, turbojpeg::PixelFormat::GRAY)?;
+    GrayImage::from_raw(width, height, pixels).ok_or_else(|| Error::Internal {
+        component: "decode",
+        detail: "pixel buffer size mismatch".into(),
+    })
+}
+
+/// Decodes a JPEG with libjpeg-turbo to `pixel_format` (GRAY or RGB): width, height, samples.
+fn decode_jpeg(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    pixel_format: turbojpeg::PixelFormat,
+) -> Result<(u32, u32, Vec<u8>)> {
     let mut decompressor = turbojpeg::Decompressor::new().map_err(|e| Error::Internal {
         component: "libjpeg-turbo",
         detail: e.to_string(),
@@ -162,19 +175,47 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage> {
         .set_scan_limit(JPEG_SCAN_LIMIT)
         .map_err(jpeg_error)?;
     let (w, h) = (header.width, header.height);
-    let mut pixels = vec![0u8; w * h];
+    let pitch = w * pixel_format.size();
+    let mut pixels = vec![0u8; pitch * h];
     let output = turbojpeg::Image {
         pixels: pixels.as_mut_slice(),
         width: w,
-        pitch: w,
+        pitch,
         height: h,
-        format: turbojpeg::PixelFormat::GRAY,
+        format: pixel_format,
     };
     decompressor.decompress(bytes, output).map_err(jpeg_error)?;
-    GrayImage::from_raw(width, height, pixels).ok_or_else(|| Error::Internal {
-        component: "decode",
-        detail: "pixel buffer size mismatch".into(),
-    })
+    Ok((width, height, pixels))
+}
+
+/// Decodes photo bytes to an upright RGB image within `limits`, EXIF orientation applied: the
+/// picture people look at (annotated photos). The checks themselves read [`decode`]'s gray.
+///
+/// Errors: as [`decode`]. Never panics on any input.
+pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
+    if bytes.len() > limits.max_input_bytes {
+        return Err(Error::InputTooLarge {
+            size: bytes.len(),
+            limit: limits.max_input_bytes,
+        });
+    }
+    let format = sniff_format(bytes)?;
+    let rgb = match format {
+        PhotoFormat::Jpeg => {
+            let (width, height, pixels) = decode_jpeg(bytes, limits, turbojpeg::PixelFormat::RGB)?;
+            RgbImage::from_raw(width, height, pixels).ok_or_else(|| Error::Internal {
+                component: "decode",
+                detail: "pixel buffer size mismatch".into(),
+            })?
+        }
+        PhotoFormat::Png => decode_dynamic(bytes, ImageFormat::Png, format, limits)?.into_rgb8(),
+        PhotoFormat::Webp => decode_dynamic(bytes, ImageFormat::WebP, format, limits)?.into_rgb8(),
+    };
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    if let Some(orientation) = Orientation::from_exif(exif_orientation(bytes)) {
+        image.apply_orientation(orientation);
+    }
+    Ok(image.into_rgb8())
 }
 
 /// Decodes PNG or WebP with the `image` crate and converts to gray with OpenCV's weights.
@@ -184,6 +225,21 @@ fn decode_with_image(
     format: PhotoFormat,
     limits: &DecodeLimits,
 ) -> Result<GrayImage> {
+    Ok(to_gray_like_opencv(decode_dynamic(
+        bytes,
+        image_format,
+        format,
+        limits,
+    )?))
+}
+
+/// Decodes PNG or WebP with the `image` crate within `limits`, as stored.
+fn decode_dynamic(
+    bytes: &[u8],
+    image_format: ImageFormat,
+    format: PhotoFormat,
+    limits: &DecodeLimits,
+) -> Result<DynamicImage> {
     let corrupt = |e: image::ImageError| Error::CorruptImage {
         format,
         detail: e.to_string(),
@@ -200,8 +256,7 @@ fn decode_with_image(
     // RGBA with 16 bits per channel is the largest buffer a decoder may produce, plus slack.
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(image_limits);
-    let image = reader.decode().map_err(corrupt)?;
-    Ok(to_gray_like_opencv(image))
+    reader.decode().map_err(corrupt)
 }
 
 /// OpenCV `COLOR_BGR2GRAY` for 8-bit samples: `(9798 R + 19235 G + 3735 B + 16384) >> 15`.

@@ -94,6 +94,10 @@ pub struct Report {
     pub exif_orientation: u8,
     /// Text lines found.
     pub lines_found: usize,
+    /// The boxes of the text lines read (axis-aligned around each line, upright photo px), in the
+    /// locator's order. Boxes only: the text of lines other than serial fields is never kept.
+    #[serde(default)]
+    pub text_lines: Vec<BoxPx>,
     /// Distinct serials read anywhere on the photo.
     pub serials_found: Vec<String>,
     /// Lines handed to OCR (including the second reads).
@@ -110,7 +114,7 @@ pub struct Report {
 }
 
 /// `(x0, y0, x1, y1)` in photo pixels as a box clamped to a `width` × `height` photo.
-fn clamped_box(b: (f32, f32, f32, f32), width: u32, height: u32) -> BoxPx {
+pub(crate) fn clamped_box(b: (f32, f32, f32, f32), width: u32, height: u32) -> BoxPx {
     BoxPx {
         x0: (b.0.max(0.0) as u32).min(width),
         y0: (b.1.max(0.0) as u32).min(height),
