@@ -21,6 +21,8 @@ if [ "${LABELCHECK_SETUP_TESTS:-0}" = 1 ]; then
   # Tesseract's command-line and training tools (training/train.sh) and the stock English model
   # the check benchmark measures the bundled model against.
   APT_PACKAGES+=(tesseract-ocr tesseract-ocr-eng)
+  # The review page is tested as a person sees it, in a real headless browser.
+  APT_PACKAGES+=(chromium)
 fi
 
 as_root() {
