@@ -2,7 +2,7 @@
 //! and `serve` run at the most verbose log level (`trace`) over every testdata photo, and no
 //! testdata verification code (the generator's `testdata/verification_codes.csv`, which the QR
 //! codes confirm) appears in any output, reply, log line, metric, summary or debug file (names
-//! and contents). Labels that print the code on the serial's own line, where OCR reads it with
+//! and contents), nor on the batch review page or in any text an annotated photo draws. Labels that print the code on the serial's own line, where OCR reads it with
 //! the serial, are checked the same way on the validation set when it has been generated.
 
 mod common;
@@ -203,6 +203,27 @@ fn a_code_read_on_the_serials_line_never_leaves_check() {
     check_leaks_nothing(&dir, &rows, &codes);
 }
 
+/// The review page of every testdata row, and every text an annotated photo draws, hold no code.
+fn review_leaks_nothing(rows_text: &str, review: &Path, codes: &BTreeSet<String>) {
+    let html = std::fs::read_to_string(review.join("index.html")).expect("review page");
+    assert!(html.contains("<article"), "an empty review page");
+    assert_no_code("the review page", &html, codes);
+    let mut annotated = 0;
+    for line in rows_text.lines() {
+        let row: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).expect("a JSON row");
+        let Ok(report) = labelcheck::batch::report_of_row(&row) else {
+            continue;
+        };
+        let photo = image::RgbImage::new(report.width.max(1), report.height.max(1));
+        for text in labelcheck::annotate::annotate(&photo, &report).texts {
+            assert_no_code("an annotated photo's text", &text, codes);
+        }
+        annotated += 1;
+    }
+    assert!(annotated > 80, "{annotated} reports annotated");
+}
+
 #[test]
 fn verification_codes_never_leave_batch() {
     let codes = listed_codes(&common::testdata()).expect("testdata/verification_codes.csv");
@@ -210,20 +231,27 @@ fn verification_codes_never_leave_batch() {
     for format in ["jsonl", "csv"] {
         let out_path = dir.path().join(format!("out.{format}"));
         let summary = dir.path().join(format!("summary-{format}.json"));
-        let out = labelcheck_traced()
+        let review = dir.path().join("review");
+        let mut batch = labelcheck_traced();
+        batch
             .arg("batch")
             .arg(common::testdata().join("manifest.csv"))
             .arg("--out")
             .arg(&out_path)
             .args(["--format", format, "--progress", "off", "--jobs", "2"])
             .arg("--summary-json")
-            .arg(&summary)
-            .output()
-            .expect("run batch");
+            .arg(&summary);
+        if format == "jsonl" {
+            batch.arg("--review").arg(&review).arg("--review-all");
+        }
+        let out = batch.output().expect("run batch");
         assert!(out.status.success(), "{}", common::stderr(&out));
         let rows_text = std::fs::read_to_string(&out_path).expect("batch output");
         assert!(rows_text.contains("qr"), "no code in the batch rows");
         assert_no_code("batch rows", &rows_text, &codes);
+        if format == "jsonl" {
+            review_leaks_nothing(&rows_text, &review, &codes);
+        }
         assert_no_code("batch log", &output_text(&out), &codes);
         let summary = std::fs::read_to_string(&summary).expect("summary");
         assert!(summary.contains("MATCH"), "{summary}");
