@@ -188,40 +188,24 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
 
     let mut top = boxes_only(small, report, scale);
     let field_colour = verdict_colour(report.verdict);
-    if let Some(b) = report.serial_region
-        && let Some(r) = scaled(b, scale, 0)
-    {
-        tag(
-            &mut top,
-            &mut texts,
-            &bold,
-            tag_px,
-            r.left(),
-            r.top() - 4,
-            "serial field",
-            field_colour,
-        );
+    let mut tags: Vec<(BoxPx, String, Rgb<u8>)> = Vec::new();
+    if let Some(b) = report.serial_region {
+        tags.push((b, "serial field".into(), field_colour));
     }
     for code in &report.codes {
-        let Some(r) = scaled(code.bbox, scale, 0) else {
-            continue;
-        };
         let what = match &code.serial {
             Some(s) if *s == report.reported_serial => "holds the reported serial",
             Some(_) => "holds another serial",
             None => "no serial",
         };
         let label = format!("{}: {what}", code.symbology.as_str());
-        tag(
-            &mut top,
-            &mut texts,
-            &bold,
-            tag_px,
-            r.left(),
-            r.top() - 4,
-            &label,
-            CODE_COLOUR,
-        );
+        tags.push((code.bbox, label, CODE_COLOUR));
+    }
+    for (b, label, colour) in tags {
+        if let Some(r) = scaled(b, scale, 0) {
+            let at = (r.left(), r.top() - 4);
+            texts.push(tag(&mut top, (&bold, tag_px), at, &label, colour));
+        }
     }
 
     // The caption strip.
@@ -357,25 +341,22 @@ fn boxes_only(mut image: RgbImage, report: &Report, scale: f32) -> RgbImage {
     image
 }
 
-/// A label on a filled band, its bottom-left at (`x`, `bottom`), kept inside the image.
-#[allow(clippy::too_many_arguments)]
+/// A label in `font` on a filled band, its bottom-left at `(x, bottom)`, kept inside the image;
+/// returns the text drawn.
 fn tag(
     image: &mut RgbImage,
-    texts: &mut Vec<String>,
-    font: &FontRef,
-    scale: PxScale,
-    x: i32,
-    bottom: i32,
+    (font, scale): (&FontRef, PxScale),
+    (x, bottom): (i32, i32),
     text: &str,
     colour: Rgb<u8>,
-) {
+) -> String {
     let (tw, th) = text_size(scale, font, text);
     let (tw, th) = (tw as i32 + 8, th as i32 + 8);
     let x = x.clamp(0, (image.width() as i32 - tw).max(0));
     let y = (bottom - th).max(0);
     draw_filled_rect_mut(image, Rect::at(x, y).of_size(tw as u32, th as u32), colour);
     draw_text_mut(image, Rgb([255, 255, 255]), x + 4, y + 2, scale, font, text);
-    texts.push(text.to_string());
+    text.to_string()
 }
 
 #[cfg(test)]

@@ -82,18 +82,23 @@ pub fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat> {
     Err(Error::UnsupportedFormat { detail })
 }
 
-/// Decodes photo bytes to an upright grayscale image within `limits`.
-///
-/// Errors: [`Error::EmptyInput`], [`Error::InputTooLarge`], [`Error::UnsupportedFormat`],
-/// [`Error::TooManyPixels`], [`Error::CorruptImage`]. Never panics on any input.
-pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedPhoto> {
+/// The container format of `bytes`, once they are within `limits.max_input_bytes`.
+fn admit(bytes: &[u8], limits: &DecodeLimits) -> Result<PhotoFormat> {
     if bytes.len() > limits.max_input_bytes {
         return Err(Error::InputTooLarge {
             size: bytes.len(),
             limit: limits.max_input_bytes,
         });
     }
-    let format = sniff_format(bytes)?;
+    sniff_format(bytes)
+}
+
+/// Decodes photo bytes to an upright grayscale image within `limits`.
+///
+/// Errors: [`Error::EmptyInput`], [`Error::InputTooLarge`], [`Error::UnsupportedFormat`],
+/// [`Error::TooManyPixels`], [`Error::CorruptImage`]. Never panics on any input.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedPhoto> {
+    let format = admit(bytes, limits)?;
     let gray = match format {
         PhotoFormat::Jpeg => decode_jpeg_luma(bytes, limits)?,
         PhotoFormat::Png => decode_with_image(bytes, ImageFormat::Png, format, limits)?,
@@ -193,13 +198,7 @@ fn decode_jpeg(
 ///
 /// Errors: as [`decode`]. Never panics on any input.
 pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
-    if bytes.len() > limits.max_input_bytes {
-        return Err(Error::InputTooLarge {
-            size: bytes.len(),
-            limit: limits.max_input_bytes,
-        });
-    }
-    let format = sniff_format(bytes)?;
+    let format = admit(bytes, limits)?;
     let rgb = match format {
         PhotoFormat::Jpeg => {
             let (width, height, pixels) = decode_jpeg(bytes, limits, turbojpeg::PixelFormat::RGB)?;
