@@ -21,7 +21,7 @@ use imageproc::rect::Rect;
 
 use crate::pipeline::Report;
 use crate::pipeline::report::BoxPx;
-use crate::pipeline::verdict::Verdict;
+use crate::pipeline::verdict::{Reason, Verdict};
 
 /// Longest side of the annotated photo, px (the caption strip is added below it).
 pub const MAX_LONG_SIDE: u32 = 1600;
@@ -76,7 +76,9 @@ pub struct Mark {
 /// Aligns `read` within `reported` (edit distance, free gaps before and after `reported`'s
 /// aligned part, so a short serial finds its place in the full one) and marks the characters
 /// that differ on both sides. Returns the column in `reported` where `read` starts, the read's
-/// marks and the reported's marks.
+/// marks and the reported's marks. Reported characters before that column are not compared and
+/// never marked; those after the aligned part are marked (not read); with nothing read, nothing
+/// is marked.
 pub fn align(read: &str, reported: &str) -> (usize, Vec<Mark>, Vec<Mark>) {
     let a: Vec<char> = read.chars().collect();
     let b: Vec<char> = reported.chars().collect();
@@ -105,7 +107,7 @@ pub fn align(read: &str, reported: &str) -> (usize, Vec<Mark>, Vec<Mark>) {
         .enumerate()
         .map(|(j, &ch)| Mark {
             ch,
-            differs: j < m && n > 0 && j >= end,
+            differs: n > 0 && j >= end,
         })
         .collect();
     let (mut i, mut j) = (n, end);
@@ -219,12 +221,7 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
     let verdict = report.verdict.as_str();
     draw_text_mut(&mut image, field_colour, x, y, font_px, &bold, verdict);
     texts.push(verdict.to_string());
-    let reasons: Vec<String> = report
-        .reasons
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(str::to_string))
-        .collect();
-    let reasons = reasons.join(", ");
+    let reasons = reason_names(&report.reasons).join(", ");
     let vx = x + text_size(font_px, &bold, verdict).0 as i32 + px as i32;
     draw_text_mut(&mut image, MUTED, vx, y, font_px, &mono, &reasons);
     texts.push(reasons);
@@ -247,14 +244,14 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
         }
         for (k, m) in marks.iter().enumerate() {
             let cx = x + label_w + (start + k) as i32 * column;
-            let colour = if !m.differs {
-                if read.is_empty() { INK } else { SAME }
-            } else if read.is_empty() || (label == "reported" && k < offset) {
+            let colour = if m.differs {
+                DIFF_COLOUR
+            } else if read.is_empty() {
                 INK
             } else {
-                DIFF_COLOUR
+                SAME
             };
-            if m.differs && !read.is_empty() && colour == DIFF_COLOUR {
+            if m.differs {
                 draw_filled_rect_mut(
                     &mut image,
                     Rect::at(cx, y + (px * 1.15) as i32).of_size(column.max(1) as u32, 2),
@@ -327,6 +324,14 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
     }
 }
 
+/// The reasons' names as they appear in JSON output (`serial_differs`, ...).
+pub fn reason_names(reasons: &[Reason]) -> Vec<String> {
+    reasons
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(str::to_string))
+        .collect()
+}
+
 /// The photo with its boxes: text lines, codes, then the serial field on top.
 fn boxes_only(mut image: RgbImage, report: &Report, scale: f32) -> RgbImage {
     for &line in &report.text_lines {
@@ -383,7 +388,7 @@ mod tests {
         let (offset, read, reported) = align("L12345678", "DS-2CD2143G2-I20230415AAWRL12345678");
         assert_eq!(offset, 26);
         assert_eq!(differing(&read), "");
-        assert_eq!(differing(&reported[26..]), "");
+        assert_eq!(differing(&reported), "");
     }
 
     #[test]
@@ -395,8 +400,9 @@ mod tests {
 
     #[test]
     fn nothing_read_aligns_nothing() {
-        let (offset, read, _) = align("", "DS-2CD2143G2-I20230415AAWRL12345678");
+        let (offset, read, reported) = align("", "DS-2CD2143G2-I20230415AAWRL12345678");
         assert_eq!(offset, 35);
         assert!(read.is_empty());
+        assert_eq!(differing(&reported), "");
     }
 }

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::annotate::{align, annotate};
+use crate::annotate::{Mark, align, annotate, reason_names};
 use crate::batch::report_of_row;
 use crate::pipeline::Report;
 use crate::pipeline::decode::{DecodeLimits, decode_rgb};
@@ -73,11 +73,7 @@ impl Row {
 
     fn reasons(&self) -> Vec<String> {
         match &self.outcome {
-            Ok(r) => r
-                .reasons
-                .iter()
-                .filter_map(|x| serde_json::to_value(x).ok()?.as_str().map(str::to_string))
-                .collect(),
+            Ok(r) => reason_names(&r.reasons),
             Err((code, _)) => vec![code.clone()],
         }
     }
@@ -312,29 +308,28 @@ fn table(id: &str, head: &str, counts: &BTreeMap<String, usize>) -> String {
 fn serial_lines(report: &Report) -> String {
     let read = report.serial_read.as_deref().unwrap_or("");
     let (offset, read_marks, reported_marks) = align(read, &report.reported_serial);
-    let mut html = String::from("<pre class=\"serials\">reported ");
-    for (k, m) in reported_marks.iter().enumerate() {
-        let mark = m.differs && !read.is_empty() && k >= offset;
-        html += &if mark {
-            format!("<mark>{}</mark>", esc(&m.ch.to_string()))
-        } else {
-            esc(&m.ch.to_string())
-        };
-    }
-    html += "\nread     ";
-    if read.is_empty() {
-        html += "(none)";
+    let marked = |marks: &[Mark]| -> String {
+        marks
+            .iter()
+            .map(|m| {
+                let ch = esc(&m.ch.to_string());
+                if m.differs {
+                    format!("<mark>{ch}</mark>")
+                } else {
+                    ch
+                }
+            })
+            .collect()
+    };
+    let read_line = if read.is_empty() {
+        "(none)".to_string()
     } else {
-        html += &" ".repeat(offset);
-        for m in &read_marks {
-            html += &if m.differs {
-                format!("<mark>{}</mark>", esc(&m.ch.to_string()))
-            } else {
-                esc(&m.ch.to_string())
-            };
-        }
-    }
-    html + "</pre>"
+        " ".repeat(offset) + &marked(&read_marks)
+    };
+    format!(
+        "<pre class=\"serials\">reported {}\nread     {read_line}</pre>",
+        marked(&reported_marks)
+    )
 }
 
 fn card(row: &Row, problem: Option<&String>) -> String {
