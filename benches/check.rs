@@ -1,18 +1,18 @@
-//! End-to-end benchmark: photo bytes + reported serial → report, with one Tesseract engine on the
+//! End-to-end benchmark: photo bytes + reported serial → report, with one pair of engines on the
 //! calling thread, on the 2 MP and 12 MP testdata photos. Decoding alone is measured in the same
 //! run as a baseline. `barcodes` is the barcode stage alone (its share of end to end is kept
 //! under 15%), and `barcodes/noise_12MP` the same stage on 12 MP of pixel noise.
 //!
-//! The bundled label-text model is measured against the stock English model it replaced
-//! (`.../eng`: tessdata_fast `eng`, from Debian's `tesseract-ocr-eng`, checked by its SHA-256):
-//! `end_to_end` on each photo, `no_ocr` (the same check with a recognizer that reads nothing:
-//! everything but OCR, so OCR time is `end_to_end` minus `no_ocr`), and `mix`, one photo per
-//! iteration cycling through all 86 testdata photos (the testdata mix's mean time per photo).
+//! labelcheck's readers (`learned`: the learned reader reads every line, Tesseract re-reads the
+//! serial value) are measured against reading everything with Tesseract and the bundled
+//! labeltext model (`tesseract_only`, how labelcheck read before): `end_to_end` on each photo,
+//! `no_ocr` (the same check with readers that read nothing: everything but OCR, so OCR time is
+//! `end_to_end` minus `no_ocr`), and `mix`, one photo per iteration cycling through all 86
+//! testdata photos (the testdata mix's mean time per photo).
 //!
-//! Two more figures bound what any Tesseract pipeline can reach on the same photo: decoding plus
-//! finding the text lines (`decode_and_locate`), and one Tesseract LSTM call on the serial value
-//! alone (`one_value_read`, the crop `check` reads first). Their sum is the least work that can
-//! find and read a serial once, with no other line read and no re-read.
+//! Two more figures bound what the pipeline can reach on the same photo: decoding plus finding
+//! the text lines (`decode_and_locate`), and one read of the serial value alone by each engine
+//! (`one_value_read`, the crop `check` reads first).
 
 use std::hint::black_box;
 
@@ -25,54 +25,50 @@ use labelcheck::pipeline::barcode::find_codes;
 use labelcheck::pipeline::blur::reference_downscale;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::find_lines;
-use labelcheck::pipeline::ocr::{Charset, LineMode, LineRead, Recognizer, TesseractEngine};
+use labelcheck::engines::{EnginePair, TesseractEngine};
+use labelcheck::pipeline::ocr::{Ask, LineRead, Readers, Recognizer};
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 
-/// Where Debian's `tesseract-ocr-eng` puts the stock English model (the baseline).
-const BASELINE_DIR: &str = "/usr/share/tesseract-ocr/5/tessdata";
-/// SHA-256 of tessdata_fast `eng.traineddata`, the model labelcheck bundled before its own.
-const BASELINE_SHA256: &str = "7d4322bd2a7749724879683fc3912cb542f19906c83bcc1a52132556427170b2";
-
-/// The two models measured: the bundled one, and the stock `eng` baseline.
-fn engines() -> [(&'static str, TesseractEngine); 2] {
-    let model = labelcheck::config::default_model_dir();
-    let baseline = std::path::Path::new(BASELINE_DIR);
-    let bytes = std::fs::read(baseline.join("eng.traineddata"))
-        .expect("the baseline model (scripts/setup.sh installs tesseract-ocr-eng)");
-    let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    assert_eq!(
-        digest, BASELINE_SHA256,
-        "not the tessdata_fast eng baseline"
-    );
+/// The readers measured: labelcheck's (the learned reader, Tesseract for the second reading),
+/// and a baseline that reads everything with Tesseract and the bundled labeltext model, as
+/// labelcheck read before it had a learned reader.
+fn engines() -> [(&'static str, Box<dyn Readers>); 2] {
+    let dir = labelcheck::config::default_model_dir();
+    let model = labelcheck::model::Model::inspect(&dir).expect("the bundled models");
     [
         (
-            labelcheck::model::LANGUAGE,
-            TesseractEngine::new(&model).expect("engine"),
+            "learned",
+            Box::new(EnginePair::new(&model).expect("engines")),
         ),
         (
-            "eng",
-            TesseractEngine::with_language(baseline, "eng", LineMode::Single)
-                .expect("baseline engine"),
+            "tesseract_only",
+            Box::new(TesseractOnly(model.engine().expect("engine"))),
         ),
     ]
 }
 
-/// A recognizer that reads nothing: `check` with it is everything but OCR.
+/// Every read by Tesseract: the baseline.
+struct TesseractOnly(TesseractEngine);
+
+impl Readers for TesseractOnly {
+    fn read(&mut self, line: &image::GrayImage, ask: Ask) -> labelcheck::error::Result<LineRead> {
+        self.0.read_line(line, ask.charset)
+    }
+}
+
+/// Readers that read nothing: `check` with them is everything but OCR.
 struct NoOcr;
 
-impl Recognizer for NoOcr {
-    fn read_line(
-        &mut self,
-        _: &image::GrayImage,
-        _: Charset,
-    ) -> labelcheck::error::Result<LineRead> {
+impl Readers for NoOcr {
+    fn read(&mut self, _: &image::GrayImage, _: Ask) -> labelcheck::error::Result<LineRead> {
         Ok(LineRead::default())
     }
 }
 
 fn bench_check(c: &mut Criterion) {
     let [(_, mut engine), (_, mut baseline)] = engines();
+    let (engine, baseline) = (engine.as_mut(), baseline.as_mut());
     let config = PipelineConfig::default();
     let mut group = c.benchmark_group("check");
     for (label, prefix) in [("2MP", "001_"), ("12MP", "000_")] {
@@ -101,7 +97,7 @@ fn bench_check(c: &mut Criterion) {
             &bytes,
             &reported,
             &config,
-            &mut engine,
+            engine,
             &mut |name, crop| {
                 if name == "value0" {
                     value = Some(crop.clone());
@@ -110,17 +106,12 @@ fn bench_check(c: &mut Criterion) {
         )
         .expect("report");
         let value = value.expect("the photo has a serial value to read");
-        group.bench_function(format!("one_value_read/{label}"), |b| {
-            b.iter(|| {
-                engine
-                    .read_line(black_box(&value), Charset::Serial)
-                    .expect("reads")
-            })
-        });
-        for (name, engine) in [
-            (labelcheck::model::LANGUAGE, &mut engine),
-            ("eng", &mut baseline),
-        ] {
+        for (name, ask) in [("learned", Ask::VALUE), ("tesseract", Ask::SECOND_READING)] {
+            group.bench_function(format!("one_value_read/{label}/{name}"), |b| {
+                b.iter(|| engine.read(black_box(&value), ask).expect("reads"))
+            });
+        }
+        for (name, engine) in [("learned", &mut *engine), ("tesseract_only", &mut *baseline)] {
             group.bench_function(format!("end_to_end/{label}/{name}"), |b| {
                 b.iter(|| {
                     check(
@@ -170,7 +161,7 @@ fn bench_mix(c: &mut Criterion) {
                     black_box(bytes),
                     reported,
                     &config,
-                    &mut engine,
+                    engine.as_mut(),
                     &mut |_, _| {},
                 )
                 .expect("report")

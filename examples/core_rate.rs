@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use labelcheck::pipeline::ocr::TesseractEngine;
+use labelcheck::engines::EnginePair;
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         photos.push((std::fs::read(base.join(&row[p]))?, parse_reported(&row[s])?));
     }
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    let mut engine = TesseractEngine::new(&model)?;
+    let mut engine = EnginePair::new(&labelcheck::model::Model::inspect(&model)?)?;
     let config = PipelineConfig {
         parallel: false,
         ..PipelineConfig::default()

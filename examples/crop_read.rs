@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release --example crop_read -- CROP.png [any]
 //! ```
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
+use labelcheck::engines::TesseractEngine;
+use labelcheck::pipeline::ocr::{Charset, Recognizer};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use image::GrayImage;
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
+use labelcheck::engines::EnginePair;
+use labelcheck::pipeline::ocr::{Ask, Readers};
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 
@@ -67,17 +68,18 @@ fn main() {
         ..PipelineConfig::default()
     };
     let reported = parse_reported("DS-7204HQHI-K10420231115AAWRS39003340").expect("serial");
-    let mut collector = TesseractEngine::new(&models).expect("the bundled model");
-    let mut crops: Vec<(GrayImage, Charset)> = Vec::new();
+    let model = labelcheck::model::Model::inspect(&models).expect("the bundled models");
+    let mut collector = EnginePair::new(&model).expect("the bundled models");
+    let mut crops: Vec<(GrayImage, Ask)> = Vec::new();
     for name in names.iter().take(photos) {
         let bytes = std::fs::read(root.join("testdata").join(name)).expect("read photo");
         let mut keep = |what: &str, crop: &GrayImage| {
-            let charset = if what.starts_with("value") {
-                Charset::Serial
+            if what.starts_with("value") {
+                crops.push((crop.clone(), Ask::VALUE));
+                crops.push((crop.clone(), Ask::SECOND_READING));
             } else {
-                Charset::Any
-            };
-            crops.push((crop.clone(), charset));
+                crops.push((crop.clone(), Ask::LINE));
+            }
         };
         let _ = check(&bytes, &reported, &config, &mut collector, &mut keep);
     }
@@ -91,16 +93,16 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..engines)
         .map(|i| {
-            let (crops, done, loaded, models) =
-                (crops.clone(), done.clone(), loaded.clone(), models.clone());
+            let (crops, done, loaded, model) =
+                (crops.clone(), done.clone(), loaded.clone(), model.clone());
             std::thread::spawn(move || {
-                let mut engine = TesseractEngine::new(&models).expect("the bundled model");
+                let mut engine = EnginePair::new(&model).expect("the bundled models");
                 loaded.wait();
                 let mut chars = 0usize;
                 for n in 0..calls {
-                    let (crop, charset) = &crops[(n as usize * 7 + i * 13) % crops.len()];
+                    let (crop, ask) = &crops[(n as usize * 7 + i * 13) % crops.len()];
                     chars += engine
-                        .read_line(crop, *charset)
+                        .read(crop, *ask)
                         .map_or(0, |r| r.chars.len());
                     done.fetch_add(1, Ordering::Relaxed);
                 }

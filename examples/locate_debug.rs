@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::{cut_line, find_lines};
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
+use labelcheck::engines::TesseractEngine;
+use labelcheck::pipeline::ocr::{Charset, Recognizer};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

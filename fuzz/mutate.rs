@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use labelcheck::pipeline::ocr::TesseractEngine;
+use labelcheck::engines::EnginePair;
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
 use rand::seq::IndexedRandom;
@@ -350,7 +350,7 @@ enum Outcome {
 fn run_one(
     bytes: &[u8],
     config: &PipelineConfig,
-    engine: Option<&mut TesseractEngine>,
+    engine: Option<&mut EnginePair>,
 ) -> (Outcome, usize) {
     let reported = parse_reported(SERIAL).expect("serial");
     let (result, peak) = peak_of(|| {
@@ -433,6 +433,12 @@ fn parse_args(root: &Path) -> Args {
     args
 }
 
+/// The real engines with the bundled models.
+fn bundled_engines(dir: &Path) -> EnginePair {
+    let model = labelcheck::model::Model::inspect(dir).expect("bundled models");
+    EnginePair::new(&model).expect("bundled models load")
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let args = parse_args(root);
@@ -440,7 +446,7 @@ fn main() {
     let model_dir = root.join("models");
 
     if !args.replay.is_empty() {
-        let mut engine = TesseractEngine::new(&model_dir).expect("bundled model");
+        let mut engine = bundled_engines(&model_dir);
         let mut bad = 0;
         for path in &args.replay {
             let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -517,7 +523,7 @@ fn main() {
     let started = Instant::now();
     pool.install(|| {
         (0..total).into_par_iter().for_each_init(
-            || None::<TesseractEngine>,
+            || None::<EnginePair>,
             |engine, i| {
                 let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ i.wrapping_mul(0x9E37_79B9));
                 let (_, seed) = seeds.choose(&mut rng).expect("seed");
@@ -540,7 +546,7 @@ fn main() {
                 let t = Instant::now();
                 let (outcome, peak) = if full {
                     let engine = engine.get_or_insert_with(|| {
-                        TesseractEngine::new(&model_dir).expect("bundled model")
+                        bundled_engines(&model_dir)
                     });
                     run_one(&data, &config, Some(engine))
                 } else {

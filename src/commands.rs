@@ -65,7 +65,7 @@ pub fn check(config: &Config, args: &CheckArgs) -> Outcome {
 fn check_serial(config: &Config, args: &CheckArgs, bytes: &[u8], serial: &str) -> Outcome {
     let path = args.photo.display();
     let reported = parse_reported(serial).map_err(|e| format!("--serial {serial:?}: {e}"))?;
-    let mut engine = config.model.engine().map_err(|e| e.to_string())?;
+    let mut engine = crate::engines::EnginePair::new(&config.model).map_err(|e| e.to_string())?;
     if let Some(dir) = &args.debug_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -125,7 +125,12 @@ pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
         summary_json: args.summary_json.clone(),
         progress: args.progress,
     };
-    let summary = batch::run(&config.model.dir, &config.pipeline, &options, &stop)?;
+    let summary = batch::run(
+        std::sync::Arc::new(crate::engines::ModelEngines(config.model.clone())),
+        &config.pipeline,
+        &options,
+        &stop,
+    )?;
     eprint!("{}", batch::describe(&summary));
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;

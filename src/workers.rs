@@ -1,6 +1,7 @@
-//! The CPU side of the server and the batch runner: a rayon pool whose threads each own one
-//! Tesseract engine, created once when the pool starts (so a broken model fails start-up, not the
-//! first request) and reused for every line that thread reads.
+//! The CPU side of the server and the batch runner: a rayon pool whose threads each own one set
+//! of engines (the learned reader and Tesseract), made by an [`EngineFactory`] once when the pool
+//! starts (so a broken model fails start-up, not the first request) and reused for every line
+//! that thread reads. Tests hand in a factory of fakes.
 //!
 //! A job (one photo) does not hold an engine. It reads through a [`PoolReader`]: each line read
 //! borrows the engine of the pool thread that runs it for that one read, and the lines a pipeline
@@ -15,24 +16,37 @@
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::GrayImage;
 use rayon::prelude::*;
 
+use crate::engines::EngineFactory;
 use crate::error::{Error, Result};
-use crate::pipeline::ocr::{Charset, LineRead, Recognizer, TesseractEngine};
+use crate::pipeline::ocr::{Ask, LineRead, Readers};
+
+/// This thread's engines, keyed by the id of the pool ([`Source`]) that made them.
+type Slot = Option<(u64, Box<dyn Readers + Send>)>;
 
 thread_local! {
-    /// This thread's engine and the model folder it was made from.
-    static ENGINE: RefCell<Option<(PathBuf, TesseractEngine)>> = const { RefCell::new(None) };
+    static ENGINE: RefCell<Slot> = const { RefCell::new(None) };
 }
 
-/// A rayon pool of OCR workers, one engine per thread.
+/// Ids of pools, so that a thread never reads with engines another pool's factory made.
+static NEXT_POOL: AtomicU64 = AtomicU64::new(1);
+
+/// Where a pool's engines come from: its factory and its id.
+#[derive(Clone)]
+struct Source {
+    factory: Arc<dyn EngineFactory>,
+    id: u64,
+}
+
+/// A rayon pool of OCR workers, one set of engines per thread.
 pub struct Workers {
     pool: rayon::ThreadPool,
-    model_dir: Arc<PathBuf>,
+    source: Source,
     threads: usize,
 }
 
@@ -44,10 +58,10 @@ fn internal(detail: impl Into<String>) -> Error {
 }
 
 impl Workers {
-    /// Starts `threads` workers (threads named `{name}-{i}`) and creates each one's engine from
-    /// the model in `model_dir`.
-    pub fn new(model_dir: &Path, threads: usize, name: &str) -> Result<Workers> {
-        Self::with_priority(model_dir, threads, name, 0)
+    /// Starts `threads` workers (threads named `{name}-{i}`) and makes each one's engines with
+    /// `factory`.
+    pub fn new(factory: Arc<dyn EngineFactory>, threads: usize, name: &str) -> Result<Workers> {
+        Self::with_priority(factory, threads, name, 0)
     }
 
     /// [`Workers::new`], with the workers' nice value raised by `nice_increment` (Linux; ignored
@@ -57,7 +71,7 @@ impl Workers {
     /// workers at equal priority, 3.28 ms at +5, and saturation throughput 97.7% -> 99.6% of
     /// workers x the one-worker rate.
     pub fn with_priority(
-        model_dir: &Path,
+        factory: Arc<dyn EngineFactory>,
         threads: usize,
         name: &str,
         nice_increment: i32,
@@ -75,19 +89,21 @@ impl Workers {
             .start_handler(move |_| lower_priority(nice_increment))
             .build()
             .map_err(|e| internal(e.to_string()))?;
-        let model_dir = Arc::new(model_dir.to_path_buf());
-        let dir = Arc::clone(&model_dir);
-        pool.broadcast(|_| with_thread_engine(&dir, |_| Ok(())))
+        let source = Source {
+            factory,
+            id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),
+        };
+        pool.broadcast(|_| with_thread_engine(&source, |_| Ok(())))
             .into_iter()
             .collect::<Result<()>>()?;
         Ok(Workers {
             pool,
-            model_dir,
+            source,
             threads,
         })
     }
 
-    /// Number of worker threads (and engines).
+    /// Number of worker threads (and engine sets).
     pub fn threads(&self) -> usize {
         self.threads
     }
@@ -97,11 +113,11 @@ impl Workers {
     pub fn spawn<R, J, D>(&self, job: J, done: D)
     where
         R: Send + 'static,
-        J: FnOnce(&mut dyn Recognizer) -> Result<R> + Send + 'static,
+        J: FnOnce(&mut dyn Readers) -> Result<R> + Send + 'static,
         D: FnOnce(Result<R>) + Send + 'static,
     {
-        let dir = Arc::clone(&self.model_dir);
-        self.pool.spawn(move || done(run_job(&dir, job)));
+        let source = self.source.clone();
+        self.pool.spawn(move || done(run_job(&source, job)));
     }
 
     /// Runs `f` inside the pool, so that rayon iterators in it use these workers; `f` calls
@@ -112,8 +128,8 @@ impl Workers {
 
     /// Runs `job` reading through a [`PoolReader`] (call it on a worker, inside
     /// [`Workers::install`]).
-    pub fn engine<R>(&self, job: impl FnOnce(&mut dyn Recognizer) -> Result<R>) -> Result<R> {
-        run_job(&self.model_dir, job)
+    pub fn engine<R>(&self, job: impl FnOnce(&mut dyn Readers) -> Result<R>) -> Result<R> {
+        run_job(&self.source, job)
     }
 }
 
@@ -144,33 +160,31 @@ fn lower_priority(increment: i32) {
     let _ = increment;
 }
 
-/// The recognizer a job reads through: every read borrows the engine of the pool thread it
-/// runs on for that read only, and [`Recognizer::read_lines`] spreads its lines over the pool
-/// (call it on a pool thread).
+/// The readers a job reads through: every read borrows the engines of the pool thread it runs
+/// on for that read only, and [`Readers::read_all`] spreads its lines over the pool (call it on a
+/// pool thread).
 pub struct PoolReader<'a> {
-    model_dir: &'a Path,
+    source: &'a Source,
 }
 
-impl Recognizer for PoolReader<'_> {
-    fn read_line(&mut self, line: &GrayImage, charset: Charset) -> Result<LineRead> {
-        with_thread_engine(self.model_dir, |engine| engine.read_line(line, charset))
+impl Readers for PoolReader<'_> {
+    fn read(&mut self, line: &GrayImage, ask: Ask) -> Result<LineRead> {
+        with_thread_engine(self.source, |engine| engine.read(line, ask))
     }
 
-    fn read_lines(&mut self, lines: &[(&GrayImage, Charset)]) -> Result<Vec<LineRead>> {
-        let dir = self.model_dir;
+    fn read_all(&mut self, lines: &[(&GrayImage, Ask)]) -> Result<Vec<LineRead>> {
+        let source = self.source;
         lines
             .par_iter()
             .with_max_len(1)
-            .map(|&(line, charset)| {
-                with_thread_engine(dir, |engine| engine.read_line(line, charset))
-            })
+            .map(|&(line, ask)| with_thread_engine(source, |engine| engine.read(line, ask)))
             .collect()
     }
 }
 
 /// Runs `job` with a [`PoolReader`], turning a panic into [`Error::Internal`].
-fn run_job<R>(model_dir: &Path, job: impl FnOnce(&mut dyn Recognizer) -> Result<R>) -> Result<R> {
-    let mut reader = PoolReader { model_dir };
+fn run_job<R>(source: &Source, job: impl FnOnce(&mut dyn Readers) -> Result<R>) -> Result<R> {
+    let mut reader = PoolReader { source };
     catch_unwind(AssertUnwindSafe(|| job(&mut reader))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -189,21 +203,21 @@ fn run_job<R>(model_dir: &Path, job: impl FnOnce(&mut dyn Recognizer) -> Result<
 /// another model). The engine is out of its slot while `read` runs: a panic drops it with the
 /// unwinding (it may be half-way through a call), and the thread makes a fresh one next time.
 fn with_thread_engine<R>(
-    model_dir: &Path,
-    read: impl FnOnce(&mut TesseractEngine) -> Result<R>,
+    source: &Source,
+    read: impl FnOnce(&mut dyn Readers) -> Result<R>,
 ) -> Result<R> {
     let taken = ENGINE.with(|slot| slot.borrow_mut().take());
     let mut engine = match taken {
-        Some((dir, engine)) if dir == model_dir => engine,
-        _ => TesseractEngine::new(model_dir)?,
+        Some((id, engine)) if id == source.id => engine,
+        _ => source.factory.make()?,
     };
     #[cfg(test)]
     let _reading = tests::Reading::start();
-    let result = read(&mut engine);
+    let result = read(engine.as_mut());
     ENGINE.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.is_none() {
-            *slot = Some((model_dir.to_path_buf(), engine));
+            *slot = Some((source.id, engine));
         }
     });
     result
@@ -248,26 +262,48 @@ mod tests {
         }
     }
 
+    /// A fake engine that takes a few milliseconds a read and reads nothing.
+    struct Sleepy;
+
+    impl Readers for Sleepy {
+        fn read(&mut self, _line: &GrayImage, _ask: Ask) -> Result<LineRead> {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            Ok(LineRead::default())
+        }
+    }
+
+    /// Makes [`Sleepy`] engines, or fails when `broken`.
+    struct Fakes {
+        broken: bool,
+    }
+
+    impl EngineFactory for Fakes {
+        fn make(&self) -> Result<Box<dyn Readers + Send>> {
+            if self.broken {
+                return Err(Error::Model {
+                    path: "fake".into(),
+                    reason: "broken".into(),
+                });
+            }
+            Ok(Box::new(Sleepy))
+        }
+    }
+
+    fn fakes() -> Arc<dyn EngineFactory> {
+        Arc::new(Fakes { broken: false })
+    }
+
     #[test]
     fn one_photo_reads_on_every_thread_and_many_never_oversubscribe() {
-        let workers = Workers::new(&model_dir(), 2, "spread").expect("workers start");
-        // A line of text-like ink, so each read takes a few milliseconds.
-        let mut crop = image::GrayImage::from_pixel(600, 48, image::Luma([230]));
-        for x in (20..580).step_by(14) {
-            for y in 12..36 {
-                for dx in 0..6 {
-                    crop.put_pixel(x + dx, y, image::Luma([20]));
-                }
-            }
-        }
-        let crop = Arc::new(crop);
+        let workers = Workers::new(fakes(), 2, "spread").expect("workers start");
+        let crop = Arc::new(image::GrayImage::from_pixel(600, 48, image::Luma([230])));
         let (tx, rx) = std::sync::mpsc::channel();
         // One job alone: its 24 lines are read by both threads.
         let job = |crop: Arc<image::GrayImage>| {
-            move |reader: &mut dyn Recognizer| {
-                let lines: Vec<(&image::GrayImage, Charset)> =
-                    (0..24).map(|_| (&*crop, Charset::Any)).collect();
-                reader.read_lines(&lines).map(|reads| reads.len())
+            move |reader: &mut dyn Readers| {
+                let lines: Vec<(&image::GrayImage, Ask)> =
+                    (0..24).map(|_| (&*crop, Ask::LINE)).collect();
+                reader.read_all(&lines).map(|reads| reads.len())
             }
         };
         let send = |tx: std::sync::mpsc::Sender<Result<usize>>| move |r| drop(tx.send(r));
@@ -294,13 +330,9 @@ mod tests {
         );
     }
 
-    fn model_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-    }
-
     #[test]
     fn a_panicking_job_is_an_internal_error_and_the_pool_keeps_working() {
-        let workers = Workers::new(&model_dir(), 1, "test").expect("workers start");
+        let workers = Workers::new(fakes(), 1, "test").expect("workers start");
         let (tx, rx) = std::sync::mpsc::channel();
         let tx2 = tx.clone();
         workers.spawn(
@@ -317,7 +349,7 @@ mod tests {
         let white = image::GrayImage::from_pixel(200, 48, image::Luma([255]));
         workers.spawn(
             move |engine| {
-                engine.read_line(&white, crate::pipeline::ocr::Charset::Any)?;
+                engine.read(&white, Ask::LINE)?;
                 Ok("read".to_string())
             },
             move |r| {
@@ -328,11 +360,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_model_fails_start_up() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        assert!(Workers::new(dir.path(), 2, "test").is_err());
+    fn a_broken_engine_factory_fails_start_up() {
+        assert!(Workers::new(Arc::new(Fakes { broken: true }), 2, "test").is_err());
         assert!(matches!(
-            Workers::new(&model_dir(), 0, "test"),
+            Workers::new(fakes(), 0, "test"),
             Err(Error::Config { .. })
         ));
     }

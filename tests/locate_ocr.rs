@@ -8,7 +8,8 @@ use image::{GrayImage, Luma};
 use imageproc::drawing::draw_text_mut;
 use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
 use labelcheck::pipeline::locate::{cut_line, find_lines};
-use labelcheck::pipeline::ocr::{Charset, Recognizer, TesseractEngine};
+use labelcheck::engines::TesseractEngine;
+use labelcheck::pipeline::ocr::{Charset, Recognizer};
 use labelcheck::pipeline::serial::{LabelSerial, find_in_text, parse_reported};
 
 const SERIAL: &str = "DS-2CD2143G2-I20230415AAWRL12345678";

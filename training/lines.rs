@@ -24,7 +24,7 @@ use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::{TextLine, cut_line, find_lines};
-use labelcheck::pipeline::ocr::{LineMode, pad_for_reading};
+use labelcheck::engines::tesseract::{LineMode, pad_for_reading};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

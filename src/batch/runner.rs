@@ -4,7 +4,7 @@
 //! written in the order they finish. `stop` (set by SIGINT/SIGTERM) ends the reading of new rows;
 //! rows in flight still finish and are written.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -15,7 +15,8 @@ use super::resume;
 use super::shard::Shard;
 use super::sink::{Format, Outcome, Sink};
 use super::summary::{Progress, ProgressMode, Summary};
-use crate::pipeline::ocr::Recognizer;
+use crate::engines::EngineFactory;
+use crate::pipeline::ocr::Readers;
 use crate::pipeline::serial::parse_reported;
 use crate::pipeline::{PipelineConfig, check};
 use crate::workers::Workers;
@@ -43,7 +44,7 @@ pub struct BatchOptions {
 
 /// Runs a batch. `stop` is set by SIGINT/SIGTERM: no new rows start, rows in flight finish.
 pub fn run(
-    model_dir: &Path,
+    engines: Arc<dyn EngineFactory>,
     pipeline: &PipelineConfig,
     options: &BatchOptions,
     stop: &AtomicBool,
@@ -55,7 +56,7 @@ pub fn run(
     let mut manifest = Manifest::open(&options.manifest)?;
     let mut sink = Sink::open(&options.out, options.format, manifest.columns(), fresh)?;
     let workers =
-        Workers::new(model_dir, options.jobs, "labelcheck-batch").map_err(|e| e.to_string())?;
+        Workers::new(engines, options.jobs, "labelcheck-batch").map_err(|e| e.to_string())?;
     let mut config = *pipeline;
     config.parallel = false;
     let config = Arc::new(config);
@@ -147,7 +148,7 @@ fn dispatch(
 }
 
 /// Checks one row on a worker.
-fn run_row(input: &Input, config: &PipelineConfig, engine: &mut dyn Recognizer) -> Outcome {
+fn run_row(input: &Input, config: &PipelineConfig, engine: &mut dyn Readers) -> Outcome {
     let reported = match parse_reported(&input.serial) {
         Ok(serial) => serial,
         Err(e) => {

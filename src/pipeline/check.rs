@@ -3,7 +3,8 @@
 //! 2. [`find_codes`]: the label's QR codes and barcodes, and the serial each holds;
 //! 3. `locate`: the text lines, without OCR, bounded to a reading budget;
 //! 4. `read_lines`: every line read, the right way up, a motion streak undone;
-//! 5. `find_fields`: the serial fields and three reads of each value;
+//! 5. `find_fields`: the serial fields and two independent reads of each value (the learned
+//!    reader's and Tesseract's);
 //! 6. `gather_evidence`: what the decision looks at;
 //! 7. [`Report::redecide`]: the verdict, from the evidence and the reported serial.
 //!
@@ -18,7 +19,7 @@ use super::barcode::find_codes;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
 use super::locate::{TextLine, find_lines_in};
-use super::ocr::{Charset, LineRead, Recognizer};
+use super::ocr::{Ask, LineRead, Readers};
 use super::report::{CheckTimings, Report, clamped_box};
 use super::serial::{FullSerial, LabelSerial};
 use super::verdict::{Evidence, Verdict};
@@ -32,7 +33,7 @@ pub fn check(
     bytes: &[u8],
     reported: &FullSerial,
     config: &PipelineConfig,
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
     debug: &mut dyn FnMut(&str, &GrayImage),
 ) -> Result<Report> {
     let total = Instant::now();
@@ -53,7 +54,7 @@ pub fn check(
     for (i, w) in lines.work.iter().enumerate() {
         debug(&format!("line{i:02}"), &w.crop);
     }
-    let fields = find_fields(gray, &lines, &mut engine, debug)?;
+    let fields = find_fields(&lines, &mut engine, debug)?;
     let ocr_ms = elapsed_ms(start);
 
     let mut evidence = gather_evidence(&located, &lines, fields, &scored);
@@ -88,21 +89,21 @@ fn locate(scored: &Scored) -> Located {
     }
 }
 
-/// A recognizer that counts its calls (the report's `ocr_calls`).
+/// Readers that count their calls (the report's `ocr_calls`).
 struct Counted<'a> {
-    engine: &'a mut dyn Recognizer,
+    engine: &'a mut dyn Readers,
     calls: usize,
 }
 
-impl Recognizer for Counted<'_> {
-    fn read_line(&mut self, line: &GrayImage, charset: Charset) -> Result<LineRead> {
+impl Readers for Counted<'_> {
+    fn read(&mut self, line: &GrayImage, ask: Ask) -> Result<LineRead> {
         self.calls += 1;
-        self.engine.read_line(line, charset)
+        self.engine.read(line, ask)
     }
 
-    fn read_lines(&mut self, lines: &[(&GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+    fn read_all(&mut self, lines: &[(&GrayImage, Ask)]) -> Result<Vec<LineRead>> {
         self.calls += lines.len();
-        self.engine.read_lines(lines)
+        self.engine.read_all(lines)
     }
 }
 

@@ -1,30 +1,26 @@
-//! Serial fields: where on the lines read a serial's value is printed, and three independent reads
+//! Serial fields: where on the lines read a serial's value is printed, and two independent reads
 //! of each value.
 //!
 //! A field is a caption (`S/N`, `SN`, `Serial No.`, `SerialNo`, `Serial Number`, any case, with or
 //! without a colon; `S/N` also with its slash misread) with its value after it on the same line, or
 //! on the nearest line under the caption's start or after its end; or a bare full serial on a line
 //! of its own. Lines naming another field (model, verification code, MAC, power) never give the
-//! value. Each value is read three times with the serial character set (the line crop, and the
-//! line cut again at two other scales). Neither the crops nor the character set depend on the
-//! reported serial.
+//! value. Each value's crop is read twice with the serial character set: by the learned reader
+//! (the field's reading) and by Tesseract (the second, independent reading). Neither the crops nor
+//! the character set depend on the reported serial.
 
 use image::GrayImage;
 
-use super::deblur::deblur_rows;
 use super::lines::{LineWork, ReadLines};
-use super::locate::{TextLine, cut_line};
-use super::ocr::{Charset, LineRead, Recognizer};
+use super::locate::TextLine;
+use super::ocr::{Ask, LineRead, Readers};
 use super::serial::{before_verification_code, find_in_text};
 use super::sharpness::{crop_sharpness, smear};
 use super::verdict::FieldRead;
 use crate::error::Result;
 
-/// Character set for reading serial values.
-const VALUE_CHARSET: Charset = Charset::Serial;
-/// Zooms of the second and third, independent reads of a serial value (text at 0.8 × and
-/// 1.25 × 32 px).
-const OTHER_READ_ZOOMS: [f32; 2] = [0.8, 1.25];
+/// The reads of a serial value's crop: the field's reading, then the second, independent one.
+const VALUE_READS: [Ask; 2] = [Ask::VALUE, Ask::SECOND_READING];
 
 /// The serial fields found on the lines read.
 pub(super) struct Fields {
@@ -34,8 +30,8 @@ pub(super) struct Fields {
     pub caption_seen: bool,
 }
 
-/// A value's line and its three crops ([`value_crops`]).
-type ValueCut = (usize, [GrayImage; 3]);
+/// A value's line and its crop ([`value_crop`]).
+type ValueCut = (usize, GrayImage);
 
 /// Where a line's serial value is, if the line starts a field.
 enum Value {
@@ -45,17 +41,16 @@ enum Value {
     Unreadable,
 }
 
-/// Finds every serial field on the lines read and reads each value three times
-/// ([`value_crops`]), every value's reads in one batch. `debug` receives each value crop.
+/// Finds every serial field on the lines read and reads each value with [`VALUE_READS`]
+/// ([`value_crop`]), every value's reads in one batch. `debug` receives each value crop.
 pub(super) fn find_fields(
-    gray: &GrayImage,
     lines: &ReadLines,
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
     debug: &mut dyn FnMut(&str, &GrayImage),
 ) -> Result<Fields> {
     let work = &lines.work;
     let mut caption_seen = false;
-    // Each field: its caption's line, and its value's line with the value's three crops (None:
+    // Each field: its caption's line, and its value's line with the value's crop (None:
     // unreadable).
     let mut planned: Vec<(usize, Option<ValueCut>)> = Vec::new();
     let mut used = vec![false; work.len()];
@@ -70,22 +65,19 @@ pub(super) fn find_fields(
             Some(Value::At { line, x_start }) => {
                 used[line] = true;
                 used[i] = true;
-                let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
-                let index = planned.len();
-                debug(&format!("value{index}"), &cut[0]);
-                debug(&format!("value{index}_zoom0"), &cut[1]);
-                debug(&format!("value{index}_zoom1"), &cut[2]);
+                let cut = value_crop(&work[line], x_start);
+                debug(&format!("value{}", planned.len()), &cut);
                 planned.push((i, Some((line, cut))));
             }
         }
     }
-    let jobs: Vec<(&GrayImage, Charset)> = planned
+    let jobs: Vec<(&GrayImage, Ask)> = planned
         .iter()
         .filter_map(|(_, value)| value.as_ref())
-        .flat_map(|(_, cut)| cut.iter().map(|crop| (crop, VALUE_CHARSET)))
+        .flat_map(|(_, cut)| VALUE_READS.map(|ask| (cut, ask)))
         .collect();
-    let reads = engine.read_lines(&jobs)?;
-    let mut reads = reads.chunks(3);
+    let reads = engine.read_all(&jobs)?;
+    let mut reads = reads.chunks(VALUE_READS.len());
     let fields = planned
         .iter()
         .map(|(caption_line, value)| match (value, reads.next()) {
@@ -138,22 +130,6 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
             })
         }
         None => None,
-    }
-}
-
-/// Cuts a line for a value re-read at `zoom`: [`cut_line`], then the motion streak undone when
-/// there is one (`streak` in crop pixels at zoom 1, scaled with the crop).
-fn cut_for_reading(
-    gray: &GrayImage,
-    line: &TextLine,
-    flip: bool,
-    zoom: f32,
-    streak: Option<f32>,
-) -> GrayImage {
-    let (crop, _) = cut_line(gray, line, flip, zoom);
-    match streak {
-        Some(len) => deblur_rows(&crop, len * zoom),
-        None => crop,
     }
 }
 
@@ -277,6 +253,7 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
         serial: None,
         others: Vec::new(),
         others_raw: Vec::new(),
+        others_min_confidence: Vec::new(),
         raw: before_verification_code(&line.text).to_string(),
         min_confidence: 0.0,
         region_blur: crop_sharpness(&line.crop),
@@ -285,31 +262,19 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
     }
 }
 
-/// The three crops a serial value on `line` is read from, each from crop column `x_start` on:
-/// the line crop, then the line cut again at the [`OTHER_READ_ZOOMS`]. The second argument is
-/// the orientation (`flip`: rotated by 180°) and the motion streak undone on the lines, if any
-/// (see [`cut_for_reading`]).
-fn value_crops(
-    gray: &GrayImage,
-    line: &LineWork,
-    (flip, streak): (bool, Option<f32>),
-    x_start: i32,
-) -> [GrayImage; 3] {
-    // From x_start to the end of the line (a stray mark at the end is dropped by the grammar).
-    let cut = |img: &GrayImage, zoom: f32| {
-        let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
-        image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
-    };
-    let [a, b] = OTHER_READ_ZOOMS
-        .map(|zoom| cut(&cut_for_reading(gray, &line.line, flip, zoom, streak), zoom));
-    [cut(&line.crop, 1.0), a, b]
+/// The crop a serial value on `line` is read from: the line crop from crop column `x_start` to
+/// its end (a stray mark at the end is dropped by the grammar).
+fn value_crop(line: &LineWork, x_start: i32) -> GrayImage {
+    let img = &line.crop;
+    let x0 = x_start.clamp(0, img.width() as i32 - 1) as u32;
+    image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
 }
 
-/// A field from the reads of its value: the first read and the others (in [`value_crops`]'
-/// order).
+/// A field from the reads of its value: the field's reading and the others (in
+/// [`VALUE_READS`]' order).
 fn field_from_reads(
     line: &LineWork,
-    crops: &[GrayImage; 3],
+    crop: &GrayImage,
     first: &LineRead,
     rest: &[LineRead],
 ) -> FieldRead {
@@ -324,26 +289,27 @@ fn field_from_reads(
         .collect();
     let raw = before_verification_code(&first.text()).to_string();
     let serial = find_in_text(&raw).into_iter().next();
-    let min_confidence = first
-        .chars
-        .iter()
-        .filter(|c| c.ch.is_ascii_alphanumeric())
-        .map(|c| c.confidence)
-        .fold(f32::MAX, f32::min);
     FieldRead {
         serial,
         others,
         others_raw,
+        others_min_confidence: rest.iter().map(min_confidence).collect(),
         raw,
-        min_confidence: if min_confidence == f32::MAX {
-            0.0
-        } else {
-            min_confidence
-        },
-        region_blur: crop_sharpness(&crops[0]),
-        region_smear: smear(&crops[0]),
+        min_confidence: min_confidence(first),
+        region_blur: crop_sharpness(crop),
+        region_smear: smear(crop),
         bbox: line.line.bbox(),
     }
+}
+
+/// Lowest confidence of a read's letters and digits, 0–100 (0 when it has none).
+fn min_confidence(read: &LineRead) -> f32 {
+    read.chars
+        .iter()
+        .filter(|c| c.ch.is_ascii_alphanumeric())
+        .map(|c| c.confidence)
+        .reduce(f32::min)
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use image::GrayImage;
 
 use super::deblur::{deblur_rows, streak_length};
 use super::locate::{LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line};
-use super::ocr::{Charset, LineRead, Recognizer};
+use super::ocr::{Ask, LineRead, Readers};
 use super::serial::CAPTIONS;
 use super::sharpness::{crop_sharpness, smear, upper_median};
 use super::verdict::SMEAR_RANGE;
@@ -114,15 +114,14 @@ impl LineWork {
     }
 }
 
-/// Reads every crop of `cut` with the full character set, all in one batch (in parallel where
+/// Reads every crop of `cut` with the learned reader and the full character set, all in one batch (in parallel where
 /// the recognizer can), and pairs each with its line.
 fn read_batch(
     cut: Vec<(TextLine, GrayImage)>,
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
 ) -> Result<Vec<LineWork>> {
-    let jobs: Vec<(&GrayImage, Charset)> =
-        cut.iter().map(|(_, crop)| (crop, Charset::Any)).collect();
-    let reads = engine.read_lines(&jobs)?;
+    let jobs: Vec<(&GrayImage, Ask)> = cut.iter().map(|(_, crop)| (crop, Ask::LINE)).collect();
+    let reads = engine.read_all(&jobs)?;
     Ok(cut
         .into_iter()
         .zip(reads)
@@ -153,7 +152,7 @@ pub(super) struct ReadLines {
 pub(super) fn read_lines(
     gray: &GrayImage,
     lines: &[TextLine],
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
 ) -> Result<ReadLines> {
     let (work, flip) = read_upright(gray, lines, engine)?;
     let (mut text_blur, mut text_smear) = text_scores(&work);
@@ -190,7 +189,7 @@ pub(super) fn read_lines(
 fn read_upright(
     gray: &GrayImage,
     lines: &[TextLine],
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
 ) -> Result<(Vec<LineWork>, bool)> {
     let nearest_upright = lines.first().is_some_and(|l| l.angle.cos() < 0.0);
     let steep = lines.first().is_some_and(|l| l.angle.cos().abs() < 0.5);
@@ -269,7 +268,7 @@ fn read_all(
     gray: &GrayImage,
     lines: &[TextLine],
     flip: bool,
-    engine: &mut dyn Recognizer,
+    engine: &mut dyn Readers,
 ) -> Result<Vec<LineWork>> {
     let mut order: Vec<usize> = (0..lines.len()).collect();
     if flip {
@@ -343,7 +342,7 @@ mod tests {
         let caption = |text: &str| {
             let mut fake = crate::pipeline::ocr::ScriptedRecognizer::new(&[text], 90.0);
             let read = fake
-                .read_line(&GrayImage::new(400, 40), Charset::Any)
+                .read(&GrayImage::new(400, 40), Ask::LINE)
                 .expect("read");
             caption_end(&read).map(|end| read.chars[end..].iter().map(|c| c.ch).collect())
         };

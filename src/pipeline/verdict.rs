@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::barcode::CodeRead;
 use super::serial::{
-    Comparison, FullSerial, LabelSerial, MatchKind, compare, differ_only_by_lookalikes,
+    Comparison, FullSerial, LabelSerial, MatchKind, compare,
 };
 
 /// The answer for one photo.
@@ -144,6 +144,11 @@ fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
     smear.is_some_and(|s| s < min || s > *SMEAR_RANGE.end())
 }
 
+/// Lowest character confidence (0–100) at which a second reading (Tesseract's) counts as sure:
+/// a sure second reading of another serial rules out MATCH; an unsure one is no evidence either
+/// way.
+pub const SECOND_READING_SURE: f32 = 60.0;
+
 /// Thresholds the decision uses.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -171,16 +176,19 @@ impl Default for Thresholds {
 /// One serial field found on the photo and what was read there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldRead {
-    /// The serial from the first read of the value, normalised, if it parsed.
+    /// The serial from the field's reading (the learned reader's), normalised, if it parsed.
     pub serial: Option<LabelSerial>,
-    /// The serials from the other, independent reads (other scales); `None` where one did not
+    /// The serials from the second, independent readings (Tesseract's); `None` where one did not
     /// parse.
     pub others: Vec<Option<LabelSerial>>,
-    /// The raw text of the first read.
+    /// The raw text of the field's reading.
     pub raw: String,
     /// The raw text of the other reads, in the order of `others`.
     pub others_raw: Vec<String>,
-    /// Lowest character confidence of the first read, 0–100.
+    /// Lowest character confidence of each other read, 0–100, in the order of `others`.
+    #[serde(default)]
+    pub others_min_confidence: Vec<f32>,
+    /// Lowest character confidence of the field's reading, 0–100.
     pub min_confidence: f32,
     /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
     pub region_blur: f64,
@@ -451,28 +459,38 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
         return decision(Verdict::Blurry, vec![Reason::MotionBlur], Some(chosen));
     }
     let confident = field.min_confidence >= t.min_char_confidence;
-    // Stable: another read agrees exactly, and no read saw a different serial. A read that
-    // differs only by look-alikes where the grammar allows both (I/1 in the model) neither
-    // confirms nor contradicts.
-    let stable = field.others.iter().any(|o| o.as_ref() == Some(serial))
-        && field
-            .others
-            .iter()
-            .flatten()
-            .all(|o| o == serial || differ_only_by_lookalikes(o, serial));
+    // The second readings, each a serial and whether it was read surely.
+    let seconds: Vec<(&LabelSerial, bool)> = field
+        .others
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let sure = field
+                .others_min_confidence
+                .get(i)
+                .is_none_or(|&c| c >= SECOND_READING_SURE);
+            Some((o.as_ref()?, sure))
+        })
+        .collect();
     match compare(serial, reported) {
         Comparison::Match(kind) => {
             let mut reasons = vec![match kind {
                 MatchKind::FullSerial => Reason::FullSerialEqual,
                 MatchKind::ShortSerial => Reason::ShortSerialEqual,
             }];
+            // A second reading contradicts when it is a sure reading of another serial, beyond
+            // look-alikes and beyond a serial read in part; an unreadable or unsure one neither
+            // confirms nor contradicts.
+            let contradicted = seconds
+                .iter()
+                .any(|&(s, sure)| sure && matches!(compare(s, reported), Comparison::Mismatch));
             if !confident {
                 reasons.push(Reason::LowConfidence);
             }
-            if !stable {
+            if contradicted {
                 reasons.push(Reason::UnstableRead);
             }
-            if confident && stable {
+            if confident && !contradicted {
                 Decision {
                     verdict: Verdict::Match,
                     reasons,
@@ -494,21 +512,23 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
             Some(chosen),
         ),
         Comparison::Mismatch => {
-            // A different serial read confidently by either read is evidence of a mismatch; an
-            // unsure read of a different serial is not.
-            let second_differs = field
-                .others
+            // A MISMATCH tells a rightful owner their device is wrong: the other serial must be
+            // read surely and corroborated by the second reading, which must also differ from
+            // the reported serial beyond look-alikes (a code can corroborate it too: see
+            // [`weigh_codes`]).
+            let corroborated = seconds
                 .iter()
-                .flatten()
-                .any(|s| !matches!(compare(s, reported), Comparison::Match(_)));
-            if confident && (stable || second_differs) {
+                .any(|&(s, _)| matches!(compare(s, reported), Comparison::Mismatch));
+            if confident && corroborated {
                 decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
             } else {
-                decision(
-                    Verdict::Inconclusive,
-                    vec![Reason::SerialDiffers, Reason::LowConfidence],
-                    Some(chosen),
-                )
+                let mut reasons = vec![Reason::SerialDiffers];
+                reasons.push(if confident {
+                    Reason::UnstableRead
+                } else {
+                    Reason::LowConfidence
+                });
+                decision(Verdict::Inconclusive, reasons, Some(chosen))
             }
         }
     }
@@ -527,9 +547,10 @@ mod tests {
         let read = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
         FieldRead {
             serial: read(text),
-            others: vec![read(second), None],
+            others: vec![read(second)],
             raw: text.into(),
-            others_raw: vec![second.into(), String::new()],
+            others_raw: vec![second.into()],
+            others_min_confidence: vec![confidence],
             min_confidence: confidence,
             region_blur: blur,
             region_smear: Some(1.0),

@@ -84,6 +84,13 @@ pub struct ServeConfig {
     pub connections: ConnectionLimits,
 }
 
+impl ServeConfig {
+    /// The factory of the workers' engines: both readers from [`ServeConfig::model`].
+    pub fn engines(&self) -> Arc<dyn crate::engines::EngineFactory> {
+        Arc::new(crate::engines::ModelEngines(self.model.clone()))
+    }
+}
+
 /// The listening sockets of a server.
 pub struct Listeners {
     /// gRPC.
@@ -120,9 +127,9 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let (dir, threads) = (config.model.dir.clone(), config.workers);
+    let (factory, threads) = (config.engines(), config.workers);
     let workers = tokio::task::spawn_blocking(move || {
-        Workers::with_priority(&dir, threads, "labelcheck-worker", WORKER_NICE)
+        Workers::with_priority(factory, threads, "labelcheck-worker", WORKER_NICE)
     })
     .await
     .map_err(|e| Error::Internal {

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use tracing::{Instrument, field};
 
 use crate::error::{Error, Result};
-use crate::pipeline::ocr::{Charset, LineRead, Recognizer};
+use crate::pipeline::ocr::{Ask, LineRead, Readers};
 use crate::pipeline::{PipelineConfig, Report, check};
 use crate::workers::Workers;
 
@@ -75,26 +75,26 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// A recognizer that refuses to start another line once the request is cancelled.
+/// Readers that refuse to start another line once the request is cancelled.
 struct Cancellable<'a> {
-    inner: &'a mut dyn Recognizer,
+    inner: &'a mut dyn Readers,
     cancelled: &'a AtomicBool,
 }
 
-impl Recognizer for Cancellable<'_> {
-    fn read_line(&mut self, line: &image::GrayImage, charset: Charset) -> Result<LineRead> {
+impl Readers for Cancellable<'_> {
+    fn read(&mut self, line: &image::GrayImage, ask: Ask) -> Result<LineRead> {
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        self.inner.read_line(line, charset)
+        self.inner.read(line, ask)
     }
 
     /// Checked once per batch: a batch is the lines one pipeline step reads at a time.
-    fn read_lines(&mut self, lines: &[(&image::GrayImage, Charset)]) -> Result<Vec<LineRead>> {
+    fn read_all(&mut self, lines: &[(&image::GrayImage, Ask)]) -> Result<Vec<LineRead>> {
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        self.inner.read_lines(lines)
+        self.inner.read_all(lines)
     }
 }
 

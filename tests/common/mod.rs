@@ -117,8 +117,8 @@ pub fn manifest_at(path: &Path) -> Vec<std::collections::BTreeMap<String, String
 }
 
 thread_local! {
-    /// One Tesseract engine per test thread, made on first use.
-    static ENGINE: std::cell::RefCell<Option<labelcheck::pipeline::ocr::TesseractEngine>> =
+    /// One pair of engines (the learned reader and Tesseract) per test thread, made on first use.
+    static ENGINE: std::cell::RefCell<Option<labelcheck::engines::EnginePair>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -133,7 +133,8 @@ pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipe
             // LABELCHECK_MODEL_DIR measures another model over the same photos.
             let dir = std::env::var_os("LABELCHECK_MODEL_DIR")
                 .map_or_else(labelcheck::config::default_model_dir, PathBuf::from);
-            labelcheck::pipeline::ocr::TesseractEngine::new(&dir).expect("engine")
+            let model = labelcheck::model::Model::inspect(&dir).expect("model");
+            labelcheck::engines::EnginePair::new(&model).expect("engines")
         });
         labelcheck::pipeline::check(
             bytes,

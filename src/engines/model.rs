@@ -1,7 +1,11 @@
-//! The OCR model on disk: find it, prove it is intact, and prove Tesseract can load it.
+//! The models on disk: find them, prove they are intact, and prove the engines can load them.
 //!
-//! A model folder holds `labeltext.traineddata` ([`LANGUAGE`]) and, for the bundled model, `SHA256SUMS`. Start-up runs
-//! three checks, cheapest first, and refuses to start with a message naming the file if any fails:
+//! A model folder holds `labeltext.traineddata` ([`LANGUAGE`], Tesseract's model), the learned
+//! recogniser ([`RECOGNISER`]) and ONNX Runtime's shared library ([`ONNXRUNTIME`]); the last two
+//! are taken out of pinned PyPI packages by `scripts/setup.sh`. Their SHA-256 digests are pinned
+//! in `models/SHA256SUMS`, compiled into the binary: a recogniser or library whose digest differs
+//! is refused whatever folder it is in. For the Tesseract model, start-up runs three checks,
+//! cheapest first, and refuses to start with a message naming the file if any fails:
 //! 1. the file exists and its *traineddata* container is well formed: an entry count (Tesseract 4
 //!    and 5 use 24), a table of 64-bit offsets that increase and stay inside the file, and an LSTM
 //!    network entry (index 17), since labelcheck runs the LSTM engine only;
@@ -19,6 +23,13 @@ use crate::error::{Error, Result};
 /// Language (file stem) of the model labelcheck uses: its own label-text model, trained by
 /// `training/train.sh` (see `models/README.md`).
 pub const LANGUAGE: &str = "labeltext";
+/// The learned recogniser's file: PP-OCRv4's recogniser from the `rapidocr-onnxruntime` 1.4.4
+/// wheel (see `models/README.md`).
+pub const RECOGNISER: &str = "ch_PP-OCRv4_rec_infer.onnx";
+/// ONNX Runtime's shared library, from the `onnxruntime` 1.31.1 wheel.
+pub const ONNXRUNTIME: &str = "libonnxruntime.so.1.31.1";
+/// The pinned digests of the files above (and of the bundled Tesseract model).
+const PINNED: &str = include_str!("../../models/SHA256SUMS");
 /// Index of the LSTM network in the traineddata offset table (`TESSDATA_LSTM`).
 const LSTM_ENTRY: usize = 17;
 /// Index of the version string (`TESSDATA_VERSION`).
@@ -39,6 +50,12 @@ pub struct Model {
     pub version: Option<String>,
     /// Size of the model file in bytes.
     pub bytes: u64,
+    /// The learned recogniser (ONNX graph), its digest checked.
+    pub recogniser: PathBuf,
+    /// SHA-256 of the recogniser, lower-case hex.
+    pub recogniser_sha256: String,
+    /// ONNX Runtime's shared library, its digest checked.
+    pub onnxruntime: PathBuf,
 }
 
 fn model_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -114,6 +131,28 @@ fn expected_digest(sums: &str, file_name: &str) -> Option<String> {
     })
 }
 
+/// Checks that `path` exists and that its SHA-256 is the one pinned for `name`; returns it.
+/// Where to get the file is said in the error, since only `scripts/setup.sh` puts it there.
+fn check_pinned(path: &Path, name: &str) -> Result<String> {
+    let Some(expected) = expected_digest(PINNED, name) else {
+        return Err(model_error(path, "no digest is pinned for it"));
+    };
+    let data = fs::read(path).map_err(|e| {
+        model_error(
+            path,
+            format!("cannot read it: {e} (scripts/setup.sh fetches it from its pinned package)"),
+        )
+    })?;
+    let sha256 = format!("{:x}", Sha256::digest(&data));
+    if sha256 != expected {
+        return Err(model_error(
+            path,
+            format!("its SHA-256 is {sha256}, but the pinned digest is {expected}"),
+        ));
+    }
+    Ok(sha256)
+}
+
 impl Model {
     /// Validates the model in `dir` without starting Tesseract (checks 1 and 2 above).
     pub fn inspect(dir: &Path) -> Result<Model> {
@@ -145,26 +184,44 @@ impl Model {
                 ),
             ));
         }
+        let recogniser = dir.join(RECOGNISER);
+        let recogniser_sha256 = check_pinned(&recogniser, RECOGNISER)?;
+        let onnxruntime = dir.join(ONNXRUNTIME);
+        check_pinned(&onnxruntime, ONNXRUNTIME)?;
         Ok(Model {
             dir: dir.to_path_buf(),
             file,
             sha256,
             version,
             bytes: data.len() as u64,
+            recogniser,
+            recogniser_sha256,
+            onnxruntime,
         })
     }
 
-    /// Full start-up validation: [`Model::inspect`], then a real Tesseract initialisation.
+    /// A learned reader with this folder's recogniser, ONNX Runtime loaded from its library first
+    /// (once per process).
+    pub fn learned_reader(&self) -> Result<super::LearnedReader> {
+        super::learned::init_runtime(&self.onnxruntime)
+            .map_err(|e| model_error(&self.onnxruntime, format!("cannot load it: {e}")))?;
+        super::LearnedReader::new(&self.recogniser)
+            .map_err(|e| model_error(&self.recogniser, format!("cannot load it: {e}")))
+    }
+
+    /// Full start-up validation: [`Model::inspect`], then a real Tesseract initialisation and a
+    /// learned reader made once.
     pub fn load(dir: &Path) -> Result<Model> {
         let model = Self::inspect(dir)?;
         model.try_init_tesseract()?;
+        model.learned_reader()?;
         Ok(model)
     }
 
     /// A Tesseract engine with this model, ready to read; a model Tesseract cannot load is a
     /// model error naming the file.
-    pub fn engine(&self) -> Result<crate::pipeline::ocr::TesseractEngine> {
-        crate::pipeline::ocr::TesseractEngine::new(&self.dir)
+    pub fn engine(&self) -> Result<super::TesseractEngine> {
+        super::TesseractEngine::new(&self.dir)
             .map_err(|e| model_error(&self.file, format!("Tesseract cannot load it: {e}")))
     }
 

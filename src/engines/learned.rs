@@ -1,0 +1,298 @@
+//! The learned text reader: a PP-OCR CTC recogniser (ONNX) run by ONNX Runtime.
+//!
+//! A line crop (8-bit gray, dark text on light, any height) is scaled to the graph's 48 px input
+//! height with its aspect kept, replicated to three channels and normalised to `[-1, 1]` (pixels
+//! / 127.5 − 1), as PaddleOCR and rapidocr feed it. The graph answers, for each of its time steps
+//! (one per 8 input columns), a probability for every class; class 0 is the CTC blank and the
+//! last class is a space, the rest are the model's character list (stored in the graph's metadata
+//! under `character`). Greedy CTC decoding keeps the best class of each step, merges repeats and
+//! drops blanks; each character's confidence is the mean best probability over the steps it
+//! spans, ×100, and its box the input columns of those steps, in crop pixels.
+//!
+//! [`Charset::Serial`] restricts decoding to the serial characters (and the blank): each step's
+//! best class is taken among those only. The restriction is fixed, never derived from the
+//! reported serial.
+//!
+//! One [`LearnedReader`] per worker thread; each holds its own session with one intra-op thread,
+//! so that parallelism comes from the worker pool alone.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use image::GrayImage;
+use image::imageops::FilterType;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use crate::error::{Error, Result};
+use crate::pipeline::ocr::{CharRead, Charset, LineRead, Recognizer, SERIAL_CHARSET};
+
+/// Input height of the PP-OCR recognisers, px.
+pub const INPUT_HEIGHT: u32 = 48;
+/// Input columns per output time step of the PP-OCR recognisers.
+const COLUMNS_PER_STEP: f32 = 8.0;
+/// Widest input fed to the graph in one run, px (a line of about 200 characters); a wider crop
+/// is squeezed to it. Bounds one read's time and memory whatever the crop.
+pub const MAX_INPUT_WIDTH: u32 = 3200;
+/// Narrowest input, px: the graphs need a few time steps.
+const MIN_INPUT_WIDTH: u32 = 32;
+
+fn engine_error(detail: impl Into<String>) -> Error {
+    Error::Internal {
+        component: "onnxruntime",
+        detail: detail.into(),
+    }
+}
+
+/// The result of loading ONNX Runtime's shared library once per process.
+static RUNTIME: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+
+/// Loads ONNX Runtime from `library` (once per process; later calls return the first outcome).
+/// Its digest is checked by [`crate::model`] before this is called.
+pub fn init_runtime(library: &Path) -> Result<()> {
+    RUNTIME
+        .get_or_init(|| {
+            ort::init_from(library.to_string_lossy())
+                .with_name("labelcheck")
+                .commit()
+                .map(drop)
+                .map_err(|e| format!("cannot load {}: {e}", library.display()))
+        })
+        .clone()
+        .map_err(engine_error)
+}
+
+/// One PP-OCR recogniser session. Not shared: one per worker thread.
+pub struct LearnedReader {
+    session: Session,
+    /// Class index → character; index 0 (blank) is `None`, the space class is `' '`.
+    classes: Vec<Option<char>>,
+    /// Indices of the classes allowed under [`Charset::Serial`] (blank first).
+    serial_classes: Vec<usize>,
+}
+
+impl LearnedReader {
+    /// Opens the recogniser graph `model` (ONNX Runtime must be loaded: [`init_runtime`]) with one
+    /// intra-op thread.
+    pub fn new(model: &Path) -> Result<LearnedReader> {
+        let session = Session::builder()
+            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
+            .and_then(|b| b.with_intra_threads(1))
+            .and_then(|b| b.with_inter_threads(1))
+            .and_then(|b| b.commit_from_file(model))
+            .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))?;
+        let list = session
+            .metadata()
+            .and_then(|m| m.custom("character"))
+            .map_err(|e| engine_error(format!("{}: no character list: {e}", model.display())))?
+            .ok_or_else(|| {
+                engine_error(format!("{}: no `character` metadata", model.display()))
+            })?;
+        let classes = class_table(&list);
+        let serial_classes = std::iter::once(0)
+            .chain(
+                classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_some_and(|c| SERIAL_CHARSET.contains(c)))
+                    .map(|(i, _)| i),
+            )
+            .collect();
+        Ok(LearnedReader {
+            session,
+            classes,
+            serial_classes,
+        })
+    }
+
+    /// Number of output classes (blank and space included).
+    pub fn classes(&self) -> usize {
+        self.classes.len()
+    }
+}
+
+/// The class table from the model's `character` list: blank, one class per line, then space.
+fn class_table(list: &str) -> Vec<Option<char>> {
+    std::iter::once(None)
+        .chain(list.lines().map(|l| l.chars().next().or(Some(' '))))
+        .chain(std::iter::once(Some(' ')))
+        .collect()
+}
+
+/// The graph's input for `line`: `[1, 3, 48, W]` floats, and the width the crop was scaled to
+/// (the rest of `W` is padding).
+fn input_tensor(line: &GrayImage) -> (Vec<f32>, u32, u32) {
+    let (w, h) = line.dimensions();
+    let scaled_w = ((w as f32 * INPUT_HEIGHT as f32 / h.max(1) as f32).ceil() as u32)
+        .clamp(1, MAX_INPUT_WIDTH);
+    let width = scaled_w.max(MIN_INPUT_WIDTH);
+    let scaled = image::imageops::resize(line, scaled_w, INPUT_HEIGHT, FilterType::Triangle);
+    let plane = (INPUT_HEIGHT * width) as usize;
+    let mut data = vec![0.0f32; plane * 3];
+    for (y, row) in scaled.rows().enumerate() {
+        for (x, p) in row.enumerate() {
+            data[y * width as usize + x] = f32::from(p.0[0]) / 127.5 - 1.0;
+        }
+    }
+    let (first, rest) = data.split_at_mut(plane);
+    rest[..plane].copy_from_slice(first);
+    rest[plane..].copy_from_slice(first);
+    (data, width, scaled_w)
+}
+
+/// Greedy CTC decoding of `probs` (`steps` × `classes`, row-major), choosing each step's class
+/// among `allowed` (all when `None`). Characters' boxes are in crop pixels, `scale` crop pixels
+/// per input column.
+fn decode(
+    probs: &[f32],
+    classes: usize,
+    table: &[Option<char>],
+    allowed: Option<&[usize]>,
+    scale: f32,
+) -> LineRead {
+    let mut chars: Vec<CharRead> = Vec::new();
+    // The open character: its class, first step, last step and summed probability.
+    let mut open: Option<(usize, usize, usize, f32)> = None;
+    let mut word_start = true;
+    let mut close = |open: Option<(usize, usize, usize, f32)>, word_start: &mut bool| {
+        let Some((class, first, last, sum)) = open else {
+            return;
+        };
+        match table.get(class).copied().flatten() {
+            Some(' ') => *word_start = true,
+            Some(ch) => {
+                let x0 = (first as f32 * COLUMNS_PER_STEP * scale).floor() as i32;
+                let x1 = ((last + 1) as f32 * COLUMNS_PER_STEP * scale).ceil() as i32;
+                chars.push(CharRead {
+                    ch,
+                    confidence: 100.0 * sum / (last + 1 - first) as f32,
+                    x0,
+                    x1,
+                    word_start: *word_start,
+                });
+                *word_start = false;
+            }
+            None => {}
+        }
+    };
+    let mut previous = 0usize;
+    for (step, row) in probs.chunks_exact(classes).enumerate() {
+        let (class, p) = match allowed {
+            Some(allowed) => allowed
+                .iter()
+                .map(|&c| (c, row[c]))
+                .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a }),
+            None => row
+                .iter()
+                .copied()
+                .enumerate()
+                .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a }),
+        };
+        if class == previous && class != 0 {
+            if let Some(o) = open.as_mut() {
+                o.2 = step;
+                o.3 += p;
+            }
+        } else {
+            close(open.take(), &mut word_start);
+            if class != 0 {
+                open = Some((class, step, step, p));
+            }
+        }
+        previous = class;
+    }
+    close(open.take(), &mut word_start);
+    LineRead { chars }
+}
+
+impl Recognizer for LearnedReader {
+    fn read_line(&mut self, line: &GrayImage, charset: Charset) -> Result<LineRead> {
+        let (w, h) = line.dimensions();
+        if w < 4 || h < 4 {
+            return Ok(LineRead::default());
+        }
+        let (data, width, scaled_w) = input_tensor(line);
+        let shape = [1usize, 3, INPUT_HEIGHT as usize, width as usize];
+        let input = TensorRef::from_array_view((shape, data.as_slice()))
+            .map_err(|e| engine_error(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![input])
+            .map_err(|e| engine_error(e.to_string()))?;
+        let (out_shape, probs) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| engine_error(e.to_string()))?;
+        let classes = out_shape.last().copied().unwrap_or(0) as usize;
+        if classes != self.classes.len() {
+            return Err(engine_error(format!(
+                "the graph answers {classes} classes, its character list has {}",
+                self.classes.len()
+            )));
+        }
+        let allowed = match charset {
+            Charset::Any => None,
+            Charset::Serial => Some(self.serial_classes.as_slice()),
+        };
+        Ok(decode(
+            probs,
+            classes,
+            &self.classes,
+            allowed,
+            w as f32 / scaled_w as f32,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctc_decoding_merges_repeats_drops_blanks_and_starts_words_after_spaces() {
+        // Classes: blank, 'A', '1', space.
+        let table = class_table("A\n1");
+        assert_eq!(table, vec![None, Some('A'), Some('1'), Some(' ')]);
+        let step = |c: usize, p: f32| {
+            let mut row = vec![0.0f32; 4];
+            row[c] = p;
+            row
+        };
+        // A A _ A 1 ␠ 1 1 : "AA 11" would be wrong; CTC gives "AA1 1".
+        let probs: Vec<f32> = [
+            step(1, 0.9),
+            step(1, 0.7),
+            step(0, 0.9),
+            step(1, 0.8),
+            step(2, 0.6),
+            step(3, 0.9),
+            step(2, 0.5),
+            step(2, 0.7),
+        ]
+        .concat();
+        let read = decode(&probs, 4, &table, None, 1.0);
+        assert_eq!(read.text(), "AA1 1");
+        assert!((read.chars[0].confidence - 80.0).abs() < 1e-3);
+        assert_eq!((read.chars[0].x0, read.chars[0].x1), (0, 16));
+        assert!((read.chars[3].confidence - 60.0).abs() < 1e-3);
+        assert!(read.chars[3].word_start && !read.chars[2].word_start);
+        // Restricted to blank and '1', each step's best allowed class wins.
+        let read = decode(&probs, 4, &table, Some(&[0, 2]), 2.0);
+        assert_eq!(read.text(), "11");
+        assert_eq!(read.chars[0].x0, 64);
+    }
+
+    #[test]
+    fn input_keeps_the_aspect_and_pads_to_the_minimum_width() {
+        let line = GrayImage::from_pixel(200, 40, image::Luma([255]));
+        let (data, width, scaled) = input_tensor(&line);
+        assert_eq!((width, scaled), (240, 240));
+        assert_eq!(data.len(), 3 * 48 * 240);
+        assert!(data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+        let tiny = GrayImage::from_pixel(10, 40, image::Luma([0]));
+        let (data, width, scaled) = input_tensor(&tiny);
+        assert_eq!((width, scaled), (MIN_INPUT_WIDTH, 12));
+        assert_eq!(data[0], -1.0);
+        assert_eq!(data[20], 0.0, "padding is mid-grey");
+    }
+}

@@ -1,0 +1,63 @@
+//! The engines behind the pipeline's reader seam ([`crate::pipeline::ocr::Readers`]): the learned
+//! reader ([`learned`], PP-OCR over ONNX Runtime) and Tesseract ([`tesseract`]), the model files
+//! they load and the checks those files pass at start-up ([`model`]).
+//!
+//! Engines are not shared between threads: each worker makes its own [`EnginePair`] through an
+//! [`EngineFactory`], so tests can hand the workers a factory of fakes instead.
+
+pub mod learned;
+pub mod model;
+pub mod tesseract;
+
+pub use learned::LearnedReader;
+pub use tesseract::TesseractEngine;
+
+use image::GrayImage;
+
+use crate::error::Result;
+use crate::pipeline::ocr::{Ask, Engine, LineRead, Readers, Recognizer};
+use model::Model;
+
+/// One worker's engines: one of each kind.
+pub struct EnginePair {
+    /// The learned reader.
+    pub learned: LearnedReader,
+    /// Tesseract with labelcheck's model.
+    pub tesseract: TesseractEngine,
+}
+
+impl EnginePair {
+    /// Both engines from a validated model folder; ONNX Runtime is loaded on first use.
+    pub fn new(model: &Model) -> Result<EnginePair> {
+        Ok(EnginePair {
+            learned: model.learned_reader()?,
+            tesseract: model.engine()?,
+        })
+    }
+}
+
+impl Readers for EnginePair {
+    fn read(&mut self, line: &GrayImage, ask: Ask) -> Result<LineRead> {
+        match ask.engine {
+            Engine::Learned => self.learned.read_line(line, ask.charset),
+            Engine::Tesseract => self.tesseract.read_line(line, ask.charset),
+        }
+    }
+}
+
+/// Makes one worker thread's engines. The workers call it once per thread (and again after a
+/// panic dropped a thread's engines).
+pub trait EngineFactory: Send + Sync + 'static {
+    /// A fresh set of engines.
+    fn make(&self) -> Result<Box<dyn Readers + Send>>;
+}
+
+/// The real engines from a validated model folder.
+#[derive(Debug, Clone)]
+pub struct ModelEngines(pub Model);
+
+impl EngineFactory for ModelEngines {
+    fn make(&self) -> Result<Box<dyn Readers + Send>> {
+        Ok(Box::new(EnginePair::new(&self.0)?))
+    }
+}
