@@ -23,9 +23,9 @@ use crate::error::{Error, Result};
 /// Language (file stem) of the model labelcheck uses: its own label-text model, trained by
 /// `training/train.sh` (see `models/README.md`).
 pub const LANGUAGE: &str = "labeltext";
-/// The learned recogniser's file: PP-OCRv4's recogniser from the `rapidocr-onnxruntime` 1.4.4
-/// wheel (see `models/README.md`).
-pub const RECOGNISER: &str = "ch_PP-OCRv4_rec_infer.onnx";
+/// The learned recogniser's file: PP-OCRv6's small recogniser from the `rapidocr` 3.10.0 wheel
+/// (chosen over PP-OCRv4's by measurement, see `models/README.md`).
+pub const RECOGNISER: &str = "PP-OCRv6_rec_small.onnx";
 /// ONNX Runtime's shared library, from the `onnxruntime` 1.31.1 wheel.
 pub const ONNXRUNTIME: &str = "libonnxruntime.so.1.31.1";
 /// The pinned digests of the files above (and of the bundled Tesseract model).

@@ -54,7 +54,7 @@ pub fn check(
     for (i, w) in lines.work.iter().enumerate() {
         debug(&format!("line{i:02}"), &w.crop);
     }
-    let fields = find_fields(&lines, &mut engine, debug)?;
+    let fields = find_fields(gray, &lines, &mut engine, debug)?;
     let ocr_ms = elapsed_ms(start);
 
     let mut evidence = gather_evidence(&located, &lines, fields, &scored);

@@ -5,22 +5,33 @@
 //! without a colon; `S/N` also with its slash misread) with its value after it on the same line, or
 //! on the nearest line under the caption's start or after its end; or a bare full serial on a line
 //! of its own. Lines naming another field (model, verification code, MAC, power) never give the
-//! value. Each value's crop is read twice with the serial character set: by the learned reader
-//! (the field's reading) and by Tesseract (the second, independent reading). Neither the crops nor
+//! value. Each value is read with the serial character set by the learned reader (the field's
+//! reading) and by Tesseract at two scales (the second, independent reading). Neither the crops nor
 //! the character set depend on the reported serial.
 
 use image::GrayImage;
 
 use super::lines::{LineWork, ReadLines};
-use super::locate::TextLine;
+use super::deblur::deblur_rows;
+use super::locate::{TextLine, cut_line};
 use super::ocr::{Ask, LineRead, Readers};
 use super::serial::{before_verification_code, find_in_text};
 use super::sharpness::{crop_sharpness, smear};
 use super::verdict::FieldRead;
 use crate::error::Result;
 
-/// The reads of a serial value's crop: the field's reading, then the second, independent one.
-const VALUE_READS: [Ask; 2] = [Ask::VALUE, Ask::SECOND_READING];
+/// The reads of a serial value, each the index of its crop in [`value_crops`] and what reads
+/// it: the field's reading (the learned reader), then the second, independent reading
+/// (Tesseract) of the same crop and of the line cut again at [`SECOND_ZOOM`]. Two Tesseract reads
+/// at two scales tell a sure reading (both the same) from one of its misreads, which are often
+/// confident but seldom repeat at another scale.
+const VALUE_READS: [(usize, Ask); 3] = [
+    (0, Ask::VALUE),
+    (0, Ask::SECOND_READING),
+    (1, Ask::SECOND_READING),
+];
+/// Zoom of the value's second crop (text at 1.25 × 32 px).
+const SECOND_ZOOM: f32 = 1.25;
 
 /// The serial fields found on the lines read.
 pub(super) struct Fields {
@@ -30,8 +41,8 @@ pub(super) struct Fields {
     pub caption_seen: bool,
 }
 
-/// A value's line and its crop ([`value_crop`]).
-type ValueCut = (usize, GrayImage);
+/// A value's line and its crops ([`value_crops`]).
+type ValueCut = (usize, [GrayImage; 2]);
 
 /// Where a line's serial value is, if the line starts a field.
 enum Value {
@@ -42,8 +53,9 @@ enum Value {
 }
 
 /// Finds every serial field on the lines read and reads each value with [`VALUE_READS`]
-/// ([`value_crop`]), every value's reads in one batch. `debug` receives each value crop.
+/// ([`value_crops`]), every value's reads in one batch. `debug` receives each value crop.
 pub(super) fn find_fields(
+    gray: &GrayImage,
     lines: &ReadLines,
     engine: &mut dyn Readers,
     debug: &mut dyn FnMut(&str, &GrayImage),
@@ -65,8 +77,9 @@ pub(super) fn find_fields(
             Some(Value::At { line, x_start }) => {
                 used[line] = true;
                 used[i] = true;
-                let cut = value_crop(&work[line], x_start);
-                debug(&format!("value{}", planned.len()), &cut);
+                let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
+                debug(&format!("value{}", planned.len()), &cut[0]);
+                debug(&format!("value{}_zoom", planned.len()), &cut[1]);
                 planned.push((i, Some((line, cut))));
             }
         }
@@ -74,7 +87,7 @@ pub(super) fn find_fields(
     let jobs: Vec<(&GrayImage, Ask)> = planned
         .iter()
         .filter_map(|(_, value)| value.as_ref())
-        .flat_map(|(_, cut)| VALUE_READS.map(|ask| (cut, ask)))
+        .flat_map(|(_, cut)| VALUE_READS.map(|(crop, ask)| (&cut[crop], ask)))
         .collect();
     let reads = engine.read_all(&jobs)?;
     let mut reads = reads.chunks(VALUE_READS.len());
@@ -82,7 +95,7 @@ pub(super) fn find_fields(
         .iter()
         .map(|(caption_line, value)| match (value, reads.next()) {
             (Some((line, cut)), Some([first, rest @ ..])) => {
-                field_from_reads(&work[*line], cut, first, rest)
+                field_from_reads(&work[*line], &cut[0], first, rest)
             }
             _ => unreadable_field(&work[*caption_line]),
         })
@@ -262,12 +275,26 @@ fn unreadable_field(line: &LineWork) -> FieldRead {
     }
 }
 
-/// The crop a serial value on `line` is read from: the line crop from crop column `x_start` to
-/// its end (a stray mark at the end is dropped by the grammar).
-fn value_crop(line: &LineWork, x_start: i32) -> GrayImage {
-    let img = &line.crop;
-    let x0 = x_start.clamp(0, img.width() as i32 - 1) as u32;
-    image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
+/// The crops a serial value on `line` is read from, each from crop column `x_start` (at zoom 1)
+/// to the line's end (a stray mark at the end is dropped by the grammar): the line crop as read,
+/// and the line cut again at [`SECOND_ZOOM`]. The second argument is the orientation (`flip`:
+/// rotated by 180°) and the motion streak undone on the lines, if any, undone here too.
+fn value_crops(
+    gray: &GrayImage,
+    line: &LineWork,
+    (flip, streak): (bool, Option<f32>),
+    x_start: i32,
+) -> [GrayImage; 2] {
+    let cut = |img: &GrayImage, zoom: f32| {
+        let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
+        image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
+    };
+    let (zoomed, _) = cut_line(gray, &line.line, flip, SECOND_ZOOM);
+    let zoomed = match streak {
+        Some(len) => deblur_rows(&zoomed, len * SECOND_ZOOM),
+        None => zoomed,
+    };
+    [cut(&line.crop, 1.0), cut(&zoomed, SECOND_ZOOM)]
 }
 
 /// A field from the reads of its value: the field's reading and the others (in

@@ -9,11 +9,15 @@
 //! 3. The serial's region is below the sharpness threshold or smeared by motion: BLURRY (a
 //!    blurred read is no evidence, so blur wins over MISMATCH). Where the streak was undone the
 //!    smear measure's lower end is [`DEBLURRED_SMEAR_MIN`].
-//! 4. Compare with the reported serial ([`super::serial::compare`]): MATCH only if the full
-//!    serials are equal (or the label shows only the short serial and it equals the reported
-//!    one's), both independent reads of the value agree, and every character was read with at
-//!    least the minimum confidence; look-alikes the grammar cannot settle, unstable reads and low
-//!    confidence are INCONCLUSIVE; a confident, stable, different serial is MISMATCH.
+//! 4. Compare the learned reading with the reported serial ([`super::serial::compare`]): MATCH
+//!    only if the full serials are equal (or the label shows only the short serial and it equals
+//!    the reported one's), every character was read with at least the minimum confidence, and the
+//!    second, independent reading (Tesseract's, at two scales) does not contradict it: a
+//!    contradiction is a sure reading of another serial beyond look-alikes (both scales read the
+//!    same serial); an unreadable or unsure second reading is none. Look-alikes the grammar cannot settle, a contradicted read
+//!    and low confidence are INCONCLUSIVE. A different serial is MISMATCH only when read surely
+//!    and corroborated: the second reading also differs from the reported serial beyond
+//!    look-alikes (or, in rule 5, a code holds another serial).
 //! 5. The label's codes ([`Evidence::codes`], exact reads: a check digit or Reed–Solomon) weigh
 //!    on the text's decision ([`weigh_codes`]); a code never turns a MISMATCH of the text into a
 //!    MATCH, and a code alone never MATCHes:
@@ -144,9 +148,9 @@ fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
     smear.is_some_and(|s| s < min || s > *SMEAR_RANGE.end())
 }
 
-/// Lowest character confidence (0–100) at which a second reading (Tesseract's) counts as sure:
-/// a sure second reading of another serial rules out MATCH; an unsure one is no evidence either
-/// way.
+/// Lowest character confidence (0–100) at which a lone second read (evidence stored when one was
+/// made) counts as sure: a sure second reading of another serial rules out MATCH; an unsure one
+/// is no evidence either way.
 pub const SECOND_READING_SURE: f32 = 60.0;
 
 /// Thresholds the decision uses.
@@ -374,6 +378,26 @@ fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> De
     }
 }
 
+/// The second reading's serial when it is sure: the same serial read by two second reads (two
+/// scales: Tesseract's misreads are often confident but seldom repeat at another scale); or,
+/// where only one second read was made (evidence stored before there were two), that read when
+/// every character is at least [`SECOND_READING_SURE`].
+fn sure_second_reading(field: &FieldRead) -> Option<&LabelSerial> {
+    let reads: Vec<&LabelSerial> = field.others.iter().flatten().collect();
+    if field.others.len() == 1 {
+        let confident = field
+            .others_min_confidence
+            .first()
+            .is_none_or(|&c| c >= SECOND_READING_SURE);
+        return reads.first().copied().filter(|_| confident);
+    }
+    reads
+        .iter()
+        .enumerate()
+        .find(|(i, s)| reads[i + 1..].contains(s))
+        .map(|(_, s)| *s)
+}
+
 /// [`decide`] on the lines that were read, as if they were all the photo holds.
 fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
     // The fields whose first read parsed, with that serial.
@@ -459,31 +483,17 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
         return decision(Verdict::Blurry, vec![Reason::MotionBlur], Some(chosen));
     }
     let confident = field.min_confidence >= t.min_char_confidence;
-    // The second readings, each a serial and whether it was read surely.
-    let seconds: Vec<(&LabelSerial, bool)> = field
-        .others
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| {
-            let sure = field
-                .others_min_confidence
-                .get(i)
-                .is_none_or(|&c| c >= SECOND_READING_SURE);
-            Some((o.as_ref()?, sure))
-        })
-        .collect();
     match compare(serial, reported) {
         Comparison::Match(kind) => {
             let mut reasons = vec![match kind {
                 MatchKind::FullSerial => Reason::FullSerialEqual,
                 MatchKind::ShortSerial => Reason::ShortSerialEqual,
             }];
-            // A second reading contradicts when it is a sure reading of another serial, beyond
-            // look-alikes and beyond a serial read in part; an unreadable or unsure one neither
-            // confirms nor contradicts.
-            let contradicted = seconds
-                .iter()
-                .any(|&(s, sure)| sure && matches!(compare(s, reported), Comparison::Mismatch));
+            // The second reading contradicts when it is a sure reading of another serial, beyond
+            // look-alikes and beyond a serial read in part: [`sure_second_reading`]. An
+            // unreadable or unsure one neither confirms nor contradicts.
+            let contradicted = sure_second_reading(field)
+                .is_some_and(|s| matches!(compare(s, reported), Comparison::Mismatch));
             if !confident {
                 reasons.push(Reason::LowConfidence);
             }
@@ -516,9 +526,11 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
             // read surely and corroborated by the second reading, which must also differ from
             // the reported serial beyond look-alikes (a code can corroborate it too: see
             // [`weigh_codes`]).
-            let corroborated = seconds
+            let corroborated = field
+                .others
                 .iter()
-                .any(|&(s, _)| matches!(compare(s, reported), Comparison::Mismatch));
+                .flatten()
+                .any(|s| matches!(compare(s, reported), Comparison::Mismatch));
             if confident && corroborated {
                 decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
             } else {
@@ -578,47 +590,72 @@ mod tests {
         decide(&evidence(fields), &reported, &Thresholds::default()).verdict
     }
 
+    /// The decision over the two readings, as a table: (the learned reading, its lowest
+    /// confidence, the second reading, its lowest confidence) → verdict and first reason.
     #[test]
-    fn match_needs_confidence_and_two_agreeing_reads() {
-        assert_eq!(
-            verdict(vec![field(REPORTED, REPORTED, 95.0, 2000.0)]),
-            Verdict::Match
-        );
-        assert_eq!(
-            verdict(vec![field("L12345678", "L12345678", 95.0, 2000.0)]),
-            Verdict::Match
-        );
-        assert_eq!(
-            verdict(vec![field(REPORTED, REPORTED, 40.0, 2000.0)]),
-            Verdict::Inconclusive
-        );
-        assert_eq!(
-            verdict(vec![field(REPORTED, "", 95.0, 2000.0)]),
-            Verdict::Inconclusive
-        );
-        // The second read saw the neighbour: unstable, never MATCH.
-        assert_eq!(
-            verdict(vec![field(REPORTED, NEIGHBOUR, 95.0, 2000.0)]),
-            Verdict::Inconclusive
-        );
+    fn the_two_readings_decide_as_the_table_says() {
+        use Reason::*;
+        use Verdict::*;
+        let reported = parse_reported(REPORTED).expect("reported");
+        let t = Thresholds::default();
+        let table: [(&str, f32, &str, f32, Verdict, Reason); 14] = [
+            // Both readers read the reported serial: MATCH.
+            (REPORTED, 95.0, REPORTED, 95.0, Match, FullSerialEqual),
+            ("L12345678", 95.0, "L12345678", 95.0, Match, ShortSerialEqual),
+            // The second reading unreadable, unsure, or a look-alike: no contradiction.
+            (REPORTED, 95.0, "", 0.0, Match, FullSerialEqual),
+            (REPORTED, 95.0, NEIGHBOUR, 40.0, Match, FullSerialEqual),
+            (REPORTED, 95.0, LOOKALIKE, 95.0, Match, FullSerialEqual),
+            // ...or the value read in part (its model cut short): still none.
+            (REPORTED, 95.0, "DS-2CD2143G-I20230415AAWRL12345678", 95.0, Match, FullSerialEqual),
+            // A sure second reading of another serial: never MATCH.
+            (REPORTED, 95.0, NEIGHBOUR, 95.0, Inconclusive, FullSerialEqual),
+            (REPORTED, 95.0, "L12345679", 95.0, Inconclusive, FullSerialEqual),
+            // An unsure learned reading: never MATCH.
+            (REPORTED, 40.0, REPORTED, 95.0, Inconclusive, FullSerialEqual),
+            // Another serial, read surely and corroborated by the second reading: MISMATCH.
+            (NEIGHBOUR, 95.0, NEIGHBOUR, 95.0, Mismatch, SerialDiffers),
+            (NEIGHBOUR, 95.0, "L12345670", 40.0, Mismatch, SerialDiffers),
+            // Not corroborated (the second reading unreadable, or the reported serial), or
+            // unsure: INCONCLUSIVE.
+            (NEIGHBOUR, 95.0, "", 0.0, Inconclusive, SerialDiffers),
+            (NEIGHBOUR, 95.0, REPORTED, 95.0, Inconclusive, SerialDiffers),
+            (NEIGHBOUR, 40.0, NEIGHBOUR, 95.0, Inconclusive, SerialDiffers),
+        ];
+        for (i, (first, conf, second, second_conf, want, reason)) in table.into_iter().enumerate()
+        {
+            let mut f = field(first, second, conf, 2000.0);
+            f.others_min_confidence = vec![second_conf];
+            let d = decide(&evidence(vec![f]), &reported, &t);
+            assert_eq!(
+                (d.verdict, d.reasons.first().copied()),
+                (want, Some(reason)),
+                "row {i}: {first} / {second}: {:?}",
+                d.reasons
+            );
+        }
+    }
+
+    /// With two second reads (two scales), only the same other serial read by both contradicts
+    /// the learned reading; one confident misread of Tesseract does not.
+    #[test]
+    fn a_sure_second_reading_is_the_same_serial_at_two_scales() {
+        let reported = parse_reported(REPORTED).expect("reported");
         let find = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
-        // Two reads agree but the third saw the neighbour: still never MATCH.
-        let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
-        f.others[1] = find(NEIGHBOUR);
-        assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
-        // A third read differing only by I/1 in the model neither confirms nor contradicts.
-        let mut f = field(REPORTED, REPORTED, 95.0, 2000.0);
-        f.others[1] = find("DS-2CD2143G2-120230415AAWRL12345678");
-        assert_eq!(verdict(vec![f]), Verdict::Match);
-        // ...but it cannot confirm on its own.
-        let mut f = field(
-            REPORTED,
-            "DS-2CD2143G2-120230415AAWRL12345678",
-            95.0,
-            2000.0,
-        );
-        f.others[1] = None;
-        assert_eq!(verdict(vec![f]), Verdict::Inconclusive);
+        let decided = |seconds: [(&str, f32); 2]| {
+            let mut f = field(REPORTED, "", 95.0, 2000.0);
+            f.others = seconds.iter().map(|(t, _)| find(t)).collect();
+            f.others_raw = seconds.iter().map(|(t, _)| t.to_string()).collect();
+            f.others_min_confidence = seconds.iter().map(|(_, c)| *c).collect();
+            decide(&evidence(vec![f]), &reported, &Thresholds::default()).verdict
+        };
+        use Verdict::*;
+        assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 90.0)]), Inconclusive);
+        assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]), Inconclusive);
+        assert_eq!(decided([(NEIGHBOUR, 95.0), ("", 0.0)]), Match);
+        assert_eq!(decided([(NEIGHBOUR, 95.0), (REPORTED, 95.0)]), Match);
+        assert_eq!(decided([(NEIGHBOUR, 95.0), ("L12345670", 95.0)]), Match);
+        assert_eq!(decided([(REPORTED, 95.0), (REPORTED, 95.0)]), Match);
     }
 
     /// The read failures seen on unseen label photos, each as OCR text: never MATCH, and never
