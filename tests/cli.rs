@@ -95,7 +95,13 @@ fn refuses_to_start_without_a_model() {
     assert!(stderr(&out).contains("/also/missing"), "{}", stderr(&out));
 }
 
-fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
+/// A model folder holding `bytes` as the Tesseract model (and `sums`), with the bundled learned
+/// recogniser and ONNX Runtime library, each replaced by its entry in `learned` when there is one.
+fn model_dir_with(
+    bytes: &[u8],
+    sums: Option<&str>,
+    learned: &[(&str, Vec<u8>)],
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path()
@@ -103,6 +109,14 @@ fn model_dir_with(bytes: &[u8], sums: Option<&str>) -> tempfile::TempDir {
         bytes,
     )
     .expect("write model");
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    for name in [labelcheck::model::RECOGNISER, labelcheck::model::ONNXRUNTIME] {
+        let to = dir.path().join(name);
+        match learned.iter().find(|(n, _)| *n == name) {
+            Some((_, bytes)) => std::fs::write(&to, bytes).expect("write"),
+            None => std::fs::copy(bundled.join(name), &to).map(drop).expect("copy"),
+        }
+    }
     if let Some(sums) = sums {
         std::fs::write(dir.path().join("SHA256SUMS"), sums).expect("write sums");
     }
@@ -124,7 +138,7 @@ fn refuses_to_start_with_a_corrupt_model() {
 
     // Runs `check` with a model folder holding `bytes` (and `sums`), returning the outcome.
     let with_model = |bytes: &[u8], sums: Option<&str>| {
-        let dir = model_dir_with(bytes, sums);
+        let dir = model_dir_with(bytes, sums, &[]);
         labelcheck(&[
             "--model-dir",
             dir.path().to_str().expect("utf-8"),
@@ -150,6 +164,27 @@ fn refuses_to_start_with_a_corrupt_model() {
     // The intact model in another folder works.
     let out = with_model(&model, Some(&sums));
     assert!(out.status.success(), "{}", stderr(&out));
+    // A learned recogniser or ONNX Runtime library with one byte changed is refused, the file
+    // named, whatever the folder's SHA256SUMS says.
+    for name in [labelcheck::model::RECOGNISER, labelcheck::model::ONNXRUNTIME] {
+        let mut bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models")
+                .join(name),
+        )
+        .expect("bundled file");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        let dir = model_dir_with(&model, None, &[(name, bytes)]);
+        let out = labelcheck(&[
+            "--model-dir",
+            dir.path().to_str().expect("utf-8"),
+            "check",
+            &photo,
+        ]);
+        refused(&out, name);
+        refused(&out, "pinned digest");
+    }
 }
 
 #[test]
