@@ -1,4 +1,5 @@
-//! Accuracy with real Tesseract and the bundled model over three sets of label photos:
+//! Accuracy with the real engines (the learned reader and Tesseract) and the bundled models over
+//! these sets of label photos:
 //!
 //! - `testdata/` (86 photos, committed): the fixture rules and thresholds were fitted on;
 //! - the validation set (600 photos from the wider generator, its own seed): measured, never
@@ -18,9 +19,9 @@
 //!
 //! Rates asserted (regression floors just under what is measured; the product target is 95% on
 //! each class, see docs/accuracy.md):
-//! - testdata: legible match photos ≥ 92% (measured 39/42), the other photos ≥ 95% (44/44);
-//! - validation: legible match photos ≥ 31% (measured 93/290), the other photos ≥ 86%
-//!   (270/310); far under the targets, see docs/accuracy.md;
+//! - testdata: legible match photos ≥ 95% (measured 41/42), the other photos ≥ 95% (44/44);
+//! - validation: legible match photos ≥ 66% (measured 200/290), the other photos ≥ 87%
+//!   (280/310); under the targets, see docs/accuracy.md;
 //! - tampered: at least 80% answered from a code (measured 36/40).
 
 mod common;
@@ -220,7 +221,7 @@ fn verdicts_over_testdata() {
         "testdata: MATCH where the ground truth says otherwise: {:?}",
         outcome.wrong_match
     );
-    at_least("testdata legible match photos", outcome.legible_match, 92);
+    at_least("testdata legible match photos", outcome.legible_match, 95);
     at_least("testdata other photos", outcome.others, 95);
 }
 
@@ -247,10 +248,11 @@ fn verdicts_over_validation() {
     );
 }
 
-/// Regression floors on validation, percent: a little under the figures measured before any
-/// tuning (docs/accuracy.md). Raised as the reader improves; never tuned against.
-const VALIDATION_MATCH_FLOOR: usize = 50;
-const VALIDATION_OTHERS_FLOOR: usize = 83;
+/// Regression floors on validation, percent: a little under the figures measured with the
+/// learned reader (69.0% and 90.3%, docs/accuracy.md). Raised as the reader improves; never
+/// tuned against.
+const VALIDATION_MATCH_FLOOR: usize = 66;
+const VALIDATION_OTHERS_FLOOR: usize = 87;
 
 #[test]
 fn lookalike_sweep_never_matches() {
