@@ -21,11 +21,11 @@ mod noise;
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use labelcheck::engines::{EnginePair, TesseractEngine};
 use labelcheck::pipeline::barcode::find_codes;
 use labelcheck::pipeline::blur::reference_downscale;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::find_lines;
-use labelcheck::engines::{EnginePair, TesseractEngine};
 use labelcheck::pipeline::ocr::{Ask, LineRead, Readers, Recognizer};
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
@@ -93,17 +93,11 @@ fn bench_check(c: &mut Criterion) {
             })
         });
         let mut value = None;
-        check(
-            &bytes,
-            &reported,
-            &config,
-            engine,
-            &mut |name, crop| {
-                if name == "value0" {
-                    value = Some(crop.clone());
-                }
-            },
-        )
+        check(&bytes, &reported, &config, engine, &mut |name, crop| {
+            if name == "value0" {
+                value = Some(crop.clone());
+            }
+        })
         .expect("report");
         let value = value.expect("the photo has a serial value to read");
         for (name, ask) in [("learned", Ask::VALUE), ("tesseract", Ask::SECOND_READING)] {
@@ -111,7 +105,10 @@ fn bench_check(c: &mut Criterion) {
                 b.iter(|| engine.read(black_box(&value), ask).expect("reads"))
             });
         }
-        for (name, engine) in [("learned", &mut *engine), ("tesseract_only", &mut *baseline)] {
+        for (name, engine) in [
+            ("learned", &mut *engine),
+            ("tesseract_only", &mut *baseline),
+        ] {
             group.bench_function(format!("end_to_end/{label}/{name}"), |b| {
                 b.iter(|| {
                     check(

@@ -101,9 +101,7 @@ fn main() {
                 let mut chars = 0usize;
                 for n in 0..calls {
                     let (crop, ask) = &crops[(n as usize * 7 + i * 13) % crops.len()];
-                    chars += engine
-                        .read(crop, *ask)
-                        .map_or(0, |r| r.chars.len());
+                    chars += engine.read(crop, *ask).map_or(0, |r| r.chars.len());
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 chars

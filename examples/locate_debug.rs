@@ -9,9 +9,9 @@
 
 use std::time::Instant;
 
+use labelcheck::engines::TesseractEngine;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::{cut_line, find_lines};
-use labelcheck::engines::TesseractEngine;
 use labelcheck::pipeline::ocr::{Charset, Recognizer};
 
 fn main() {

@@ -37,20 +37,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut readers: Vec<(&str, Box<dyn Recognizer>)> = vec![
         (
             "PP-OCRv4 rec",
-            Box::new(LearnedReader::new(&models.join("ch_PP-OCRv4_rec_infer.onnx"))?),
+            Box::new(LearnedReader::new(
+                &models.join("ch_PP-OCRv4_rec_infer.onnx"),
+            )?),
         ),
         (
             "PP-OCRv6 small rec",
             Box::new(LearnedReader::new(&models.join("PP-OCRv6_rec_small.onnx"))?),
         ),
-        ("labeltext (Tesseract)", Box::new(TesseractEngine::new(&models)?)),
+        (
+            "labeltext (Tesseract)",
+            Box::new(TesseractEngine::new(&models)?),
+        ),
     ];
     let mut found = vec![0usize; readers.len()];
     let mut ms = vec![0f64; readers.len()];
     let mut photos = 0usize;
     let mut reader = csv::Reader::from_path(dir.join("manifest.csv"))?;
     let header = reader.headers()?.clone();
-    let col = |name: &str| header.iter().position(|h| h == name).ok_or(name.to_string());
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or(name.to_string())
+    };
     let (p, r, printed, expected) = (
         col("photo")?,
         col("reported_serial")?,

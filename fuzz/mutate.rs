@@ -545,9 +545,7 @@ fn main() {
                 });
                 let t = Instant::now();
                 let (outcome, peak) = if full {
-                    let engine = engine.get_or_insert_with(|| {
-                        bundled_engines(&model_dir)
-                    });
+                    let engine = engine.get_or_insert_with(|| bundled_engines(&model_dir));
                     run_one(&data, &config, Some(engine))
                 } else {
                     run_one(&data, &config, None)

@@ -63,8 +63,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> commands::Outcome {
     let config = || Config::from_args(&cli.global).map_err(|e| e.to_string());
     match cli.command {
-        // One photo, one engine: the model file is checked, and the command's own engine is the
-        // check that Tesseract loads it.
+        // One photo, one engine set: the model files are checked, and the command's own engines
+        // are the check that Tesseract and ONNX Runtime load them.
         Command::Check(args) => commands::check(
             &Config::for_one_photo(&cli.global).map_err(|e| e.to_string())?,
             &args,

@@ -110,11 +110,16 @@ fn model_dir_with(
     )
     .expect("write model");
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    for name in [labelcheck::model::RECOGNISER, labelcheck::model::ONNXRUNTIME] {
+    for name in [
+        labelcheck::model::RECOGNISER,
+        labelcheck::model::ONNXRUNTIME,
+    ] {
         let to = dir.path().join(name);
         match learned.iter().find(|(n, _)| *n == name) {
             Some((_, bytes)) => std::fs::write(&to, bytes).expect("write"),
-            None => std::fs::copy(bundled.join(name), &to).map(drop).expect("copy"),
+            None => std::fs::copy(bundled.join(name), &to)
+                .map(drop)
+                .expect("copy"),
         }
     }
     if let Some(sums) = sums {
@@ -166,7 +171,10 @@ fn refuses_to_start_with_a_corrupt_model() {
     assert!(out.status.success(), "{}", stderr(&out));
     // A learned recogniser or ONNX Runtime library with one byte changed is refused, the file
     // named, whatever the folder's SHA256SUMS says.
-    for name in [labelcheck::model::RECOGNISER, labelcheck::model::ONNXRUNTIME] {
+    for name in [
+        labelcheck::model::RECOGNISER,
+        labelcheck::model::ONNXRUNTIME,
+    ] {
         let mut bytes = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("models")

@@ -7,8 +7,8 @@ use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
 use imageproc::drawing::draw_text_mut;
 use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
-use labelcheck::pipeline::locate::{cut_line, find_lines};
 use labelcheck::engines::TesseractEngine;
+use labelcheck::pipeline::locate::{cut_line, find_lines};
 use labelcheck::pipeline::ocr::{Charset, Recognizer};
 use labelcheck::pipeline::serial::{LabelSerial, find_in_text, parse_reported};
 

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
+use labelcheck::engines::tesseract::{LineMode, pad_for_reading};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::locate::{TextLine, cut_line, find_lines};
-use labelcheck::engines::tesseract::{LineMode, pad_for_reading};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

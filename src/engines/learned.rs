@@ -86,9 +86,7 @@ impl LearnedReader {
             .metadata()
             .and_then(|m| m.custom("character"))
             .map_err(|e| engine_error(format!("{}: no character list: {e}", model.display())))?
-            .ok_or_else(|| {
-                engine_error(format!("{}: no `character` metadata", model.display()))
-            })?;
+            .ok_or_else(|| engine_error(format!("{}: no `character` metadata", model.display())))?;
         let classes = class_table(&list);
         let serial_classes = std::iter::once(0)
             .chain(
@@ -104,11 +102,6 @@ impl LearnedReader {
             classes,
             serial_classes,
         })
-    }
-
-    /// Number of output classes (blank and space included).
-    pub fn classes(&self) -> usize {
-        self.classes.len()
     }
 }
 

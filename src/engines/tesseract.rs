@@ -227,4 +227,3 @@ pub fn pad_for_reading(line: &GrayImage, mode: LineMode) -> (GrayImage, (c_int, 
     image::imageops::replace(&mut out, line, i64::from(pad_x), i64::from(pad_y));
     (out, (pad_x as c_int, pad_y as c_int))
 }
-

@@ -11,8 +11,8 @@
 
 use image::GrayImage;
 
-use super::lines::{LineWork, ReadLines};
 use super::deblur::deblur_rows;
+use super::lines::{LineWork, ReadLines};
 use super::locate::{TextLine, cut_line};
 use super::ocr::{Ask, LineRead, Readers};
 use super::serial::{before_verification_code, find_in_text};
@@ -62,7 +62,7 @@ pub(super) fn find_fields(
 ) -> Result<Fields> {
     let work = &lines.work;
     let mut caption_seen = false;
-    // Each field: its caption's line, and its value's line with the value's crop (None:
+    // Each field: its caption's line, and its value's line with the value's crops (None:
     // unreadable).
     let mut planned: Vec<(usize, Option<ValueCut>)> = Vec::new();
     let mut used = vec![false; work.len()];
@@ -143,6 +143,22 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
             })
         }
         None => None,
+    }
+}
+
+/// Cuts a line for a value re-read at `zoom`: [`cut_line`], then the motion streak undone when
+/// there is one (`streak` in crop pixels at zoom 1, scaled with the crop).
+fn cut_for_reading(
+    gray: &GrayImage,
+    line: &TextLine,
+    flip: bool,
+    zoom: f32,
+    streak: Option<f32>,
+) -> GrayImage {
+    let (crop, _) = cut_line(gray, line, flip, zoom);
+    match streak {
+        Some(len) => deblur_rows(&crop, len * zoom),
+        None => crop,
     }
 }
 
@@ -289,11 +305,7 @@ fn value_crops(
         let x0 = ((x_start as f32 * zoom) as i32).clamp(0, img.width() as i32 - 1) as u32;
         image::imageops::crop_imm(img, x0, 0, img.width() - x0, img.height()).to_image()
     };
-    let (zoomed, _) = cut_line(gray, &line.line, flip, SECOND_ZOOM);
-    let zoomed = match streak {
-        Some(len) => deblur_rows(&zoomed, len * SECOND_ZOOM),
-        None => zoomed,
-    };
+    let zoomed = cut_for_reading(gray, &line.line, flip, SECOND_ZOOM, streak);
     [cut(&line.crop, 1.0), cut(&zoomed, SECOND_ZOOM)]
 }
 

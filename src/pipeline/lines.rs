@@ -116,10 +116,7 @@ impl LineWork {
 
 /// Reads every crop of `cut` with the learned reader and the full character set, all in one batch (in parallel where
 /// the recognizer can), and pairs each with its line.
-fn read_batch(
-    cut: Vec<(TextLine, GrayImage)>,
-    engine: &mut dyn Readers,
-) -> Result<Vec<LineWork>> {
+fn read_batch(cut: Vec<(TextLine, GrayImage)>, engine: &mut dyn Readers) -> Result<Vec<LineWork>> {
     let jobs: Vec<(&GrayImage, Ask)> = cut.iter().map(|(_, crop)| (crop, Ask::LINE)).collect();
     let reads = engine.read_all(&jobs)?;
     Ok(cut

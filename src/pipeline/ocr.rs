@@ -129,7 +129,10 @@ pub trait Readers {
     /// lines it can read at one time, so that an implementation may read them in parallel (the
     /// workers' pool does, `crate::workers`); this default reads them one after another.
     fn read_all(&mut self, lines: &[(&GrayImage, Ask)]) -> Result<Vec<LineRead>> {
-        lines.iter().map(|(line, ask)| self.read(line, *ask)).collect()
+        lines
+            .iter()
+            .map(|(line, ask)| self.read(line, *ask))
+            .collect()
     }
 }
 

@@ -66,7 +66,8 @@ pub struct Report {
     pub serial_read: Option<String>,
     /// The raw OCR text of the serial value.
     pub serial_read_raw: Option<String>,
-    /// The raw text of the independent re-reads of the value at other scales (0.8× and 1.25×).
+    /// The raw text of the second, independent reading of the value: Tesseract on the value crop
+    /// and on the line cut again at 1.25×.
     pub serial_rereads_raw: Vec<String>,
     /// For MATCH: whether the full or the short serial matched.
     pub match_kind: Option<MatchKind>,

@@ -41,9 +41,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::barcode::CodeRead;
-use super::serial::{
-    Comparison, FullSerial, LabelSerial, MatchKind, compare,
-};
+use super::serial::{Comparison, FullSerial, LabelSerial, MatchKind, compare};
 
 /// The answer for one photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +160,8 @@ pub struct Thresholds {
     /// Minimum normalised sharpness of the whole photo when no text is found (squared gray
     /// levels at 1280 px long side).
     pub photo_blur_min: f64,
-    /// Minimum Tesseract confidence (0–100) of every character of a serial that may MATCH.
+    /// Minimum confidence (0–100) of every character of the learned reading of a serial that may
+    /// MATCH.
     pub min_char_confidence: f32,
 }
 
@@ -601,18 +600,53 @@ mod tests {
         let table: [(&str, f32, &str, f32, Verdict, Reason); 14] = [
             // Both readers read the reported serial: MATCH.
             (REPORTED, 95.0, REPORTED, 95.0, Match, FullSerialEqual),
-            ("L12345678", 95.0, "L12345678", 95.0, Match, ShortSerialEqual),
+            (
+                "L12345678",
+                95.0,
+                "L12345678",
+                95.0,
+                Match,
+                ShortSerialEqual,
+            ),
             // The second reading unreadable, unsure, or a look-alike: no contradiction.
             (REPORTED, 95.0, "", 0.0, Match, FullSerialEqual),
             (REPORTED, 95.0, NEIGHBOUR, 40.0, Match, FullSerialEqual),
             (REPORTED, 95.0, LOOKALIKE, 95.0, Match, FullSerialEqual),
             // ...or the value read in part (its model cut short): still none.
-            (REPORTED, 95.0, "DS-2CD2143G-I20230415AAWRL12345678", 95.0, Match, FullSerialEqual),
+            (
+                REPORTED,
+                95.0,
+                "DS-2CD2143G-I20230415AAWRL12345678",
+                95.0,
+                Match,
+                FullSerialEqual,
+            ),
             // A sure second reading of another serial: never MATCH.
-            (REPORTED, 95.0, NEIGHBOUR, 95.0, Inconclusive, FullSerialEqual),
-            (REPORTED, 95.0, "L12345679", 95.0, Inconclusive, FullSerialEqual),
+            (
+                REPORTED,
+                95.0,
+                NEIGHBOUR,
+                95.0,
+                Inconclusive,
+                FullSerialEqual,
+            ),
+            (
+                REPORTED,
+                95.0,
+                "L12345679",
+                95.0,
+                Inconclusive,
+                FullSerialEqual,
+            ),
             // An unsure learned reading: never MATCH.
-            (REPORTED, 40.0, REPORTED, 95.0, Inconclusive, FullSerialEqual),
+            (
+                REPORTED,
+                40.0,
+                REPORTED,
+                95.0,
+                Inconclusive,
+                FullSerialEqual,
+            ),
             // Another serial, read surely and corroborated by the second reading: MISMATCH.
             (NEIGHBOUR, 95.0, NEIGHBOUR, 95.0, Mismatch, SerialDiffers),
             (NEIGHBOUR, 95.0, "L12345670", 40.0, Mismatch, SerialDiffers),
@@ -620,10 +654,16 @@ mod tests {
             // unsure: INCONCLUSIVE.
             (NEIGHBOUR, 95.0, "", 0.0, Inconclusive, SerialDiffers),
             (NEIGHBOUR, 95.0, REPORTED, 95.0, Inconclusive, SerialDiffers),
-            (NEIGHBOUR, 40.0, NEIGHBOUR, 95.0, Inconclusive, SerialDiffers),
+            (
+                NEIGHBOUR,
+                40.0,
+                NEIGHBOUR,
+                95.0,
+                Inconclusive,
+                SerialDiffers,
+            ),
         ];
-        for (i, (first, conf, second, second_conf, want, reason)) in table.into_iter().enumerate()
-        {
+        for (i, (first, conf, second, second_conf, want, reason)) in table.into_iter().enumerate() {
             let mut f = field(first, second, conf, 2000.0);
             f.others_min_confidence = vec![second_conf];
             let d = decide(&evidence(vec![f]), &reported, &t);
@@ -650,8 +690,14 @@ mod tests {
             decide(&evidence(vec![f]), &reported, &Thresholds::default()).verdict
         };
         use Verdict::*;
-        assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 90.0)]), Inconclusive);
-        assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]), Inconclusive);
+        assert_eq!(
+            decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 90.0)]),
+            Inconclusive
+        );
+        assert_eq!(
+            decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]),
+            Inconclusive
+        );
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("", 0.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), (REPORTED, 95.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("L12345670", 95.0)]), Match);

@@ -3,7 +3,8 @@
 //! TLS, admission control, Prometheus metrics on a separate port and graceful shutdown.
 //!
 //! Threads: tokio's runtime only moves bytes and awaits; every photo runs on the [`Workers`]
-//! rayon pool (one Tesseract engine per worker) and its handler awaits a oneshot.
+//! rayon pool (one engine set, the learned reader and Tesseract, per worker) and its handler awaits
+//! a oneshot.
 
 pub mod admission;
 pub mod connection;

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use labelcheck::pipeline::check;
 use labelcheck::engines::EnginePair;
+use labelcheck::pipeline::check;
 use labelcheck::pipeline::serial::parse_reported;
 
 #[path = "../../../harness.rs"]
