@@ -1,24 +1,32 @@
-//! Reads one crop PNG with the serial character set and prints each character (for tuning).
+//! Reads crop PNGs (as `check --debug-dir` writes them) with both engines and prints what each
+//! read, with every character's box and confidence (for tuning).
 //!
 //! ```text
-//! cargo run --release --example crop_read -- CROP.png [any]
+//! cargo run --release --example crop_read -- [--serial] CROP.png...
 //! ```
-use labelcheck::engines::TesseractEngine;
-use labelcheck::pipeline::ocr::{Charset, Recognizer};
+use labelcheck::engines::EnginePair;
+use labelcheck::pipeline::ocr::{Ask, Charset, Engine, Readers};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let crop = image::open(&args[0]).expect("open").to_luma8();
-    let charset = if args.get(1).is_some_and(|a| a == "any") {
-        Charset::Any
-    } else {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let charset = if args.first().is_some_and(|a| a == "--serial") {
+        args.remove(0);
         Charset::Serial
+    } else {
+        Charset::Any
     };
-    let mut engine = TesseractEngine::new(std::path::Path::new("models")).expect("engine");
-    let read = engine.read_line(&crop, charset).expect("read");
-    println!("raw     {}", read.text());
-    for c in &read.chars {
-        print!("{}[{}-{} {:.0}] ", c.ch, c.x0, c.x1, c.confidence);
+    let model = labelcheck::model::Model::inspect(&labelcheck::config::default_model_dir())
+        .expect("the bundled models");
+    let mut engines = EnginePair::new(&model).expect("engines");
+    for path in &args {
+        let crop = image::open(path).expect("open").to_luma8();
+        for engine in [Engine::Learned, Engine::Tesseract] {
+            let read = engines.read(&crop, Ask { engine, charset }).expect("read");
+            println!("{path} {engine:?}: {}", read.text());
+            for c in &read.chars {
+                print!("{}[{}-{} {:.0}] ", c.ch, c.x0, c.x1, c.confidence);
+            }
+            println!();
+        }
     }
-    println!();
 }

@@ -28,6 +28,11 @@ use super::blur::{NORMALIZED_LONG_SIDE, reference_downscale};
 pub const WORK_LONG_SIDE: u32 = NORMALIZED_LONG_SIDE;
 /// Height of text in a line crop handed to OCR, in pixels (Tesseract reads best at 25–40 px).
 pub const LINE_TEXT_PX: f32 = 32.0;
+/// Ink added before the start of a line crop (in reading order), in text heights: the line's
+/// chain of character candidates can stop short of its first characters (lower-case letters
+/// after a capital, on tilted text: `Serial no.:` cut as `al no.:`), so the crop starts a little
+/// earlier.
+pub const LINE_START_MARGIN: f32 = 1.0;
 /// Widest line crop [`cut_line`] makes, px (125 text heights at [`LINE_TEXT_PX`]).
 pub const MAX_CROP_WIDTH_PX: u32 = 4000;
 /// Neighbourhood for the ink threshold: (2R+1)² pixels at working resolution.
@@ -527,7 +532,8 @@ fn cut_line_as_printed(
     zoom: f32,
 ) -> (GrayImage, f32) {
     let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
-    let out_w = ((line.length * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
+    let margin = LINE_START_MARGIN * line.text_height;
+    let out_w = (((line.length + margin) * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
     let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
     let angle = if flip {
         line.angle + std::f32::consts::PI
@@ -535,7 +541,11 @@ fn cut_line_as_printed(
         line.angle
     };
     let (s, c) = angle.sin_cos();
-    let (cx, cy) = line.centre;
+    // The crop's centre, moved back along the reading direction by half the start margin.
+    let (cx, cy) = (
+        line.centre.0 - margin / 2.0 * c,
+        line.centre.1 - margin / 2.0 * s,
+    );
     let (w, h) = (gray.width() as i64, gray.height() as i64);
     let px = |x: i64, y: i64| {
         f32::from(gray.as_raw()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize])
