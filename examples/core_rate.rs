@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         photos.push((std::fs::read(base.join(&row[p]))?, parse_reported(&row[s])?));
     }
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    let mut engine = EnginePair::new(&labelcheck::model::Model::inspect(&model)?)?;
+    let mut engine = EnginePair::open(&model)?;
     let config = PipelineConfig {
         parallel: false,
         ..PipelineConfig::default()

@@ -15,9 +15,8 @@ fn main() {
     } else {
         Charset::Any
     };
-    let model = labelcheck::model::Model::inspect(&labelcheck::config::default_model_dir())
-        .expect("the bundled models");
-    let mut engines = EnginePair::new(&model).expect("engines");
+    let mut engines =
+        EnginePair::open(&labelcheck::config::default_model_dir()).expect("the bundled models");
     for path in &args {
         let crop = image::open(path).expect("open").to_luma8();
         for engine in [Engine::Learned, Engine::Tesseract] {

@@ -433,12 +433,6 @@ fn parse_args(root: &Path) -> Args {
     args
 }
 
-/// The real engines with the bundled models.
-fn bundled_engines(dir: &Path) -> EnginePair {
-    let model = labelcheck::model::Model::inspect(dir).expect("bundled models");
-    EnginePair::new(&model).expect("bundled models load")
-}
-
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let args = parse_args(root);
@@ -446,7 +440,7 @@ fn main() {
     let model_dir = root.join("models");
 
     if !args.replay.is_empty() {
-        let mut engine = bundled_engines(&model_dir);
+        let mut engine = EnginePair::open(&model_dir).expect("bundled models load");
         let mut bad = 0;
         for path in &args.replay {
             let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -545,7 +539,9 @@ fn main() {
                 });
                 let t = Instant::now();
                 let (outcome, peak) = if full {
-                    let engine = engine.get_or_insert_with(|| bundled_engines(&model_dir));
+                    let engine = engine.get_or_insert_with(|| {
+                        EnginePair::open(&model_dir).expect("bundled models load")
+                    });
                     run_one(&data, &config, Some(engine))
                 } else {
                     run_one(&data, &config, None)

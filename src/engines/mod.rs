@@ -34,6 +34,11 @@ impl EnginePair {
             tesseract: model.engine()?,
         })
     }
+
+    /// Both engines from the model folder `dir`, its files checked first ([`Model::inspect`]).
+    pub fn open(dir: &std::path::Path) -> Result<EnginePair> {
+        Self::new(&Model::inspect(dir)?)
+    }
 }
 
 impl Readers for EnginePair {

@@ -133,8 +133,7 @@ pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipe
             // LABELCHECK_MODEL_DIR measures another model over the same photos.
             let dir = std::env::var_os("LABELCHECK_MODEL_DIR")
                 .map_or_else(labelcheck::config::default_model_dir, PathBuf::from);
-            let model = labelcheck::model::Model::inspect(&dir).expect("model");
-            labelcheck::engines::EnginePair::new(&model).expect("engines")
+            labelcheck::engines::EnginePair::open(&dir).expect("engines")
         });
         labelcheck::pipeline::check(
             bytes,
