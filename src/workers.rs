@@ -180,6 +180,10 @@ impl Readers for PoolReader<'_> {
             .map(|&(line, ask)| with_thread_engine(source, |engine| engine.read(line, ask)))
             .collect()
     }
+
+    fn detect(&mut self, view: &GrayImage) -> Result<Option<GrayImage>> {
+        with_thread_engine(self.source, |engine| engine.detect(view))
+    }
 }
 
 /// Runs `job` with a [`PoolReader`], turning a panic into [`Error::Internal`].

@@ -38,7 +38,7 @@ pub const MAX_INPUT_WIDTH: u32 = 3200;
 /// Narrowest input, px: the graphs need a few time steps.
 const MIN_INPUT_WIDTH: u32 = 32;
 
-fn engine_error(detail: impl Into<String>) -> Error {
+pub(super) fn engine_error(detail: impl Into<String>) -> Error {
     Error::Internal {
         component: "onnxruntime",
         detail: detail.into(),

@@ -5,10 +5,12 @@
 //! Engines are not shared between threads: each worker makes its own [`EnginePair`] through an
 //! [`EngineFactory`], so tests can hand the workers a factory of fakes instead.
 
+pub mod detector;
 pub mod learned;
 pub mod model;
 pub mod tesseract;
 
+pub use detector::LearnedDetector;
 pub use learned::LearnedReader;
 pub use tesseract::TesseractEngine;
 
@@ -22,6 +24,8 @@ use model::Model;
 pub struct EnginePair {
     /// The learned reader.
     pub learned: LearnedReader,
+    /// The learned text detector.
+    pub detector: LearnedDetector,
     /// Tesseract with labelcheck's model.
     pub tesseract: TesseractEngine,
 }
@@ -31,6 +35,7 @@ impl EnginePair {
     pub fn new(model: &Model) -> Result<EnginePair> {
         Ok(EnginePair {
             learned: model.learned_reader()?,
+            detector: model.learned_detector()?,
             tesseract: model.engine()?,
         })
     }
@@ -47,6 +52,10 @@ impl Readers for EnginePair {
             Engine::Learned => self.learned.read_line(line, ask.charset),
             Engine::Tesseract => self.tesseract.read_line(line, ask.charset),
         }
+    }
+
+    fn detect(&mut self, view: &GrayImage) -> Result<Option<GrayImage>> {
+        self.detector.probabilities(view).map(Some)
     }
 }
 

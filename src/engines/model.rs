@@ -1,8 +1,8 @@
 //! The models on disk: find them, prove they are intact, and prove the engines can load them.
 //!
 //! A model folder holds `labeltext.traineddata` ([`LANGUAGE`], Tesseract's model), the learned
-//! recogniser ([`RECOGNISER`]) and ONNX Runtime's shared library ([`ONNXRUNTIME`]); the last two
-//! are taken out of pinned PyPI packages by `scripts/setup.sh`. Their SHA-256 digests are pinned
+//! recogniser ([`RECOGNISER`]), the learned text detector ([`DETECTOR`]) and ONNX Runtime's shared
+//! library ([`ONNXRUNTIME`]); the last three are taken out of pinned PyPI packages by `scripts/setup.sh`. Their SHA-256 digests are pinned
 //! in `models/SHA256SUMS`, compiled into the binary: a recogniser or library whose digest differs
 //! is refused whatever folder it is in. For the Tesseract model, start-up runs three checks,
 //! cheapest first, and refuses to start with a message naming the file if any fails:
@@ -26,6 +26,9 @@ pub const LANGUAGE: &str = "labeltext";
 /// The learned recogniser's file: PP-OCRv6's small recogniser from the `rapidocr` 3.10.0 wheel
 /// (chosen over PP-OCRv4's by measurement, see `models/README.md`).
 pub const RECOGNISER: &str = "PP-OCRv6_rec_small.onnx";
+/// The learned text detector's file: PP-OCRv4's mobile DB detector from the
+/// `rapidocr-onnxruntime` 1.4.4 wheel (see `models/README.md`).
+pub const DETECTOR: &str = "ch_PP-OCRv4_det_infer.onnx";
 /// ONNX Runtime's shared library, from the `onnxruntime` 1.31.1 wheel.
 pub const ONNXRUNTIME: &str = "libonnxruntime.so.1.31.1";
 /// The pinned digests of the files above (and of the bundled Tesseract model).
@@ -54,6 +57,8 @@ pub struct Model {
     pub recogniser: PathBuf,
     /// SHA-256 of the recogniser, lower-case hex.
     pub recogniser_sha256: String,
+    /// The learned text detector (ONNX graph), its digest checked.
+    pub detector: PathBuf,
     /// ONNX Runtime's shared library, its digest checked.
     pub onnxruntime: PathBuf,
 }
@@ -186,6 +191,8 @@ impl Model {
         }
         let recogniser = dir.join(RECOGNISER);
         let recogniser_sha256 = check_pinned(&recogniser, RECOGNISER)?;
+        let detector = dir.join(DETECTOR);
+        check_pinned(&detector, DETECTOR)?;
         let onnxruntime = dir.join(ONNXRUNTIME);
         check_pinned(&onnxruntime, ONNXRUNTIME)?;
         Ok(Model {
@@ -196,6 +203,7 @@ impl Model {
             bytes: data.len() as u64,
             recogniser,
             recogniser_sha256,
+            detector,
             onnxruntime,
         })
     }
@@ -209,12 +217,22 @@ impl Model {
             .map_err(|e| model_error(&self.recogniser, format!("cannot load it: {e}")))
     }
 
+    /// A learned text detector with this folder's graph, ONNX Runtime loaded first (once per
+    /// process).
+    pub fn learned_detector(&self) -> Result<super::LearnedDetector> {
+        super::learned::init_runtime(&self.onnxruntime)
+            .map_err(|e| model_error(&self.onnxruntime, format!("cannot load it: {e}")))?;
+        super::LearnedDetector::new(&self.detector)
+            .map_err(|e| model_error(&self.detector, format!("cannot load it: {e}")))
+    }
+
     /// Full start-up validation: [`Model::inspect`], then a real Tesseract initialisation and a
     /// learned reader made once.
     pub fn load(dir: &Path) -> Result<Model> {
         let model = Self::inspect(dir)?;
         model.try_init_tesseract()?;
         model.learned_reader()?;
+        model.learned_detector()?;
         Ok(model)
     }
 

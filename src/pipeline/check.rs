@@ -16,6 +16,7 @@ use std::time::Instant;
 use image::GrayImage;
 
 use super::barcode::find_codes;
+use super::detect::find_lines_learned;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
 use super::locate::{TextLine, find_lines_in};
@@ -43,13 +44,13 @@ pub fn check(
     let codes = find_codes(&scored.photo.gray, scored.reference());
     let barcode_ms = elapsed_ms(start);
 
+    let mut engine = Counted { engine, calls: 0 };
     let start = Instant::now();
-    let located = locate(&scored);
+    let located = locate(&scored, &mut engine)?;
     let locate_ms = elapsed_ms(start);
 
     let start = Instant::now();
     let gray = &scored.photo.gray;
-    let mut engine = Counted { engine, calls: 0 };
     let lines = read_lines(gray, &located.lines, &mut engine)?;
     for (i, w) in lines.work.iter().enumerate() {
         debug(&format!("line{i:02}"), &w.crop);
@@ -80,13 +81,38 @@ struct Located {
 
 /// Finds the text lines (on the reference view, cut later from the full photo) and keeps the
 /// most text-like within the reading budget.
-fn locate(scored: &Scored) -> Located {
-    let lines = find_lines_in(&scored.photo.gray, scored.reference());
+fn locate(scored: &Scored, engine: &mut dyn Readers) -> Result<Located> {
+    let gray = &scored.photo.gray;
+    let mut lines = find_lines_in(gray, scored.reference());
+    let mode = std::env::var("LC_LINES").unwrap_or_default();
+    if mode != "hand"
+        && let Some(learned) = find_lines_learned(gray, &lines, engine)?
+    {
+        if mode == "both" {
+            let extra: Vec<TextLine> = lines
+                .into_iter()
+                .filter(|h| !learned.iter().any(|l| overlaps(h, l)))
+                .collect();
+            lines = learned;
+            lines.extend(extra);
+            lines.sort_by(|a, b| a.across.total_cmp(&b.across));
+        } else {
+            lines = learned;
+        }
+    }
     let found = lines.len();
-    Located {
+    Ok(Located {
         lines: most_text_like(lines, MAX_LINES_READ, MAX_TEXT_READ),
         found,
-    }
+    })
+}
+
+fn overlaps(a: &TextLine, b: &TextLine) -> bool {
+    let (a, b) = (a.bbox(), b.bbox());
+    let w = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
+    let h = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
+    let area = |r: (f32, f32, f32, f32)| (r.2 - r.0) * (r.3 - r.1);
+    w * h > 0.3 * area(a).min(area(b))
 }
 
 /// Readers that count their calls (the report's `ocr_calls`).
@@ -104,6 +130,10 @@ impl Readers for Counted<'_> {
     fn read_all(&mut self, lines: &[(&GrayImage, Ask)]) -> Result<Vec<LineRead>> {
         self.calls += lines.len();
         self.engine.read_all(lines)
+    }
+
+    fn detect(&mut self, view: &GrayImage) -> Result<Option<GrayImage>> {
+        self.engine.detect(view)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod barcode;
 pub mod blur;
 pub mod check;
 pub mod deblur;
+pub mod detect;
 pub mod decode;
 mod fields;
 pub mod lines;

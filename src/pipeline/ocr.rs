@@ -134,6 +134,13 @@ pub trait Readers {
             .map(|(line, ask)| self.read(line, *ask))
             .collect()
     }
+
+    /// The text probability map of `view` (same size; probability × 255), from a learned text
+    /// detector; `view`'s sides are multiples of 32 px. `None` when these readers have no
+    /// detector: the pipeline then keeps the lines its own locator found.
+    fn detect(&mut self, _view: &GrayImage) -> Result<Option<GrayImage>> {
+        Ok(None)
+    }
 }
 
 /// Reads an upright crop holding one line of text: one engine.

@@ -96,6 +96,13 @@ impl Readers for Cancellable<'_> {
         }
         self.inner.read_all(lines)
     }
+
+    fn detect(&mut self, view: &image::GrayImage) -> Result<Option<image::GrayImage>> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        self.inner.detect(view)
+    }
 }
 
 /// Decrements a gauge when dropped.

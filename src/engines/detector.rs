@@ -1,0 +1,77 @@
+//! The learned text detector: a PP-OCR DB detector (ONNX) run by ONNX Runtime.
+//!
+//! The view handed in (8-bit gray, sides multiples of 32 px) is replicated to three channels and
+//! normalised to `[-1, 1]` (pixels / 127.5 − 1, rapidocr's mean 0.5 and standard deviation 0.5);
+//! the graph answers, for every pixel, the probability that it lies in the shrunk core of a text
+//! line. That map is returned as 8-bit gray (probability × 255); turning it into lines is the
+//! pipeline's work (`crate::pipeline::detect`).
+//!
+//! One [`LearnedDetector`] per worker thread, each with its own one-thread session.
+
+use std::path::Path;
+
+use image::GrayImage;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use super::learned::engine_error;
+use crate::error::Result;
+
+/// The detector graphs' input sides must be multiples of this, px.
+pub const INPUT_MULTIPLE: u32 = 32;
+
+/// One PP-OCR detector session. Not shared: one per worker thread.
+pub struct LearnedDetector {
+    session: Session,
+}
+
+impl LearnedDetector {
+    /// Opens the detector graph `model` (ONNX Runtime must be loaded:
+    /// [`super::learned::init_runtime`]) with one intra-op thread.
+    pub fn new(model: &Path) -> Result<LearnedDetector> {
+        let session = Session::builder()
+            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
+            .and_then(|b| b.with_intra_threads(1))
+            .and_then(|b| b.with_inter_threads(1))
+            .and_then(|b| b.commit_from_file(model))
+            .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))?;
+        Ok(LearnedDetector { session })
+    }
+
+    /// The text probability map of `view` (same size, probability × 255). `view`'s sides must be
+    /// multiples of [`INPUT_MULTIPLE`].
+    pub fn probabilities(&mut self, view: &GrayImage) -> Result<GrayImage> {
+        let (w, h) = view.dimensions();
+        if w == 0 || h == 0 || w % INPUT_MULTIPLE != 0 || h % INPUT_MULTIPLE != 0 {
+            return Err(engine_error(format!(
+                "detector input {w}×{h} is not a multiple of {INPUT_MULTIPLE} px"
+            )));
+        }
+        let plane = (w * h) as usize;
+        let mut data = Vec::with_capacity(plane * 3);
+        data.extend(view.as_raw().iter().map(|&p| f32::from(p) / 127.5 - 1.0));
+        data.extend_from_within(..plane);
+        data.extend_from_within(..plane);
+        let shape = [1usize, 3, h as usize, w as usize];
+        let input = TensorRef::from_array_view((shape, data.as_slice()))
+            .map_err(|e| engine_error(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![input])
+            .map_err(|e| engine_error(e.to_string()))?;
+        let (out_shape, probs) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| engine_error(e.to_string()))?;
+        if probs.len() != plane {
+            return Err(engine_error(format!(
+                "the detector answered {out_shape:?} for a {w}×{h} input"
+            )));
+        }
+        let map = probs
+            .iter()
+            .map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        GrayImage::from_raw(w, h, map).ok_or_else(|| engine_error("detector map size"))
+    }
+}

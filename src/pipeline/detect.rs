@@ -1,0 +1,376 @@
+//! Text lines from a learned text detector (PP-OCR's DB detector), as the lines to read.
+//!
+//! The detector sees a view of the photo: the region of the text the locator found (every line
+//! of it, with a margin of [`REGION_MARGIN`] text heights), scaled so that text is about
+//! [`DETECT_TEXT_PX`] tall, within [`MAX_DETECT_PIXELS`]; the whole photo at
+//! [`FALLBACK_LONG_SIDE`] when the locator found no text. Scaling by the text's own height keeps
+//! small print large enough to detect, where a fixed size for the whole photo would shrink it
+//! to a few pixels.
+//!
+//! Its probability map becomes lines as DB's post-processing does: pixels above
+//! [`BINARY_THRESHOLD`] joined into components, each component's mean probability at least
+//! [`BOX_THRESHOLD`], its rectangle (here from the component's moments: direction, extent along
+//! and across) grown by the unclip distance (area × [`UNCLIP_RATIO`] / perimeter). Every line
+//! then points the way most of the text runs, so that the reader's choice of "which way up"
+//! holds for all of them.
+//!
+//! Nothing here looks at the reported serial.
+
+use image::GrayImage;
+use image::imageops::FilterType;
+use imageproc::region_labelling::{Connectivity, connected_components};
+
+use super::locate::TextLine;
+use super::ocr::Readers;
+use crate::error::Result;
+
+/// Text height the detector's view is scaled to, view px (the DB detectors find text of about
+/// 10–40 px best).
+pub const DETECT_TEXT_PX: f32 = 20.0;
+/// Most pixels of the detector's view (its time grows with them: about 0.3 ms per thousand on
+/// one thread).
+pub const MAX_DETECT_PIXELS: f32 = 800_000.0;
+/// Largest upscale of the photo for the detector's view.
+pub const MAX_UPSCALE: f32 = 2.0;
+/// Long side of the whole-photo view used when the locator found no text, px.
+pub const FALLBACK_LONG_SIDE: f32 = 960.0;
+/// Margin around the located text, in median text heights.
+pub const REGION_MARGIN: f32 = 4.0;
+/// Probability above which a pixel is text, ×255 (DB's 0.3).
+pub const BINARY_THRESHOLD: u8 = 77;
+/// Lowest mean probability of a component kept as a line (DB's box threshold).
+pub const BOX_THRESHOLD: f32 = 0.5;
+/// DB's unclip ratio: the detected core grows by area × ratio / perimeter on every side.
+pub const UNCLIP_RATIO: f32 = 1.6;
+/// Smallest side of a detected core kept, view px.
+const MIN_CORE_PX: f32 = 3.0;
+/// Grown box height per text height: [`TextLine::text_height`] is the grown box's height over
+/// this.
+const BOX_PER_TEXT_HEIGHT: f32 = 1.45;
+
+/// The detector's view of a photo: `image` holds photo pixels `(x0 + x / sx, y0 + y / sy)`.
+pub struct View {
+    /// The view, sides multiples of 32 px.
+    pub image: GrayImage,
+    /// Photo coordinates of the view's top-left corner.
+    pub origin: (f32, f32),
+    /// View px per photo px, across and down.
+    pub scale: (f32, f32),
+}
+
+/// The lines a learned detector finds on `gray`, around the text the locator found (`located`),
+/// or `None` when the readers have no detector.
+pub fn find_lines_learned(
+    gray: &GrayImage,
+    located: &[TextLine],
+    engine: &mut dyn Readers,
+) -> Result<Option<Vec<TextLine>>> {
+    let view = detector_view(gray, located);
+    let Some(map) = engine.detect(&view.image)? else {
+        return Ok(None);
+    };
+    Ok(Some(lines_from_map(&map, &view)))
+}
+
+/// Rounds up to a multiple of 32, at least 32.
+fn multiple_of_32(v: f32) -> u32 {
+    ((v / 32.0).ceil().max(1.0) as u32) * 32
+}
+
+/// The detector's view of `gray` ([module docs](self)).
+pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
+    let (w, h) = (gray.width() as f32, gray.height() as f32);
+    let mut heights: Vec<f32> = located.iter().map(|l| l.text_height).collect();
+    heights.sort_by(f32::total_cmp);
+    let (region, scale) = match heights.get(heights.len() / 2) {
+        Some(&median) => {
+            let margin = REGION_MARGIN * median;
+            let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+            for l in located {
+                let b = l.bbox();
+                r = [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)];
+            }
+            let region = [
+                (r[0] - margin).clamp(0.0, w - 1.0),
+                (r[1] - margin).clamp(0.0, h - 1.0),
+                (r[2] + margin).clamp(1.0, w),
+                (r[3] + margin).clamp(1.0, h),
+            ];
+            let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
+            let scale = (DETECT_TEXT_PX / median.max(1.0))
+                .min(MAX_UPSCALE)
+                .min((MAX_DETECT_PIXELS / area).sqrt());
+            (region, scale)
+        }
+        None => ([0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h)),
+    };
+    let (x0, y0) = (region[0].floor(), region[1].floor());
+    let (rw, rh) = (
+        (region[2].ceil() - x0).max(1.0),
+        (region[3].ceil() - y0).max(1.0),
+    );
+    let (vw, vh) = (multiple_of_32(rw * scale), multiple_of_32(rh * scale));
+    let crop = image::imageops::crop_imm(gray, x0 as u32, y0 as u32, rw as u32, rh as u32);
+    let image = image::imageops::resize(&crop.to_image(), vw, vh, FilterType::Triangle);
+    View {
+        image,
+        origin: (x0, y0),
+        scale: (vw as f32 / rw, vh as f32 / rh),
+    }
+}
+
+/// One component's running sums, in photo coordinates.
+#[derive(Default, Clone, Copy)]
+struct Moments {
+    n: f32,
+    x: f32,
+    y: f32,
+    xx: f32,
+    yy: f32,
+    xy: f32,
+    prob: f32,
+    /// Extents along and across the component's direction (second pass).
+    u: (f32, f32),
+    v: (f32, f32),
+}
+
+/// A detected line before it is oriented: centre, direction (radians, in (−π/2, π/2]), length
+/// and height of the grown box, photo px.
+struct Found {
+    centre: (f32, f32),
+    angle: f32,
+    length: f32,
+    height: f32,
+}
+
+/// DB's post-processing of `map` (the detector's answer on `view`) into lines, in photo
+/// coordinates, oriented the way most of the text runs and ordered top to bottom.
+pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
+    let mut binary = GrayImage::new(map.width(), map.height());
+    for (b, &p) in binary.iter_mut().zip(map.iter()) {
+        *b = if p > BINARY_THRESHOLD { 255 } else { 0 };
+    }
+    let labels = connected_components(&binary, Connectivity::Eight, image::Luma([0u8]));
+    let count = labels.iter().copied().max().unwrap_or(0) as usize;
+    if count == 0 {
+        return Vec::new();
+    }
+    let (sx, sy) = view.scale;
+    let to_photo = |x: u32, y: u32| {
+        (
+            view.origin.0 + (x as f32 + 0.5) / sx,
+            view.origin.1 + (y as f32 + 0.5) / sy,
+        )
+    };
+    let mut moments = vec![Moments::default(); count + 1];
+    for (x, y, label) in labels.enumerate_pixels() {
+        let label = label.0[0] as usize;
+        if label == 0 {
+            continue;
+        }
+        let (px, py) = to_photo(x, y);
+        let m = &mut moments[label];
+        m.n += 1.0;
+        m.x += px;
+        m.y += py;
+        m.xx += px * px;
+        m.yy += py * py;
+        m.xy += px * py;
+        m.prob += f32::from(map.get_pixel(x, y).0[0]) / 255.0;
+    }
+    let angles: Vec<f32> = moments
+        .iter()
+        .map(|m| {
+            if m.n < 1.0 {
+                return 0.0;
+            }
+            let (mx, my) = (m.x / m.n, m.y / m.n);
+            let cxx = m.xx / m.n - mx * mx;
+            let cyy = m.yy / m.n - my * my;
+            let cxy = m.xy / m.n - mx * my;
+            0.5 * (2.0 * cxy).atan2(cxx - cyy)
+        })
+        .collect();
+    for m in moments.iter_mut() {
+        m.u = (f32::MAX, f32::MIN);
+        m.v = (f32::MAX, f32::MIN);
+    }
+    for (x, y, label) in labels.enumerate_pixels() {
+        let label = label.0[0] as usize;
+        if label == 0 {
+            continue;
+        }
+        let (px, py) = to_photo(x, y);
+        let (s, c) = angles[label].sin_cos();
+        let m = &mut moments[label];
+        let (u, v) = (px * c + py * s, -px * s + py * c);
+        m.u = (m.u.0.min(u), m.u.1.max(u));
+        m.v = (m.v.0.min(v), m.v.1.max(v));
+    }
+    let pixel = 1.0 / ((sx + sy) / 2.0);
+    let found: Vec<Found> = moments
+        .iter()
+        .zip(&angles)
+        .filter(|(m, _)| m.n >= 1.0 && m.prob / m.n >= BOX_THRESHOLD)
+        .filter_map(|(m, &angle)| {
+            let length = m.u.1 - m.u.0 + pixel;
+            let height = m.v.1 - m.v.0 + pixel;
+            if height.min(length) < MIN_CORE_PX * pixel {
+                return None;
+            }
+            let grow = length * height * UNCLIP_RATIO / (2.0 * (length + height));
+            let (um, vm) = ((m.u.0 + m.u.1) / 2.0, (m.v.0 + m.v.1) / 2.0);
+            let (s, c) = angle.sin_cos();
+            Some(Found {
+                centre: (um * c - vm * s, um * s + vm * c),
+                angle,
+                length: length + 2.0 * grow,
+                height: height + 2.0 * grow,
+            })
+        })
+        .collect();
+    orient(found)
+}
+
+/// Turns every line to run within a quarter turn of the text's main direction (the
+/// length-weighted mean of the lines' directions, taken modulo a half turn), a line shorter than
+/// twice its height to run along it exactly; orders them top to bottom across that direction.
+fn orient(found: Vec<Found>) -> Vec<TextLine> {
+    let (mut sc, mut cc) = (0.0f32, 0.0f32);
+    for f in &found {
+        if f.length >= 2.0 * f.height {
+            sc += f.length * (2.0 * f.angle).sin();
+            cc += f.length * (2.0 * f.angle).cos();
+        }
+    }
+    let main = 0.5 * sc.atan2(cc);
+    let mut lines: Vec<TextLine> = found
+        .into_iter()
+        .map(|f| {
+            let mut angle = f.angle;
+            let (mut length, mut height) = (f.length, f.height);
+            if length < 2.0 * height {
+                // A short blob: its own direction means little; take the main one, with the
+                // box's extents along and across it.
+                let d = angle - main;
+                let (along, across) = (
+                    length * d.cos().abs() + height * d.sin().abs(),
+                    length * d.sin().abs() + height * d.cos().abs(),
+                );
+                (angle, length, height) = (main, along, across);
+            }
+            if (angle - main).cos() < 0.0 {
+                angle += std::f32::consts::PI;
+            }
+            let text_height = height / BOX_PER_TEXT_HEIGHT;
+            TextLine {
+                angle,
+                centre: f.centre,
+                length,
+                text_height,
+                chars: (length / (0.6 * text_height)).round().max(1.0) as usize,
+                across: -f.centre.0 * main.sin() + f.centre.1 * main.cos(),
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| a.across.total_cmp(&b.across));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A probability map with bars of probability 0.9 at the given rectangles (x0, y0, x1, y1).
+    fn map_with(w: u32, h: u32, bars: &[(u32, u32, u32, u32)]) -> GrayImage {
+        let mut map = GrayImage::new(w, h);
+        for &(x0, y0, x1, y1) in bars {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    map.put_pixel(x, y, image::Luma([230]));
+                }
+            }
+        }
+        map
+    }
+
+    fn view_of(w: u32, h: u32, origin: (f32, f32), scale: f32) -> View {
+        View {
+            image: GrayImage::new(w, h),
+            origin,
+            scale: (scale, scale),
+        }
+    }
+
+    #[test]
+    fn bars_become_lines_in_photo_coordinates_top_to_bottom() {
+        // Two cores of 200 × 6 view px, at half scale from photo offset (100, 50).
+        let map = map_with(320, 160, &[(20, 100, 220, 106), (20, 20, 220, 26)]);
+        let lines = lines_from_map(&map, &view_of(320, 160, (100.0, 50.0), 0.5));
+        assert_eq!(lines.len(), 2);
+        let top = &lines[0];
+        assert!(top.angle.abs() < 1e-3, "{}", top.angle);
+        assert!((top.centre.0 - (100.0 + 120.0 * 2.0)).abs() < 1.0, "{top:?}");
+        assert!((top.centre.1 - (50.0 + 23.0 * 2.0)).abs() < 1.0, "{top:?}");
+        // The core (12 photo px tall) grows by area × 1.6 / perimeter on each side.
+        let (l, t) = (400.0f32, 12.0f32);
+        let grow = l * t * UNCLIP_RATIO / (2.0 * (l + t));
+        assert!((top.length - (l + 2.0 * grow)).abs() < 1.0, "{top:?}");
+        assert!(
+            (top.text_height - (t + 2.0 * grow) / BOX_PER_TEXT_HEIGHT).abs() < 0.5,
+            "{top:?}"
+        );
+        assert!(lines[1].across > top.across);
+    }
+
+    #[test]
+    fn faint_and_tiny_blobs_are_not_lines() {
+        let mut map = map_with(128, 64, &[(10, 10, 100, 16)]);
+        // A faint core (0.4 mean) and a 2-pixel speck.
+        for y in 30..36 {
+            for x in 10..100 {
+                map.put_pixel(x, y, image::Luma([100]));
+            }
+        }
+        map.put_pixel(120, 50, image::Luma([250]));
+        map.put_pixel(121, 50, image::Luma([250]));
+        let lines = lines_from_map(&map, &view_of(128, 64, (0.0, 0.0), 1.0));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+    }
+
+    #[test]
+    fn lines_of_a_label_turned_a_quarter_all_point_the_same_way() {
+        // Vertical cores, some a hair either side of vertical: all get one direction.
+        let map = map_with(160, 320, &[(20, 20, 26, 300), (60, 20, 66, 280), (100, 40, 106, 300)]);
+        let lines = lines_from_map(&map, &view_of(160, 320, (0.0, 0.0), 1.0));
+        assert_eq!(lines.len(), 3);
+        let first = lines[0].angle;
+        assert!(first.cos().abs() < 0.05, "{first}");
+        assert!(lines.iter().all(|l| (l.angle - first).cos() > 0.99), "{lines:?}");
+    }
+
+    #[test]
+    fn the_view_scales_text_to_the_detector_size_within_the_pixel_cap() {
+        let gray = GrayImage::from_pixel(4000, 3000, image::Luma([200]));
+        let line = |y: f32, h: f32| TextLine {
+            angle: 0.0,
+            centre: (2000.0, y),
+            length: 1000.0,
+            text_height: h,
+            chars: 20,
+            across: y,
+        };
+        // Small text on a small region: scaled up, at most 2×.
+        let view = detector_view(&gray, &[line(1500.0, 8.0)]);
+        assert!((view.scale.0 - 2.0).abs() < 0.1, "{:?}", view.scale);
+        assert_eq!(view.image.width() % 32, 0);
+        assert_eq!(view.image.height() % 32, 0);
+        // Text spread over the whole photo: the pixel cap decides.
+        let view = detector_view(&gray, &[line(100.0, 40.0), line(2900.0, 40.0)]);
+        let pixels = (view.image.width() * view.image.height()) as f32;
+        assert!(pixels <= MAX_DETECT_PIXELS * 1.1, "{pixels}");
+        // No text found: the whole photo at the fallback size.
+        let view = detector_view(&gray, &[]);
+        assert_eq!(view.image.width(), 960);
+    }
+}
