@@ -27,7 +27,7 @@ use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatter
 use rxing::{BinaryBitmap, DecodeHints, Luma8Source, RXingResult, Reader};
 use serde::{Deserialize, Serialize};
 
-use super::serial::{FullSerial, parse_full};
+use super::serial::{FullSerial, parse_full, parse_short};
 
 /// Most codes kept per photo (a label carries two; a photo of several labels a few more).
 pub const MAX_CODES: usize = 8;
@@ -68,23 +68,35 @@ pub struct CodeRead {
     pub symbology: Symbology,
     /// Box in upright photo pixels `(x0, y0, x1, y1)`.
     pub bbox: (f32, f32, f32, f32),
-    /// The full serial the code holds (its first line, parsed exactly by the serial grammar), if
-    /// it holds one.
+    /// The serial the code holds (its first line, parsed exactly by the serial grammar: a full
+    /// serial, or a 9-character short serial), if it holds one.
     pub serial: Option<String>,
 }
 
 impl CodeRead {
-    /// The serial, parsed.
-    pub fn full_serial(&self) -> Option<FullSerial> {
-        parse_full(self.serial.as_deref()?, false)
+    /// The serial the code names, as a full serial to weigh against `reported`: a full serial as
+    /// it is; a short serial as the reported device's full serial with that short serial (a code
+    /// holding only the short serial names the device by it, as a short-serial label does).
+    pub fn serial_against(&self, reported: &FullSerial) -> Option<FullSerial> {
+        let text = self.serial.as_deref()?;
+        if let Some(full) = parse_full(text, false) {
+            return Some(full);
+        }
+        parse_short(text).map(|short| FullSerial {
+            short,
+            ..reported.clone()
+        })
     }
 }
 
 /// The serial in a code's content: its first line (lines split at CR, LF, or `:`), parsed
-/// exactly. The rest of the content (the verification code) is dropped here.
+/// exactly as a full serial or else as a short one. The rest of the content (the verification
+/// code) is dropped here.
 fn serial_in(content: &str) -> Option<String> {
     let first = content.split(['\r', '\n', ':']).next()?.trim();
-    parse_full(first, false).map(|s| s.text())
+    parse_full(first, false)
+        .map(|s| s.text())
+        .or_else(|| parse_short(first))
 }
 
 /// Finds and decodes the codes on a photo: QR codes on `reference` (the photo reduced, or the
@@ -438,6 +450,28 @@ mod tests {
         assert_eq!(serial_in("https://example.com/x"), None);
         // A look-alike is not normalised: a code's content is exact.
         assert_eq!(serial_in("DS-2CD2143G2-I20230415AAWRLI2345678"), None);
+    }
+
+    #[test]
+    fn a_code_holding_a_short_serial_names_the_device_by_it() {
+        let reported = crate::pipeline::serial::parse_reported("DS-2CD2143G2-I20230415AAWRL12345678")
+            .expect("serial");
+        assert_eq!(serial_in("L12345678\r\nABCDEF").as_deref(), Some("L12345678"));
+        let code = |serial: &str| CodeRead {
+            symbology: Symbology::Qr,
+            bbox: (0.0, 0.0, 10.0, 10.0),
+            serial: serial_in(serial),
+        };
+        // The reported device's own short serial: its full serial.
+        assert_eq!(code("L12345678").serial_against(&reported), Some(reported.clone()));
+        // A neighbour's short serial: the reported device's frame with that short serial, which
+        // differs from the reported serial.
+        let neighbour = code("L12345679").serial_against(&reported).expect("serial");
+        assert_eq!(neighbour.short, "L12345679");
+        assert_ne!(neighbour, reported);
+        // Eight characters, or a look-alike in the digits, are no serial.
+        assert_eq!(serial_in("L1234567"), None);
+        assert_eq!(serial_in("L1234567O"), None);
     }
 
     #[test]

@@ -232,6 +232,94 @@ pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
     orient(found)
 }
 
+/// Largest gap between two pieces of one line, along it, in text heights: the detector boxes
+/// words (and letters printed spaced apart) one by one; pieces closer than this on one line are
+/// one line, as the locator's chains are.
+const MAX_WORD_GAP: f32 = 1.2;
+/// Largest offset across the line between two pieces of one line, in text heights.
+const MAX_ACROSS: f32 = 0.4;
+/// Least cosine between the directions of two pieces of one line (about 10°: a short piece's
+/// direction is loose).
+const MIN_DIRECTION_COS: f32 = 0.985;
+
+/// Joins the pieces of one line ([`MAX_WORD_GAP`], [`MAX_ACROSS`], [`MIN_DIRECTION_COS`],
+/// heights within a factor 1.6) into one line spanning them all.
+fn join_pieces(lines: Vec<TextLine>) -> Vec<TextLine> {
+    let n = lines.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            // Measured along the longer piece, whose direction is the surer.
+            let (a, b) = if lines[i].length >= lines[j].length {
+                (&lines[i], &lines[j])
+            } else {
+                (&lines[j], &lines[i])
+            };
+            let ratio = a.text_height / b.text_height.max(1e-3);
+            if (a.angle - b.angle).cos() < MIN_DIRECTION_COS || !(0.625..=1.6).contains(&ratio) {
+                continue;
+            }
+            let h = a.text_height.max(b.text_height);
+            let (s, c) = a.angle.sin_cos();
+            let (dx, dy) = (b.centre.0 - a.centre.0, b.centre.1 - a.centre.1);
+            let (along, across) = (dx * c + dy * s, -dx * s + dy * c);
+            let gap = along.abs() - (a.length + b.length) / 2.0;
+            if across.abs() <= MAX_ACROSS * h && gap <= MAX_WORD_GAP * h {
+                let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ra] = rb;
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    groups
+        .into_values()
+        .map(|members| {
+            if members.len() == 1 {
+                return lines[members[0]].clone();
+            }
+            let longest = members
+                .iter()
+                .copied()
+                .max_by(|&a, &b| lines[a].length.total_cmp(&lines[b].length))
+                .unwrap_or(members[0]);
+            let angle = lines[longest].angle;
+            let (s, c) = angle.sin_cos();
+            let (mut u0, mut u1, mut v, mut weight, mut height) =
+                (f32::MAX, f32::MIN, 0.0f32, 0.0f32, 0.0f32);
+            for &m in &members {
+                let l = &lines[m];
+                let u = l.centre.0 * c + l.centre.1 * s;
+                u0 = u0.min(u - l.length / 2.0);
+                u1 = u1.max(u + l.length / 2.0);
+                v += (-l.centre.0 * s + l.centre.1 * c) * l.length;
+                height += l.text_height * l.length;
+                weight += l.length;
+            }
+            let (um, vm) = ((u0 + u1) / 2.0, v / weight.max(1e-3));
+            let text_height = height / weight.max(1e-3);
+            TextLine {
+                angle,
+                centre: (um * c - vm * s, um * s + vm * c),
+                length: u1 - u0,
+                text_height,
+                chars: members.iter().map(|&m| lines[m].chars).sum(),
+                across: lines[longest].across,
+            }
+        })
+        .collect()
+}
+
 /// Turns every line to run within a quarter turn of the text's main direction (the
 /// length-weighted mean of the lines' directions, taken modulo a half turn), a line shorter than
 /// twice its height to run along it exactly; orders them top to bottom across that direction.
@@ -244,7 +332,7 @@ fn orient(found: Vec<Found>) -> Vec<TextLine> {
         }
     }
     let main = 0.5 * sc.atan2(cc);
-    let mut lines: Vec<TextLine> = found
+    let lines: Vec<TextLine> = found
         .into_iter()
         .map(|f| {
             let mut angle = f.angle;
@@ -273,6 +361,7 @@ fn orient(found: Vec<Found>) -> Vec<TextLine> {
             }
         })
         .collect();
+    let mut lines = join_pieces(lines);
     lines.sort_by(|a, b| a.across.total_cmp(&b.across));
     lines
 }

@@ -294,7 +294,7 @@ const OTHER_LABEL: [Reason; 2] = [Reason::MultipleSerials, Reason::UnreadSerialF
 /// documentation).
 fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> Decision {
     let mut serials: Vec<FullSerial> = Vec::new();
-    for s in evidence.codes.iter().filter_map(CodeRead::full_serial) {
+    for s in evidence.codes.iter().filter_map(|c| c.serial_against(reported)) {
         if !serials.contains(&s) {
             serials.push(s);
         }

@@ -508,3 +508,44 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
         texts: canvas.texts,
     }
 }
+
+/// A slip of paper or a sticker carrying another device's serial, as installers leave them on
+/// or beside a label: `<caption> <serial>` on one line in `font`, and, when `barcode`, that
+/// serial's Code 128 under it. `width` px wide; the serial's box is its `serial_box`.
+pub fn render_slip<R: Rng>(
+    caption: &str,
+    serial: &str,
+    font: &FontArc,
+    barcode: bool,
+    width: u32,
+    rng: &mut R,
+) -> RenderedLabel {
+    let w = width as f32;
+    let margin = w * 0.05;
+    let size = w * rng.random_range(0.05..0.07);
+    let bar_h = if barcode { size * 2.2 } else { 0.0 };
+    let height = (margin * 2.0 + size * 1.3 + if barcode { size * 0.5 + bar_h } else { 0.0 }) as u32;
+    let paper = *[Rgb([250, 249, 244]), Rgb([255, 242, 150]), Rgb([236, 240, 245])]
+        .choose(rng)
+        .unwrap_or(&Rgb([250, 249, 244]));
+    let ink = *[Rgb([20, 20, 24]), Rgb([25, 35, 110])]
+        .choose(rng)
+        .unwrap_or(&Rgb([20, 20, 24]));
+    let mut canvas = Canvas {
+        image: RgbImage::from_pixel(width, height.max(8), paper),
+        ink,
+        texts: Vec::new(),
+    };
+    let line = format!("{caption} {serial}");
+    let (tw, th) = canvas.text(font, &line, margin, margin, size, w - 2.0 * margin);
+    if barcode {
+        canvas.barcode(serial, margin, margin + th * 1.3 + size * 0.5, w - 2.0 * margin, bar_h);
+    }
+    RenderedLabel {
+        image: canvas.image,
+        serial_box: Some([margin, margin, margin + tw, margin + th]),
+        serial_cap_px: cap_height(font, th),
+        value_box: None,
+        texts: canvas.texts,
+    }
+}

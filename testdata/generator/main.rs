@@ -61,6 +61,9 @@ enum Case {
     LookAlike,
     /// The text shows the reported serial, a code on the label a neighbour's (the tampered set).
     Tampered,
+    /// The label shows the reported serial; a slip or sticker laid over or beside it shows
+    /// another device's (wider sets and the slips set).
+    Slip,
 }
 
 impl Case {
@@ -82,6 +85,7 @@ impl Case {
             Case::Occluded => "occluded",
             Case::LookAlike => "lookalike",
             Case::Tampered => "tampered",
+            Case::Slip => "slip",
         }
     }
 
@@ -100,7 +104,7 @@ impl Case {
             Case::Neighbour | Case::Transposed | Case::OtherDevice => "MISMATCH",
             Case::Blurred => "BLURRY",
             Case::NoSerial => "NOT_FOUND",
-            Case::TwoSerials => "INCONCLUSIVE",
+            Case::TwoSerials | Case::Slip => "INCONCLUSIVE",
         }
     }
 }

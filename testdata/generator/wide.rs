@@ -32,6 +32,8 @@ pub enum Set {
     Tampered,
     /// Drawn like tuning, with its own seed: the OCR model's training photos.
     Training,
+    /// Labels showing the reported serial with a slip or sticker showing another device's.
+    Slips,
 }
 
 impl Set {
@@ -42,6 +44,7 @@ impl Set {
             "sweep" => Some(Set::Sweep),
             "tampered" => Some(Set::Tampered),
             "training" => Some(Set::Training),
+            "slips" => Some(Set::Slips),
             _ => None,
         }
     }
@@ -53,6 +56,7 @@ impl Set {
             Set::Sweep => "sweep",
             Set::Tampered => "tampered",
             Set::Training => "training",
+            Set::Slips => "slips",
         }
     }
 
@@ -64,6 +68,7 @@ impl Set {
             Set::Sweep => 7_300_003,
             Set::Tampered => 7_400_004,
             Set::Training => 7_500_005,
+            Set::Slips => 7_600_006,
         }
     }
 }
@@ -266,6 +271,9 @@ const CASE_MIX: &[(Case, usize)] = &[
     (Case::Occluded, 35),
 ];
 
+/// Slip photos appended to the tuning and validation sets, per 600 photos.
+const SLIPS_PER_600: usize = 30;
+
 /// Phone resolutions from 0.8 to 12 MP, weighted towards the common small uploads.
 const SIZES: &[((usize, usize), u32)] = &[
     ((1024, 768), 3),
@@ -283,10 +291,10 @@ pub fn plan(set: Set, seed: u64, count: usize) -> Vec<WidePlan> {
     if set == Set::Sweep {
         return sweep_plan(&mut rng);
     }
-    let mix: &[(Case, usize)] = if set == Set::Tampered {
-        &[(Case::Tampered, 1)]
-    } else {
-        CASE_MIX
+    let mix: &[(Case, usize)] = match set {
+        Set::Tampered => &[(Case::Tampered, 1)],
+        Set::Slips => &[(Case::Slip, 1)],
+        _ => CASE_MIX,
     };
     let total: usize = mix.iter().map(|(_, n)| n).sum();
     let mut cases = Vec::new();
@@ -294,12 +302,19 @@ pub fn plan(set: Set, seed: u64, count: usize) -> Vec<WidePlan> {
         cases.extend(std::iter::repeat_n(case, (n * count).div_ceil(total)));
     }
     cases.truncate(count.max(1));
+    let plain = cases.len();
     // Interleave so that any prefix of the set has every case.
     let mut order: Vec<usize> = (0..cases.len()).collect();
     order.sort_by_key(|&i| {
         let rank = cases[..i].iter().filter(|&&c| c == cases[i]).count();
         (rank * 1000) / cases.iter().filter(|&&c| c == cases[i]).count().max(1)
     });
+    // Tuning and validation end with photos of the slips family (5% more), after the mix so
+    // that the photos before them stay as they were drawn.
+    if matches!(set, Set::Tuning | Set::Validation) {
+        order.extend(plain..plain + (count * SLIPS_PER_600).div_ceil(600));
+        cases.resize(order.len(), Case::Slip);
+    }
     let weights: u32 = SIZES.iter().map(|(_, w)| w).sum();
     order
         .into_iter()
@@ -739,6 +754,8 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
     let mut glare_spots = Vec::new();
     // Whether tape hides the serial value; an occluded photo without tape gets glare over it.
     let mut taped = false;
+    // Each label's quad in the photo and its width.
+    let mut placed: Vec<([(f64, f64); 4], f64)> = Vec::new();
     for ((spec, colour, thermal_print), &(ax, ay, aw, ah)) in stickers.iter().zip(&areas) {
         let layout_rng = rng.clone();
         let nominal = label::render(spec, fonts, 1600, &mut layout_rng.clone());
@@ -821,6 +838,7 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
             q = quad(centre, label_w, aspect, rotation, tilt, tilt_axis);
         }
         photo::place_label(&mut canvas, &rendered.image, q);
+        placed.push((q, label_w));
         let to_photo =
             photo::Homography::from_points([(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)], q);
         coverage += label_w * label_w * aspect / (w * h) as f64;
@@ -838,6 +856,44 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         );
         glare_spots.push((spot, label_w));
         let _ = colour;
+    }
+
+    let mut slip_serial = None;
+    if case == Case::Slip
+        && let Some(&(label_quad, label_w)) = placed.first()
+    {
+        let other = if rng.random_bool(0.5) {
+            serials::neighbour(&device, rng.random_bool(0.5))
+        } else {
+            serials::wide_device(&mut rng)
+        };
+        let family = &fonts.families[rng.random_range(0..fonts.families.len())];
+        let font = [&family.regular, &family.bold, &family.mono]
+            .choose(&mut rng)
+            .map(|f| (*f).clone())
+            .unwrap_or_else(|| family.regular.clone());
+        let caption = *["Serial No.:", "S/N:", "SN:", "Serial Number:"]
+            .choose(&mut rng)
+            .unwrap_or(&"S/N:");
+        let slip = Slip {
+            caption,
+            serial: &other.full,
+            font: &font,
+            barcode: rng.random_bool(0.6),
+        };
+        let keep_clear: Vec<[f64; 4]> = serial_boxes.clone();
+        if place_slip(
+            &mut canvas,
+            &mut rng,
+            &slip,
+            (label_quad, label_w),
+            (rotation_deg, tilt_deg, tilt_axis),
+            &keep_clear,
+            &mut texts,
+            &mut caps,
+        ) {
+            slip_serial = Some(other.full.clone());
+        }
     }
 
     photo::uneven_light(&mut canvas, &mut rng);
@@ -933,7 +989,8 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
     let (stored_w, stored_h, bytes) = stored_bytes(upright, plan.format, plan.exif, quality);
 
     let first = &stickers[0].0;
-    let printed: Vec<String> = stickers.iter().filter_map(|s| s.0.serial.clone()).collect();
+    let mut printed: Vec<String> = stickers.iter().filter_map(|s| s.0.serial.clone()).collect();
+    printed.extend(slip_serial);
     let fmt_box = |b: &[f64; 4]| format!("{:.0} {:.0} {:.0} {:.0}", b[0], b[1], b[2], b[3]);
     let row = Row {
         photo: file_name(index, plan),
@@ -1017,4 +1074,76 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         texts,
         codes,
     }
+}
+
+/// What a slip carries ([`label::render_slip`]).
+struct Slip<'a> {
+    caption: &'a str,
+    serial: &'a str,
+    font: &'a ab_glyph::FontArc,
+    barcode: bool,
+}
+
+/// Lays `slip` over or beside the label at `label` (its quad and width), turned and tilted about
+/// as the label is (`pose`: rotation and tilt in degrees, tilt axis in radians), clear of the
+/// boxes in `keep_clear` and inside the frame, its serial's capitals at least 14 px tall. Adds
+/// its text and serial capitals to `texts` and `caps`. Returns whether it found a place.
+#[allow(clippy::too_many_arguments)]
+fn place_slip(
+    canvas: &mut photo::Plane,
+    rng: &mut ChaCha8Rng,
+    slip: &Slip<'_>,
+    label: ([(f64, f64); 4], f64),
+    pose: (f64, f64, f64),
+    keep_clear: &[[f64; 4]],
+    texts: &mut Vec<crate::PhotoText>,
+    caps: &mut Vec<f64>,
+) -> bool {
+    let (label_quad, label_w) = label;
+    let (w, h) = (canvas.w as f64, canvas.h as f64);
+    let (lx0, ly0, lx1, ly1) = bounds(&label_quad);
+    let rotation = (pose.0 + rng.random_range(-8.0..8.0)).to_radians();
+    let tilt = pose.1.to_radians();
+    let mut slip_w = label_w * rng.random_range(0.5..0.85);
+    let canvas_w = ((slip_w * 1.3) as u32).clamp(300, 2400);
+    let rendered = label::render_slip(
+        slip.caption,
+        slip.serial,
+        slip.font,
+        slip.barcode,
+        canvas_w,
+        rng,
+    );
+    let (sw, sh) = (
+        f64::from(rendered.image.width()),
+        f64::from(rendered.image.height()),
+    );
+    let aspect = sh / sw;
+    let cap_per_w = f64::from(rendered.serial_cap_px) / sw;
+    if cap_per_w * slip_w < 14.0 {
+        slip_w = 14.0 / cap_per_w.max(1e-6);
+    }
+    let over_label = rng.random_bool(0.5);
+    for _ in 0..60 {
+        let centre = if over_label {
+            (rng.random_range(lx0..lx1.max(lx0 + 1.0)), rng.random_range(ly0..ly1.max(ly0 + 1.0)))
+        } else {
+            (rng.random_range(0.0..w), rng.random_range(0.0..h))
+        };
+        let q = quad(centre, slip_w, aspect, rotation, tilt, pose.2);
+        let (x0, y0, x1, y1) = bounds(&q);
+        let inside = x0 >= 2.0 && y0 >= 2.0 && x1 <= w - 2.0 && y1 <= h - 2.0;
+        let clear = keep_clear
+            .iter()
+            .all(|b| x1 < b[0] - 4.0 || x0 > b[2] + 4.0 || y1 < b[1] - 4.0 || y0 > b[3] + 4.0);
+        if inside && clear {
+            photo::place_label(canvas, &rendered.image, q);
+            let to_photo =
+                photo::Homography::from_points([(0.0, 0.0), (sw, 0.0), (sw, sh), (0.0, sh)], q);
+            texts.extend(crate::photo_texts(&to_photo, &rendered.texts));
+            caps.push(f64::from(rendered.serial_cap_px) * slip_w / sw);
+            return true;
+        }
+    }
+    false
 }
