@@ -7,7 +7,9 @@
 //! - the look-alike sweep: labels whose printed serial is the reported one with one look-alike
 //!   character substituted, in many fonts and sizes (their codes hold the printed serial);
 //! - the tampered set: labels whose text shows the reported serial and whose QR code, barcode or
-//!   both hold a neighbour's.
+//!   both hold a neighbour's;
+//! - the slips set: labels showing the reported serial beside a slip or sticker showing another
+//!   device's serial.
 //!
 //! The generated sets live in `target/labelsets/<set>/`, made by `scripts/labelsets.sh` (which
 //! `scripts/test.sh` runs first). Each photo is checked against its manifest SHA-256 before use.
@@ -295,6 +297,22 @@ fn tampered_labels_never_match_once_a_code_is_read() {
         "tampered photos answered from a code",
         (caught, n),
         TAMPERED_CAUGHT_FLOOR,
+    );
+}
+
+/// Labels showing the reported serial with a slip or sticker laid over or beside them that shows
+/// another device's full serial (often with its own Code 128): a second serial in the photo,
+/// never a MATCH.
+#[test]
+fn a_slip_with_another_serial_never_matches() {
+    let Some(dir) = common::labelset("slips") else {
+        return;
+    };
+    let outcome = evaluate("slips", &dir);
+    assert!(
+        outcome.wrong_match.is_empty(),
+        "slips: MATCH on a photo holding another device's serial: {:?}",
+        outcome.wrong_match
     );
 }
 

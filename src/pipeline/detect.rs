@@ -42,6 +42,9 @@ pub const BINARY_THRESHOLD: u8 = 77;
 pub const BOX_THRESHOLD: f32 = 0.5;
 /// DB's unclip ratio: the detected core grows by area × ratio / perimeter on every side.
 pub const UNCLIP_RATIO: f32 = 1.6;
+/// Ink added at each end of a detected core, in text heights: DB's core stops short of a line's
+/// ends by about 0.4 text heights; the locator pads its lines by 0.6.
+const END_PAD: f32 = 0.6;
 /// Smallest side of a detected core kept, view px.
 const MIN_CORE_PX: f32 = 3.0;
 /// Grown box height per text height: [`TextLine::text_height`] is the grown box's height over
@@ -218,24 +221,30 @@ pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
             if height.min(length) < MIN_CORE_PX * pixel {
                 return None;
             }
-            let grow = length * height * UNCLIP_RATIO / (2.0 * (length + height));
+            // The core grown as DB's unclip grows a long line's: by half the ratio times its
+            // height on each side (area × ratio / perimeter, for a length much larger than the
+            // height), so that a short piece and a long one of the same print get the same
+            // height.
+            let grown = height * (1.0 + UNCLIP_RATIO);
+            let text_height = grown / BOX_PER_TEXT_HEIGHT;
             let (um, vm) = ((m.u.0 + m.u.1) / 2.0, (m.v.0 + m.v.1) / 2.0);
             let (s, c) = angle.sin_cos();
             Some(Found {
                 centre: (um * c - vm * s, um * s + vm * c),
                 angle,
-                length: length + 2.0 * grow,
-                height: height + 2.0 * grow,
+                length: length + 2.0 * END_PAD * text_height,
+                height: grown,
             })
         })
         .collect();
     orient(found)
 }
 
-/// Largest gap between two pieces of one line, along it, in text heights: the detector boxes
-/// words (and letters printed spaced apart) one by one; pieces closer than this on one line are
-/// one line, as the locator's chains are.
-const MAX_WORD_GAP: f32 = 1.2;
+/// Largest gap between two pieces of one line, along it, in text heights, between their padded
+/// ends ([`END_PAD`]; 1.8 text heights between the cores): the detector boxes words (and letters
+/// printed spaced apart) one by one; pieces closer than this on one line are one line, as the
+/// locator's chains are.
+const MAX_WORD_GAP: f32 = 0.6;
 /// Largest offset across the line between two pieces of one line, in text heights.
 const MAX_ACROSS: f32 = 0.4;
 /// Least cosine between the directions of two pieces of one line (about 10°: a short piece's
@@ -243,7 +252,7 @@ const MAX_ACROSS: f32 = 0.4;
 const MIN_DIRECTION_COS: f32 = 0.985;
 
 /// Joins the pieces of one line ([`MAX_WORD_GAP`], [`MAX_ACROSS`], [`MIN_DIRECTION_COS`],
-/// heights within a factor 1.6) into one line spanning them all.
+/// heights within a factor 2 unless one is a fragment) into one line spanning them all.
 fn join_pieces(lines: Vec<TextLine>) -> Vec<TextLine> {
     let n = lines.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -262,8 +271,12 @@ fn join_pieces(lines: Vec<TextLine>) -> Vec<TextLine> {
             } else {
                 (&lines[j], &lines[i])
             };
+            // A fragment (a letter or two) has no height of its own to compare.
             let ratio = a.text_height / b.text_height.max(1e-3);
-            if (a.angle - b.angle).cos() < MIN_DIRECTION_COS || !(0.625..=1.6).contains(&ratio) {
+            let fragment = b.length < 3.0 * b.text_height;
+            if (a.angle - b.angle).cos() < MIN_DIRECTION_COS
+                || !(fragment || (0.5..=2.0).contains(&ratio))
+            {
                 continue;
             }
             let h = a.text_height.max(b.text_height);
@@ -361,6 +374,7 @@ fn orient(found: Vec<Found>) -> Vec<TextLine> {
             }
         })
         .collect();
+    if std::env::var("LC_DEBUG").is_ok() { for l in &lines { eprintln!("piece c=({:.0},{:.0}) a={:.3} len={:.0} h={:.1}", l.centre.0, l.centre.1, l.angle, l.length, l.text_height); } }
     let mut lines = join_pieces(lines);
     lines.sort_by(|a, b| a.across.total_cmp(&b.across));
     lines
@@ -401,12 +415,13 @@ mod tests {
         assert!(top.angle.abs() < 1e-3, "{}", top.angle);
         assert!((top.centre.0 - (100.0 + 120.0 * 2.0)).abs() < 1.0, "{top:?}");
         assert!((top.centre.1 - (50.0 + 23.0 * 2.0)).abs() < 1.0, "{top:?}");
-        // The core (12 photo px tall) grows by area × 1.6 / perimeter on each side.
+        // The core (12 photo px tall) grows by 1.6 / 2 of its height on each side; the line is
+        // padded at both ends.
         let (l, t) = (400.0f32, 12.0f32);
-        let grow = l * t * UNCLIP_RATIO / (2.0 * (l + t));
-        assert!((top.length - (l + 2.0 * grow)).abs() < 1.0, "{top:?}");
+        let text_height = t * (1.0 + UNCLIP_RATIO) / BOX_PER_TEXT_HEIGHT;
+        assert!((top.text_height - text_height).abs() < 0.5, "{top:?}");
         assert!(
-            (top.text_height - (t + 2.0 * grow) / BOX_PER_TEXT_HEIGHT).abs() < 0.5,
+            (top.length - (l + 2.0 * END_PAD * text_height)).abs() < 1.0,
             "{top:?}"
         );
         assert!(lines[1].across > top.across);
