@@ -96,7 +96,7 @@ fn serial_in(content: &str) -> Option<String> {
     let first = content.split(['\r', '\n', ':']).next()?.trim();
     parse_full(first, false)
         .map(|s| s.text())
-        .or_else(|| parse_short(first))
+        .or_else(|| parse_short(first).filter(|short| short == first))
 }
 
 /// Finds and decodes the codes on a photo: QR codes on `reference` (the photo reduced, or the
@@ -454,16 +454,23 @@ mod tests {
 
     #[test]
     fn a_code_holding_a_short_serial_names_the_device_by_it() {
-        let reported = crate::pipeline::serial::parse_reported("DS-2CD2143G2-I20230415AAWRL12345678")
-            .expect("serial");
-        assert_eq!(serial_in("L12345678\r\nABCDEF").as_deref(), Some("L12345678"));
+        let reported =
+            crate::pipeline::serial::parse_reported("DS-2CD2143G2-I20230415AAWRL12345678")
+                .expect("serial");
+        assert_eq!(
+            serial_in("L12345678\r\nABCDEF").as_deref(),
+            Some("L12345678")
+        );
         let code = |serial: &str| CodeRead {
             symbology: Symbology::Qr,
             bbox: (0.0, 0.0, 10.0, 10.0),
             serial: serial_in(serial),
         };
         // The reported device's own short serial: its full serial.
-        assert_eq!(code("L12345678").serial_against(&reported), Some(reported.clone()));
+        assert_eq!(
+            code("L12345678").serial_against(&reported),
+            Some(reported.clone())
+        );
         // A neighbour's short serial: the reported device's frame with that short serial, which
         // differs from the reported serial.
         let neighbour = code("L12345679").serial_against(&reported).expect("serial");

@@ -35,7 +35,7 @@ pub const MAX_UPSCALE: f32 = 2.0;
 /// Long side of the whole-photo view used when the locator found no text, px.
 pub const FALLBACK_LONG_SIDE: f32 = 960.0;
 /// Margin around the located text, in median text heights.
-pub const REGION_MARGIN: f32 = 4.0;
+pub const REGION_MARGIN: f32 = 12.0;
 /// Probability above which a pixel is text, ×255 (DB's 0.3).
 pub const BINARY_THRESHOLD: u8 = 77;
 /// Lowest mean probability of a component kept as a line (DB's box threshold).
@@ -374,7 +374,14 @@ fn orient(found: Vec<Found>) -> Vec<TextLine> {
             }
         })
         .collect();
-    if std::env::var("LC_DEBUG").is_ok() { for l in &lines { eprintln!("piece c=({:.0},{:.0}) a={:.3} len={:.0} h={:.1}", l.centre.0, l.centre.1, l.angle, l.length, l.text_height); } }
+    if std::env::var("LC_DEBUG").is_ok() {
+        for l in &lines {
+            eprintln!(
+                "piece c=({:.0},{:.0}) a={:.3} len={:.0} h={:.1}",
+                l.centre.0, l.centre.1, l.angle, l.length, l.text_height
+            );
+        }
+    }
     let mut lines = join_pieces(lines);
     lines.sort_by(|a, b| a.across.total_cmp(&b.across));
     lines
@@ -413,7 +420,10 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let top = &lines[0];
         assert!(top.angle.abs() < 1e-3, "{}", top.angle);
-        assert!((top.centre.0 - (100.0 + 120.0 * 2.0)).abs() < 1.0, "{top:?}");
+        assert!(
+            (top.centre.0 - (100.0 + 120.0 * 2.0)).abs() < 1.0,
+            "{top:?}"
+        );
         assert!((top.centre.1 - (50.0 + 23.0 * 2.0)).abs() < 1.0, "{top:?}");
         // The core (12 photo px tall) grows by 1.6 / 2 of its height on each side; the line is
         // padded at both ends.
@@ -445,12 +455,19 @@ mod tests {
     #[test]
     fn lines_of_a_label_turned_a_quarter_all_point_the_same_way() {
         // Vertical cores, some a hair either side of vertical: all get one direction.
-        let map = map_with(160, 320, &[(20, 20, 26, 300), (60, 20, 66, 280), (100, 40, 106, 300)]);
+        let map = map_with(
+            160,
+            320,
+            &[(20, 20, 26, 300), (60, 20, 66, 280), (100, 40, 106, 300)],
+        );
         let lines = lines_from_map(&map, &view_of(160, 320, (0.0, 0.0), 1.0));
         assert_eq!(lines.len(), 3);
         let first = lines[0].angle;
         assert!(first.cos().abs() < 0.05, "{first}");
-        assert!(lines.iter().all(|l| (l.angle - first).cos() > 0.99), "{lines:?}");
+        assert!(
+            lines.iter().all(|l| (l.angle - first).cos() > 0.99),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -459,7 +476,7 @@ mod tests {
         let line = |y: f32, h: f32| TextLine {
             angle: 0.0,
             centre: (2000.0, y),
-            length: 1000.0,
+            length: 400.0,
             text_height: h,
             chars: 20,
             across: y,

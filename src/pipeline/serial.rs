@@ -415,7 +415,8 @@ const CODE_CAPTIONS: &[&str] = &["VERIFICATION", "VERIFY", "V/C", "V.C", "VC"];
 /// `U95625895VCJKEXCK`), or at a word of 5–7 letters after eight digits and a space (a code
 /// printed without a caption; a feature suffix is glued to the digits), or at a glued tail after
 /// the eight digits that starts with `V` and is too long for a suffix and mostly letters (the
-/// caption misread: `…09VLWZ7RZ`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
+/// caption misread: `…09VLWZ7RZ`), or at `VC` and six letters ending a word after a feature
+/// suffix (`…56WCVUVCGIDRIY`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
 pub fn before_verification_code(text: &str) -> &str {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let upper: Vec<char> = chars.iter().map(|(_, c)| c.to_ascii_uppercase()).collect();
@@ -443,7 +444,18 @@ pub fn before_verification_code(text: &str) -> &str {
                 .collect();
             tail.len() >= 7 && tail[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 4
         };
-        if (caption && (word_start || after_short)) || bare_code || misread_caption {
+        // `VC` and the six letters of a code glued to a recorder's feature suffix
+        // (`…84054656WCVUVCGIDRIY`): after eight digits and up to five letters, ending the word.
+        let after_suffix = (1..=5).any(|k| {
+            i >= 8 + k
+                && digits(i - 8 - k..i - k)
+                && upper[i - k..i].iter().all(char::is_ascii_uppercase)
+        });
+        let glued_code = after_suffix && upper[i..].starts_with(&['V', 'C']) && {
+            let tail = upper[i + 2..].iter().take_while(|c| !c.is_whitespace());
+            tail.clone().count() == 6 && tail.clone().all(char::is_ascii_uppercase)
+        };
+        if (caption && (word_start || after_short)) || bare_code || misread_caption || glued_code {
             return text[..chars[i].0].trim_end();
         }
     }
@@ -802,10 +814,16 @@ mod tests {
             "DS-2CD2043G2-IU20191214BBWRU36365408"
         );
         assert_eq!(cut("L12345678 KETPWX"), "L12345678");
+        assert_eq!(
+            cut("DS-7104NI-Q1/M0420240722CCRRC84054656WCVUVCGIDRIY"),
+            "DS-7104NI-Q1/M0420240722CCRRC84054656WCVU"
+        );
+        assert_eq!(cut("D12345678BAWRVCLVJYSC"), "D12345678BAWR");
         assert_eq!(cut("V/C ABCDEF"), "");
         // Not a code: a recorder's suffix, a second serial, a caption inside a model.
         assert_eq!(cut(RECORDER), RECORDER);
         assert_eq!(cut("D12345678WCVU"), "D12345678WCVU");
+        assert_eq!(cut("D12345678WCVUVCABCDE"), "D12345678WCVUVCABCDE");
         assert_eq!(cut("L12345678V12345679"), "L12345678V12345679");
         assert_eq!(cut("DS-2VC1234-I"), "DS-2VC1234-I");
         // The serial before the code is found; the code is never glued to it.

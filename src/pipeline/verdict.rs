@@ -146,9 +146,9 @@ fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
     smear.is_some_and(|s| s < min || s > *SMEAR_RANGE.end())
 }
 
-/// Lowest character confidence (0–100) at which a lone second read (evidence stored when one was
-/// made) counts as sure: a sure second reading of another serial rules out MATCH; an unsure one
-/// is no evidence either way.
+/// Lowest character confidence (0–100) of a second read that can make the second reading sure
+/// ([`sure_second_reading`]): a sure second reading of another serial rules out MATCH; an unsure
+/// one is no evidence either way.
 pub const SECOND_READING_SURE: f32 = 60.0;
 
 /// Thresholds the decision uses.
@@ -294,7 +294,11 @@ const OTHER_LABEL: [Reason; 2] = [Reason::MultipleSerials, Reason::UnreadSerialF
 /// documentation).
 fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> Decision {
     let mut serials: Vec<FullSerial> = Vec::new();
-    for s in evidence.codes.iter().filter_map(|c| c.serial_against(reported)) {
+    for s in evidence
+        .codes
+        .iter()
+        .filter_map(|c| c.serial_against(reported))
+    {
         if !serials.contains(&s) {
             serials.push(s);
         }
@@ -378,23 +382,31 @@ fn weigh_codes(evidence: &Evidence, reported: &FullSerial, text: Decision) -> De
 }
 
 /// The second reading's serial when it is sure: the same serial read by two second reads (two
-/// scales: Tesseract's misreads are often confident but seldom repeat at another scale); or,
-/// where only one second read was made (evidence stored before there were two), that read when
-/// every character is at least [`SECOND_READING_SURE`].
+/// scales: Tesseract's misreads are often confident but seldom repeat at another scale), each
+/// with every character at least [`SECOND_READING_SURE`]; or, where only one second read was
+/// made (evidence stored before there were two), that read when it is that confident.
 fn sure_second_reading(field: &FieldRead) -> Option<&LabelSerial> {
-    let reads: Vec<&LabelSerial> = field.others.iter().flatten().collect();
-    if field.others.len() == 1 {
-        let confident = field
-            .others_min_confidence
-            .first()
-            .is_none_or(|&c| c >= SECOND_READING_SURE);
-        return reads.first().copied().filter(|_| confident);
+    // Each parsed read, if its characters are confident enough (confidences not stored count
+    // as confident).
+    let reads: Vec<Option<&LabelSerial>> = field
+        .others
+        .iter()
+        .enumerate()
+        .map(|(i, read)| {
+            let confident = field
+                .others_min_confidence
+                .get(i)
+                .is_none_or(|&c| c >= SECOND_READING_SURE);
+            read.as_ref().filter(|_| confident)
+        })
+        .collect();
+    if reads.len() == 1 {
+        return reads[0];
     }
     reads
         .iter()
         .enumerate()
-        .find(|(i, s)| reads[i + 1..].contains(s))
-        .map(|(_, s)| *s)
+        .find_map(|(i, s)| s.filter(|s| reads[i + 1..].contains(&Some(*s))))
 }
 
 /// [`decide`] on the lines that were read, as if they were all the photo holds.
@@ -694,10 +706,9 @@ mod tests {
             decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 90.0)]),
             Inconclusive
         );
-        assert_eq!(
-            decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]),
-            Inconclusive
-        );
+        // The same other serial twice, once unsure: no sure reading, no contradiction.
+        assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]), Match);
+        assert_eq!(decided([(NEIGHBOUR, 60.0), (NEIGHBOUR, 60.0)]), Inconclusive);
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("", 0.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), (REPORTED, 95.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("L12345670", 95.0)]), Match);

@@ -524,10 +524,15 @@ pub fn render_slip<R: Rng>(
     let margin = w * 0.05;
     let size = w * rng.random_range(0.05..0.07);
     let bar_h = if barcode { size * 2.2 } else { 0.0 };
-    let height = (margin * 2.0 + size * 1.3 + if barcode { size * 0.5 + bar_h } else { 0.0 }) as u32;
-    let paper = *[Rgb([250, 249, 244]), Rgb([255, 242, 150]), Rgb([236, 240, 245])]
-        .choose(rng)
-        .unwrap_or(&Rgb([250, 249, 244]));
+    let height =
+        (margin * 2.0 + size * 1.3 + if barcode { size * 0.5 + bar_h } else { 0.0 }) as u32;
+    let paper = *[
+        Rgb([250, 249, 244]),
+        Rgb([255, 242, 150]),
+        Rgb([236, 240, 245]),
+    ]
+    .choose(rng)
+    .unwrap_or(&Rgb([250, 249, 244]));
     let ink = *[Rgb([20, 20, 24]), Rgb([25, 35, 110])]
         .choose(rng)
         .unwrap_or(&Rgb([20, 20, 24]));
@@ -539,7 +544,13 @@ pub fn render_slip<R: Rng>(
     let line = format!("{caption} {serial}");
     let (tw, th) = canvas.text(font, &line, margin, margin, size, w - 2.0 * margin);
     if barcode {
-        canvas.barcode(serial, margin, margin + th * 1.3 + size * 0.5, w - 2.0 * margin, bar_h);
+        canvas.barcode(
+            serial,
+            margin,
+            margin + th * 1.3 + size * 0.5,
+            w - 2.0 * margin,
+            bar_h,
+        );
     }
     RenderedLabel {
         image: canvas.image,

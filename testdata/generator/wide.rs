@@ -1126,7 +1126,10 @@ fn place_slip(
     let over_label = rng.random_bool(0.5);
     for _ in 0..60 {
         let centre = if over_label {
-            (rng.random_range(lx0..lx1.max(lx0 + 1.0)), rng.random_range(ly0..ly1.max(ly0 + 1.0)))
+            (
+                rng.random_range(lx0..lx1.max(lx0 + 1.0)),
+                rng.random_range(ly0..ly1.max(ly0 + 1.0)),
+            )
         } else {
             (rng.random_range(0.0..w), rng.random_range(0.0..h))
         };
