@@ -112,6 +112,7 @@ fn model_dir_with(
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     for name in [
         labelcheck::model::RECOGNISER,
+        labelcheck::model::DETECTOR,
         labelcheck::model::ONNXRUNTIME,
     ] {
         let to = dir.path().join(name);
@@ -169,10 +170,11 @@ fn refuses_to_start_with_a_corrupt_model() {
     // The intact model in another folder works.
     let out = with_model(&model, Some(&sums));
     assert!(out.status.success(), "{}", stderr(&out));
-    // A learned recogniser or ONNX Runtime library with one byte changed is refused, the file
-    // named, whatever the folder's SHA256SUMS says.
+    // A learned recogniser, detector or ONNX Runtime library with one byte changed is refused,
+    // the file named, whatever the folder's SHA256SUMS says.
     for name in [
         labelcheck::model::RECOGNISER,
+        labelcheck::model::DETECTOR,
         labelcheck::model::ONNXRUNTIME,
     ] {
         let mut bytes = std::fs::read(

@@ -1,7 +1,8 @@
 //! One photo, end to end, as a short sequence of stages:
 //! 1. `decode_and_score`: bytes to upright gray, and the whole photo's blur scores;
 //! 2. [`find_codes`]: the label's QR codes and barcodes, and the serial each holds;
-//! 3. `locate`: the text lines, without OCR, bounded to a reading budget;
+//! 3. `locate`: the text lines (the locator's, then the learned detector's on their region),
+//!    bounded to a reading budget;
 //! 4. `read_lines`: every line read, the right way up, a motion streak undone;
 //! 5. `find_fields`: the serial fields and two independent reads of each value (the learned
 //!    reader's and Tesseract's);
@@ -79,40 +80,21 @@ struct Located {
     found: usize,
 }
 
-/// Finds the text lines (on the reference view, cut later from the full photo) and keeps the
-/// most text-like within the reading budget.
+/// Finds the text lines and keeps the most text-like within the reading budget: the locator's
+/// lines (found on the reference view, cut later from the full photo), replaced by the learned
+/// detector's where the readers have one (run on the region of the locator's lines,
+/// [`find_lines_learned`]).
 fn locate(scored: &Scored, engine: &mut dyn Readers) -> Result<Located> {
     let gray = &scored.photo.gray;
     let mut lines = find_lines_in(gray, scored.reference());
-    let mode = std::env::var("LC_LINES").unwrap_or_default();
-    if mode != "hand"
-        && let Some(learned) = find_lines_learned(gray, &lines, engine)?
-    {
-        if mode == "both" {
-            let extra: Vec<TextLine> = lines
-                .into_iter()
-                .filter(|h| !learned.iter().any(|l| overlaps(h, l)))
-                .collect();
-            lines = learned;
-            lines.extend(extra);
-            lines.sort_by(|a, b| a.across.total_cmp(&b.across));
-        } else {
-            lines = learned;
-        }
+    if let Some(learned) = find_lines_learned(gray, &lines, engine)? {
+        lines = learned;
     }
     let found = lines.len();
     Ok(Located {
         lines: most_text_like(lines, MAX_LINES_READ, MAX_TEXT_READ),
         found,
     })
-}
-
-fn overlaps(a: &TextLine, b: &TextLine) -> bool {
-    let (a, b) = (a.bbox(), b.bbox());
-    let w = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
-    let h = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
-    let area = |r: (f32, f32, f32, f32)| (r.2 - r.0) * (r.3 - r.1);
-    w * h > 0.3 * area(a).min(area(b))
 }
 
 /// Readers that count their calls (the report's `ocr_calls`).

@@ -35,7 +35,7 @@ pub const MAX_UPSCALE: f32 = 2.0;
 /// Long side of the whole-photo view used when the locator found no text, px.
 pub const FALLBACK_LONG_SIDE: f32 = 960.0;
 /// Margin around the located text, in median text heights.
-pub const REGION_MARGIN: f32 = 12.0;
+pub const REGION_MARGIN: f32 = 4.0;
 /// Probability above which a pixel is text, ×255 (DB's 0.3).
 pub const BINARY_THRESHOLD: u8 = 77;
 /// Lowest mean probability of a component kept as a line (DB's box threshold).
@@ -87,7 +87,8 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     heights.sort_by(f32::total_cmp);
     let (region, scale) = match heights.get(heights.len() / 2) {
         Some(&median) => {
-            let margin = REGION_MARGIN * median;
+            let env = |k: &str, d: f32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+            let margin = env("LC_MARGIN", REGION_MARGIN) * median;
             let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
             for l in located {
                 let b = l.bbox();
@@ -100,9 +101,9 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
                 (r[3] + margin).clamp(1.0, h),
             ];
             let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
-            let scale = (DETECT_TEXT_PX / median.max(1.0))
+            let scale = (env("LC_TEXTPX", DETECT_TEXT_PX) / median.max(1.0))
                 .min(MAX_UPSCALE)
-                .min((MAX_DETECT_PIXELS / area).sqrt());
+                .min((env("LC_PIX", MAX_DETECT_PIXELS) / area).sqrt());
             (region, scale)
         }
         None => ([0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h)),
