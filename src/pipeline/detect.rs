@@ -87,8 +87,7 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     heights.sort_by(f32::total_cmp);
     let (region, scale) = match heights.get(heights.len() / 2) {
         Some(&median) => {
-            let env = |k: &str, d: f32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-            let margin = env("LC_MARGIN", REGION_MARGIN) * median;
+            let margin = REGION_MARGIN * median;
             let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
             for l in located {
                 let b = l.bbox();
@@ -101,9 +100,9 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
                 (r[3] + margin).clamp(1.0, h),
             ];
             let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
-            let scale = (env("LC_TEXTPX", DETECT_TEXT_PX) / median.max(1.0))
+            let scale = (DETECT_TEXT_PX / median.max(1.0))
                 .min(MAX_UPSCALE)
-                .min((env("LC_PIX", MAX_DETECT_PIXELS) / area).sqrt());
+                .min((MAX_DETECT_PIXELS / area).sqrt());
             (region, scale)
         }
         None => ([0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h)),
@@ -375,14 +374,6 @@ fn orient(found: Vec<Found>) -> Vec<TextLine> {
             }
         })
         .collect();
-    if std::env::var("LC_DEBUG").is_ok() {
-        for l in &lines {
-            eprintln!(
-                "piece c=({:.0},{:.0}) a={:.3} len={:.0} h={:.1}",
-                l.centre.0, l.centre.1, l.angle, l.length, l.text_height
-            );
-        }
-    }
     let mut lines = join_pieces(lines);
     lines.sort_by(|a, b| a.across.total_cmp(&b.across));
     lines

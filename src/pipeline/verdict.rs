@@ -708,7 +708,10 @@ mod tests {
         );
         // The same other serial twice, once unsure: no sure reading, no contradiction.
         assert_eq!(decided([(NEIGHBOUR, 95.0), (NEIGHBOUR, 40.0)]), Match);
-        assert_eq!(decided([(NEIGHBOUR, 60.0), (NEIGHBOUR, 60.0)]), Inconclusive);
+        assert_eq!(
+            decided([(NEIGHBOUR, 60.0), (NEIGHBOUR, 60.0)]),
+            Inconclusive
+        );
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("", 0.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), (REPORTED, 95.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("L12345670", 95.0)]), Match);
