@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Makes the generated label sets that are too large to commit, under target/labelsets/<set>/, and
 # checks them against the manifests' checksums committed in testdata/labelsets.sha256:
-#   validation  600 photos from the wider generator, measured and never tuned against
+#   validation  630 photos from the wider generator (the last 30 slips), measured and never
+#               tuned against
 #   sweep       labels one look-alike away from the reported serial (must never MATCH)
 #   tampered    40 labels whose text shows the reported serial and whose codes a neighbour's
 #   slips       40 labels showing the reported serial, with a slip or sticker laid over or beside
 #               them showing another device's serial
 #   tuning      (only when named) a split of the wider generator to fit rules and thresholds on
+#               (630 photos, the last 30 slips)
 # A set already there, matching its checksum and with its verification_codes.csv is kept (the
 # cache); otherwise it is made again.
 # The same command regenerates each set byte for byte: each photo's SHA-256 is in its manifest,

@@ -1,11 +1,13 @@
-//! The pure core: photo bytes in, facts and (later) a verdict out.
+//! The pure core: photo bytes in, a report (facts, evidence and a verdict) out.
 //!
 //! Nothing here knows about tokio, tonic, clap, files or environment variables; the gRPC server,
 //! the `check` command and the batch runner are thin doors into [`analyze_photo`].
 //!
-//! Stages: [`decode`] (bytes → upright gray), [`blur`] (variance of the Laplacian), [`locate`]
-//! (text lines without OCR), [`ocr`] (one line at a time), [`serial`] (grammar and comparison)
-//! and [`verdict`] (the decision). [`check()`] runs them all.
+//! Stages: [`decode`] (bytes → upright gray), [`blur`] (variance of the Laplacian), [`barcode`]
+//! (QR codes and Code 128), [`locate`] (where the text is, without OCR), [`detect`] (the lines,
+//! from a learned detector), [`lines`] (every line read), `fields` (serial fields and their
+//! reads), [`serial`] (grammar and comparison) and [`verdict`] (the decision), through the
+//! reader seam [`ocr`]. [`check()`] runs them all.
 
 pub mod barcode;
 pub mod blur;
