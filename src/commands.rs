@@ -32,12 +32,16 @@ pub type Outcome = Result<Ended, String>;
 
 /// Sets up logging on standard error: `format`, filtered by `LABELCHECK_LOG` (tracing's filter
 /// syntax) or else `default_level` (`info` for `serve`, one line per call; `warn` otherwise).
+/// Colour codes only when standard error is a terminal, so a log file or collector gets plain
+/// text.
 pub fn init_tracing(format: LogFormat, default_level: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("LABELCHECK_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

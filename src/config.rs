@@ -169,6 +169,7 @@ impl ServeSettings {
                 max_request_time: seconds("max-request-secs", args.max_request_secs, 3600.0)?,
                 grace_period: seconds("grace-secs", args.grace_secs, 3600.0)?,
                 tls,
+                engines: None,
                 connections: crate::server::ConnectionLimits {
                     max_streams: in_range("max-streams", args.max_streams, 1, 10_000)?,
                     max_header_list_bytes: in_range(

@@ -1,5 +1,7 @@
-//! The gRPC service, end to end: a real server on 127.0.0.1:0 with the bundled model, real
-//! Tesseract and testdata photos; every call is bounded by a deadline and every server stops.
+//! The gRPC service, end to end: a real server on 127.0.0.1:0 with the bundled models, the real
+//! engines and testdata photos (the overload and deadline tests use fake engines of known speed,
+//! so that they do not depend on how fast real OCR is); every call is bounded by a deadline and
+//! every server stops.
 
 mod common;
 
@@ -256,9 +258,12 @@ async fn health_and_reflection_v1_and_v1alpha() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_is_refused_at_once_and_admitted_calls_finish() {
+    // Fake engines taking 30 ms a read: each check holds its worker for a known time (the 12 MP
+    // photo has about 40 lines), so ten calls at once overrun one worker and a queue of one.
     let server = TestServer::start(|c| {
         c.workers = 1;
         c.max_queue = 1;
+        c.engines = common::server::slow_fakes(30);
     })
     .await;
     let photo = common::read_testdata(&common::photo_by_prefix("000_"));
@@ -291,9 +296,15 @@ async fn overload_is_refused_at_once_and_admitted_calls_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deadline_too_short_gets_deadline_exceeded_and_the_server_keeps_serving() {
-    let server = TestServer::start(|c| c.workers = 1).await;
+    // Fake engines taking 20 ms a read: the photo's first reads alone outlast the deadline.
+    let server = TestServer::start(|c| {
+        c.workers = 1;
+        c.engines = common::server::slow_fakes(20);
+    })
+    .await;
     let mut client = server.client().await;
-    // A 2 MP photo (quick to upload, about 200 ms to check) with a 60 ms deadline.
+    // A 2 MP photo (quick to upload; about 25 lines read both ways up, so about 1 s of fake
+    // reads) with a 60 ms deadline.
     let photo = common::read_testdata(&common::photo_by_prefix("001_"));
     let mut short = request(photo.clone(), SERIAL);
     short.set_timeout(Duration::from_millis(60));

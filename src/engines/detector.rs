@@ -12,10 +12,9 @@ use std::path::Path;
 
 use image::GrayImage;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
-use super::learned::engine_error;
+use super::learned::{engine_error, one_thread_session};
 use crate::error::Result;
 
 /// The detector graphs' input sides must be multiples of this, px.
@@ -30,13 +29,9 @@ impl LearnedDetector {
     /// Opens the detector graph `model` (ONNX Runtime must be loaded:
     /// [`super::learned::init_runtime`]) with one intra-op thread.
     pub fn new(model: &Path) -> Result<LearnedDetector> {
-        let session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(1))
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|b| b.commit_from_file(model))
-            .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))?;
-        Ok(LearnedDetector { session })
+        Ok(LearnedDetector {
+            session: one_thread_session(model)?,
+        })
     }
 
     /// The text probability map of `view` (same size, probability × 255). `view`'s sides must be

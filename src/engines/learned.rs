@@ -63,6 +63,17 @@ pub fn init_runtime(library: &Path) -> Result<()> {
         .map_err(engine_error)
 }
 
+/// A session on the graph `model` with one intra-op and one inter-op thread (parallelism comes
+/// from the worker pool alone), graph optimisations on.
+pub(super) fn one_thread_session(model: &Path) -> Result<Session> {
+    Session::builder()
+        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
+        .and_then(|b| b.with_intra_threads(1))
+        .and_then(|b| b.with_inter_threads(1))
+        .and_then(|b| b.commit_from_file(model))
+        .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))
+}
+
 /// One PP-OCR recogniser session. Not shared: one per worker thread.
 pub struct LearnedReader {
     session: Session,
@@ -76,12 +87,7 @@ impl LearnedReader {
     /// Opens the recogniser graph `model` (ONNX Runtime must be loaded: [`init_runtime`]) with one
     /// intra-op thread.
     pub fn new(model: &Path) -> Result<LearnedReader> {
-        let session = Session::builder()
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(1))
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|b| b.commit_from_file(model))
-            .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))?;
+        let session = one_thread_session(model)?;
         let list = session
             .metadata()
             .and_then(|m| m.custom("character"))

@@ -20,7 +20,7 @@ use image::GrayImage;
 use image::imageops::FilterType;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-use super::locate::TextLine;
+use super::locate::{TextLine, root};
 use super::ocr::Readers;
 use crate::error::Result;
 
@@ -256,13 +256,6 @@ const MIN_DIRECTION_COS: f32 = 0.985;
 fn join_pieces(lines: Vec<TextLine>) -> Vec<TextLine> {
     let n = lines.len();
     let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     for i in 0..n {
         for j in i + 1..n {
             // Measured along the longer piece, whose direction is the surer.

@@ -328,7 +328,7 @@ fn merge_interleaved(mut lines: Vec<Builder>) -> Vec<Builder> {
 }
 
 /// The root of `i` in a union-find forest, halving the path on the way.
-fn root(parent: &mut [usize], mut i: usize) -> usize {
+pub(super) fn root(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
         parent[i] = parent[parent[i]];
         i = parent[i];

@@ -83,12 +83,28 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Limits on each client connection.
     pub connections: ConnectionLimits,
+    /// The workers' engines when not those of [`ServeConfig::model`] (tests hand in fakes).
+    pub engines: Option<Engines>,
+}
+
+/// A factory of the workers' engines, set in place of the model's.
+#[derive(Clone)]
+pub struct Engines(pub Arc<dyn crate::engines::EngineFactory>);
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engines(..)")
+    }
 }
 
 impl ServeConfig {
-    /// The factory of the workers' engines: both readers from [`ServeConfig::model`].
+    /// The factory of the workers' engines: [`ServeConfig::engines`] when set, else the
+    /// detector and both readers from [`ServeConfig::model`].
     pub fn engines(&self) -> Arc<dyn crate::engines::EngineFactory> {
-        Arc::new(crate::engines::ModelEngines(self.model.clone()))
+        match &self.engines {
+            Some(Engines(factory)) => Arc::clone(factory),
+            None => Arc::new(crate::engines::ModelEngines(self.model.clone())),
+        }
     }
 }
 

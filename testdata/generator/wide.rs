@@ -990,8 +990,8 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
 
     let first = &stickers[0].0;
     let mut printed: Vec<String> = stickers.iter().filter_map(|s| s.0.serial.clone()).collect();
-    let slip_serial_placed = slip_serial.clone();
-    if case == Case::Slip && slip_serial.is_none() {
+    let slip_missing = case == Case::Slip && slip_serial.is_none();
+    if slip_missing {
         eprintln!("gen_testdata: photo {index}: no place for the slip; the label alone");
     }
     printed.extend(slip_serial);
@@ -1001,7 +1001,7 @@ pub fn render(seed: u64, index: usize, plan: &WidePlan, fonts: &Fonts) -> crate:
         reported_serial: device.full.clone(),
         printed_serial: printed.join("|"),
         // A slip that found no place leaves the label alone in the photo.
-        expected_verdict: if case == Case::Slip && slip_serial_placed.is_none() {
+        expected_verdict: if slip_missing {
             "MATCH".to_string()
         } else {
             case.expected().to_string()

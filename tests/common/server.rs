@@ -1,4 +1,5 @@
-//! A real labelcheck server on 127.0.0.1:0 inside the test process, with the bundled model.
+//! A real labelcheck server on 127.0.0.1:0 inside the test process, with the bundled model (or
+//! fake engines, [`SlowFakes`], for tests whose timing must not depend on real OCR).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,6 +35,7 @@ impl TestServer {
             grace_period: Duration::from_secs(10),
             tls: None,
             connections: ConnectionLimits::default(),
+            engines: None,
         };
         adjust(&mut config);
         let tls_off = config.tls.is_none();
@@ -114,4 +116,35 @@ impl TestServer {
             .expect("server task")
             .expect("server ends cleanly");
     }
+}
+
+/// Engines that read nothing, each read taking `read_ms`: a photo's work takes a known time
+/// whatever the machine, so deadline and overload tests do not depend on how fast real OCR is.
+/// No detector: the pipeline keeps the locator's lines.
+pub struct SlowFakes {
+    pub read_ms: u64,
+}
+
+struct SlowReader(u64);
+
+impl labelcheck::pipeline::ocr::Readers for SlowReader {
+    fn read(
+        &mut self,
+        _line: &image::GrayImage,
+        _ask: labelcheck::pipeline::ocr::Ask,
+    ) -> labelcheck::Result<labelcheck::pipeline::ocr::LineRead> {
+        std::thread::sleep(Duration::from_millis(self.0));
+        Ok(labelcheck::pipeline::ocr::LineRead::default())
+    }
+}
+
+impl labelcheck::engines::EngineFactory for SlowFakes {
+    fn make(&self) -> labelcheck::Result<Box<dyn labelcheck::pipeline::ocr::Readers + Send>> {
+        Ok(Box::new(SlowReader(self.read_ms)))
+    }
+}
+
+/// [`SlowFakes`] as a server's engines.
+pub fn slow_fakes(read_ms: u64) -> Option<server::Engines> {
+    Some(server::Engines(std::sync::Arc::new(SlowFakes { read_ms })))
 }
