@@ -339,7 +339,13 @@ fn debug_dir_receives_the_crops_that_were_read() {
 fn a_text_log_into_a_pipe_has_no_colour_codes() {
     use std::io::{BufRead, BufReader};
     let mut server = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "off"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
         .args(["--workers", "1", "--log-format", "text"])
         .env_remove("LABELCHECK_MODEL_DIR")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -353,7 +359,10 @@ fn a_text_log_into_a_pipe_has_no_colour_codes() {
     let _ = server.kill();
     let _ = server.wait();
     assert!(line.contains("labelcheck serving"), "{line:?}");
-    assert!(!line.contains('\u{1b}'), "colour codes in a piped log: {line:?}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "colour codes in a piped log: {line:?}"
+    );
 }
 
 #[test]
