@@ -22,7 +22,8 @@ pub struct Cli {
 /// Settings shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Folder holding labeltext.traineddata [default: ./models, else the source tree's models/].
+    /// Folder holding the models: labeltext.traineddata, the learned detector and recogniser
+    /// (ONNX) and ONNX Runtime's library [default: ./models, else the source tree's models/].
     #[arg(long, env = "LABELCHECK_MODEL_DIR", global = true)]
     pub model_dir: Option<PathBuf>,
     /// Largest photo accepted, in bytes.

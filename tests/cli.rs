@@ -335,10 +335,10 @@ fn debug_dir_receives_the_crops_that_were_read() {
     assert!(names.iter().any(|n| n.starts_with("value")), "{names:?}");
 }
 
-#[test]
-fn a_text_log_into_a_pipe_has_no_colour_codes() {
-    use std::io::{BufRead, BufReader};
-    let mut server = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
+/// `labelcheck serve` on 127.0.0.1:0 with one worker, the bundled models and the log format
+/// `format` (`text` or `json`), its standard error piped.
+fn spawn_serve(format: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_labelcheck"))
         .args([
             "serve",
             "--listen",
@@ -346,12 +346,18 @@ fn a_text_log_into_a_pipe_has_no_colour_codes() {
             "--metrics-listen",
             "off",
         ])
-        .args(["--workers", "1", "--log-format", "text"])
+        .args(["--workers", "1", "--log-format", format])
         .env_remove("LABELCHECK_MODEL_DIR")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("start labelcheck serve");
+        .expect("start labelcheck serve")
+}
+
+#[test]
+fn a_text_log_into_a_pipe_has_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let mut server = spawn_serve("text");
     let mut line = String::new();
     BufReader::new(server.stderr.take().expect("stderr"))
         .read_line(&mut line)
@@ -368,20 +374,7 @@ fn a_text_log_into_a_pipe_has_no_colour_codes() {
 #[test]
 fn serve_answers_the_load_driver_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader};
-    let mut server = Command::new(env!("CARGO_BIN_EXE_labelcheck"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "off",
-        ])
-        .args(["--workers", "1", "--log-format", "json"])
-        .env_remove("LABELCHECK_MODEL_DIR")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start labelcheck serve");
+    let mut server = spawn_serve("json");
     let mut log = BufReader::new(server.stderr.take().expect("stderr"));
     // The first log line says where it listens.
     let mut line = String::new();

@@ -12,9 +12,8 @@ use std::path::Path;
 
 use image::GrayImage;
 use ort::session::Session;
-use ort::value::TensorRef;
 
-use super::learned::{engine_error, one_thread_session};
+use super::learned::{engine_error, one_thread_session, run_one};
 use crate::error::Result;
 
 /// The detector graphs' input sides must be multiples of this, px.
@@ -49,24 +48,17 @@ impl LearnedDetector {
         data.extend_from_within(..plane);
         data.extend_from_within(..plane);
         let shape = [1usize, 3, h as usize, w as usize];
-        let input = TensorRef::from_array_view((shape, data.as_slice()))
-            .map_err(|e| engine_error(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(|e| engine_error(e.to_string()))?;
-        let (out_shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| engine_error(e.to_string()))?;
-        if probs.len() != plane {
-            return Err(engine_error(format!(
-                "the detector answered {out_shape:?} for a {w}×{h} input"
-            )));
-        }
-        let map = probs
-            .iter()
-            .map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
-            .collect();
+        let map = run_one(&mut self.session, shape, &data, |out_shape, probs| {
+            if probs.len() != plane {
+                return Err(engine_error(format!(
+                    "the detector answered {out_shape:?} for a {w}×{h} input"
+                )));
+            }
+            Ok(probs
+                .iter()
+                .map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect())
+        })?;
         GrayImage::from_raw(w, h, map).ok_or_else(|| engine_error("detector map size"))
     }
 }

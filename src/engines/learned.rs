@@ -74,6 +74,25 @@ pub(super) fn one_thread_session(model: &Path) -> Result<Session> {
         .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))
 }
 
+/// Runs `session` on one float input of `shape` and hands `answer` the first output's shape and
+/// values, borrowed from ONNX Runtime (a recogniser's output for a long line is megabytes).
+pub(super) fn run_one<R>(
+    session: &mut Session,
+    shape: [usize; 4],
+    data: &[f32],
+    answer: impl FnOnce(&[i64], &[f32]) -> Result<R>,
+) -> Result<R> {
+    let input =
+        TensorRef::from_array_view((shape, data)).map_err(|e| engine_error(e.to_string()))?;
+    let outputs = session
+        .run(ort::inputs![input])
+        .map_err(|e| engine_error(e.to_string()))?;
+    let (out_shape, values) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| engine_error(e.to_string()))?;
+    answer(out_shape, values)
+}
+
 /// One PP-OCR recogniser session. Not shared: one per worker thread.
 pub struct LearnedReader {
     session: Session,
@@ -213,33 +232,27 @@ impl Recognizer for LearnedReader {
         }
         let (data, width, scaled_w) = input_tensor(line);
         let shape = [1usize, 3, INPUT_HEIGHT as usize, width as usize];
-        let input = TensorRef::from_array_view((shape, data.as_slice()))
-            .map_err(|e| engine_error(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(|e| engine_error(e.to_string()))?;
-        let (out_shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| engine_error(e.to_string()))?;
-        let classes = out_shape.last().copied().unwrap_or(0) as usize;
-        if classes != self.classes.len() {
-            return Err(engine_error(format!(
-                "the graph answers {classes} classes, its character list has {}",
-                self.classes.len()
-            )));
-        }
         let allowed = match charset {
             Charset::Any => None,
             Charset::Serial => Some(self.serial_classes.as_slice()),
         };
-        Ok(decode(
-            probs,
-            classes,
-            &self.classes,
-            allowed,
-            w as f32 / scaled_w as f32,
-        ))
+        let table = &self.classes;
+        run_one(&mut self.session, shape, &data, |out_shape, probs| {
+            let classes = out_shape.last().copied().unwrap_or(0) as usize;
+            if classes != table.len() {
+                return Err(engine_error(format!(
+                    "the graph answers {classes} classes, its character list has {}",
+                    table.len()
+                )));
+            }
+            Ok(decode(
+                probs,
+                classes,
+                table,
+                allowed,
+                w as f32 / scaled_w as f32,
+            ))
+        })
     }
 }
 
