@@ -415,8 +415,8 @@ const CODE_CAPTIONS: &[&str] = &["VERIFICATION", "VERIFY", "V/C", "V.C", "VC"];
 /// `U95625895VCJKEXCK`), or at a word of 5–7 letters after eight digits and a space (a code
 /// printed without a caption; a feature suffix is glued to the digits), or at a glued tail after
 /// the eight digits that starts with `V` and is too long for a suffix and mostly letters (the
-/// caption misread: `…09VLWZ7RZ`), or at `VC` and six letters ending a word after a feature
-/// suffix (`…56WCVUVCGIDRIY`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
+/// caption misread: `…09VLWZ7RZ`), or at `VC` and six letters ending a word, glued to what was
+/// read before it (`…56WCVUVCGIDRIY`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
 pub fn before_verification_code(text: &str) -> &str {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let upper: Vec<char> = chars.iter().map(|(_, c)| c.to_ascii_uppercase()).collect();
@@ -444,14 +444,10 @@ pub fn before_verification_code(text: &str) -> &str {
                 .collect();
             tail.len() >= 7 && tail[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 4
         };
-        // `VC` and the six letters of a code glued to a recorder's feature suffix
-        // (`…84054656WCVUVCGIDRIY`): after eight digits and up to five letters, ending the word.
-        let after_suffix = (1..=5).any(|k| {
-            i >= 8 + k
-                && digits(i - 8 - k..i - k)
-                && upper[i - k..i].iter().all(char::is_ascii_uppercase)
-        });
-        let glued_code = after_suffix && upper[i..].starts_with(&['V', 'C']) && {
+        // `VC` and the six letters of a code glued to whatever was read before it
+        // (`…84054656WCVUVCGIDRIY`, `…A15552VCDVAJMP`): a word ending in `VC` and six letters
+        // (no serial ends so: a short serial ends in digits, a suffix is four letters).
+        let glued_code = i > 0 && upper[i..].starts_with(&['V', 'C']) && {
             let tail = upper[i + 2..].iter().take_while(|c| !c.is_whitespace());
             tail.clone().count() == 6 && tail.clone().all(char::is_ascii_uppercase)
         };
@@ -819,6 +815,11 @@ mod tests {
             "DS-7104NI-Q1/M0420240722CCRRC84054656WCVU"
         );
         assert_eq!(cut("D12345678BAWRVCLVJYSC"), "D12345678BAWR");
+        // Glued to a garbled read of the serial.
+        assert_eq!(
+            cut("DD1771-171557161795A15552VCDVAJMP"),
+            "DD1771-171557161795A15552"
+        );
         assert_eq!(cut("V/C ABCDEF"), "");
         // Not a code: a recorder's suffix, a second serial, a caption inside a model.
         assert_eq!(cut(RECORDER), RECORDER);
