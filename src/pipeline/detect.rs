@@ -10,9 +10,10 @@
 //! Its probability map becomes lines as DB's post-processing does: pixels above
 //! [`BINARY_THRESHOLD`] joined into components, each component's mean probability at least
 //! [`BOX_THRESHOLD`], its rectangle (here from the component's moments: direction, extent along
-//! and across) grown by the unclip distance (area × [`UNCLIP_RATIO`] / perimeter). Every line
-//! then points the way most of the text runs, so that the reader's choice of "which way up"
-//! holds for all of them.
+//! and across) grown across the line as DB's unclip grows a long line (by [`UNCLIP_RATIO`] / 2
+//! of its height on each side) and padded at both ends. Every line then points the way most of
+//! the text runs, so that the reader's choice of "which way up" holds for all of them, and the
+//! pieces of one line (words, letters printed apart) are joined.
 //!
 //! Nothing here looks at the reported serial.
 
@@ -40,7 +41,8 @@ pub const REGION_MARGIN: f32 = 4.0;
 pub const BINARY_THRESHOLD: u8 = 77;
 /// Lowest mean probability of a component kept as a line (DB's box threshold).
 pub const BOX_THRESHOLD: f32 = 0.5;
-/// DB's unclip ratio: the detected core grows by area × ratio / perimeter on every side.
+/// DB's unclip ratio: DB grows a detected core by area × ratio / perimeter on every side, for a
+/// long line about ratio / 2 of its height; here the height grows so, the ends by [`END_PAD`].
 pub const UNCLIP_RATIO: f32 = 1.6;
 /// Ink added at each end of a detected core, in text heights: DB's core stops short of a line's
 /// ends by about 0.4 text heights; the locator pads its lines by 0.6.
