@@ -130,6 +130,17 @@ impl LearnedReader {
     }
 }
 
+/// The ASCII form of a full-width character (`：` U+FF1A is `:`): the recognisers' character
+/// lists hold both forms, and read `SN：` on a label printed `SN:` (tuning photos), which then
+/// reads as no caption. Other characters are kept.
+fn halfwidth(ch: char) -> char {
+    match u32::from(ch) {
+        0x3000 => ' ',
+        c @ 0xFF01..=0xFF5E => char::from_u32(c - 0xFEE0).unwrap_or(ch),
+        _ => ch,
+    }
+}
+
 /// The class table from the model's `character` list: blank, one class per line, then space.
 fn class_table(list: &str) -> Vec<Option<char>> {
     std::iter::once(None)
@@ -177,7 +188,7 @@ fn decode(
         let Some((class, first, last, sum)) = open else {
             return;
         };
-        match table.get(class).copied().flatten() {
+        match table.get(class).copied().flatten().map(halfwidth) {
             Some(' ') => *word_start = true,
             Some(ch) => {
                 let x0 = (first as f32 * COLUMNS_PER_STEP * scale).floor() as i32;
@@ -259,6 +270,15 @@ impl Recognizer for LearnedReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_width_characters_read_as_ascii() {
+        assert_eq!(halfwidth('：'), ':');
+        assert_eq!(halfwidth('Ｓ'), 'S');
+        assert_eq!(halfwidth('\u{3000}'), ' ');
+        assert_eq!(halfwidth('A'), 'A');
+        assert_eq!(halfwidth('中'), '中');
+    }
 
     #[test]
     fn ctc_decoding_merges_repeats_drops_blanks_and_starts_words_after_spaces() {

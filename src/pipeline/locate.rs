@@ -582,6 +582,42 @@ fn cut_line_as_printed(
     (out, k)
 }
 
+/// The part of `line` shown in columns `xs` and rows `ys` of its crop at `zoom` (a crop of
+/// `size` px, as [`cut_line`] makes it with `flip`), as a line of its own whose text height is
+/// the rows' height: a value printed smaller than its caption, cut again at its own size.
+pub fn part_of_line(
+    line: &TextLine,
+    flip: bool,
+    zoom: f32,
+    size: (u32, u32),
+    xs: (f32, f32),
+    ys: (f32, f32),
+) -> TextLine {
+    let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
+    let margin = LINE_START_MARGIN * line.text_height;
+    let angle = if flip {
+        line.angle + std::f32::consts::PI
+    } else {
+        line.angle
+    };
+    let (s, c) = angle.sin_cos();
+    let (cx, cy) = (
+        line.centre.0 - margin / 2.0 * c,
+        line.centre.1 - margin / 2.0 * s,
+    );
+    let u = ((xs.0 + xs.1) / 2.0 - size.0 as f32 / 2.0) / k;
+    let v = ((ys.0 + ys.1) / 2.0 - size.1 as f32 / 2.0) / k;
+    let text_height = ((ys.1 - ys.0) / k).max(1.0);
+    TextLine {
+        angle: line.angle,
+        centre: (cx + u * c - v * s, cy + u * s + v * c),
+        length: ((xs.1 - xs.0) / k).max(1.0),
+        text_height,
+        chars: line.chars,
+        across: line.across,
+    }
+}
+
 /// Whether a line crop is printed light on dark (a black label); [`cut_line`] inverts those, so
 /// every crop reaches OCR and the sharpness measures as dark print on a light ground. The ground
 /// is the crop's median (most of a line crop is ground); the print lies towards whichever end of
