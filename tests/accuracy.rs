@@ -227,17 +227,10 @@ fn verdicts_over_testdata() {
     at_least(
         "testdata legible match photos",
         outcome.legible_match,
-        TESTDATA_MATCH_FLOOR,
+        common::TESTDATA_MATCH_FLOOR,
     );
     at_least("testdata other photos", outcome.others, 95);
 }
-
-/// Regression floor on testdata's legible match photos, percent: measured 38/42 (90.5%) with
-/// values cut at their own size, all four INCONCLUSIVE or BLURRY (a smeared value judged BLURRY,
-/// a value lost to motion blur, two whose Tesseract reads repeat another serial); 39/42 before,
-/// 41/42 on the locator's lines. The floor leaves one photo of room (37/42), since the learned
-/// engines' confidences can move by a hair on another CPU's kernels.
-const TESTDATA_MATCH_FLOOR: usize = 88;
 
 #[test]
 fn verdicts_over_validation() {
