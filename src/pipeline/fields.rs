@@ -50,8 +50,9 @@ type ValueCut = (usize, [GrayImage; 2]);
 enum Value {
     /// On line `line`, from crop column `x_start` on.
     At { line: usize, x_start: i32 },
-    /// A caption with nothing readable after it or near it.
-    Unreadable,
+    /// A caption with no line of a value after it or near it: the value may be print too small
+    /// for the detector, after crop column `x_start` of the caption's line `line`.
+    Past { line: usize, x_start: i32 },
 }
 
 /// Finds every serial field on the lines read and reads each value with [`VALUE_READS`]
@@ -75,7 +76,15 @@ pub(super) fn find_fields(
         caption_seen |= work[i].caption.is_some();
         match value_of(work, i, lines.flip, &used) {
             None => {}
-            Some(Value::Unreadable) => planned.push((i, None)),
+            Some(Value::Past { line, x_start }) => {
+                used[line] = true;
+                let past = small_value_past(gray, &work[line], (lines.flip, lines.streak), x_start);
+                if let Some(cut) = &past {
+                    debug(&format!("value{}", planned.len()), &cut[0]);
+                    debug(&format!("value{}_zoom", planned.len()), &cut[1]);
+                }
+                planned.push((i, past.map(|cut| (line, cut))));
+            }
             Some(Value::At { line, x_start }) => {
                 used[line] = true;
                 used[i] = true;
@@ -138,7 +147,9 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
                     x_start: 0,
                 })
             } else {
-                Some(Value::Unreadable)
+                let chars = &work[i].read.chars;
+                let x_start = end.checked_sub(1).map_or(0, |k| chars[k].x1);
+                Some(Value::Past { line: i, x_start })
             }
         }
         None if !find_in_text(&work[i].text).is_empty() || serial_like(&work[i].text) => {
@@ -392,13 +403,96 @@ fn value_crops(
         let zoomed = cut_for_reading(gray, &line.line, flip, SECOND_ZOOM, streak);
         return [first, cut(&zoomed, SECOND_ZOOM)];
     }
-    // The streak is in crop px at the line's scale; the value's crop is scaled with it.
-    let streak = streak.map(|len| len * line.line.text_height / value.text_height);
-    let cut_value = |zoom: f32| {
-        let crop = cut_for_reading(gray, &value, flip, zoom, streak);
+    cut_value(gray, &value, (flip, streak), &line.line)
+}
+
+/// The crops of a value cut as a line of its own (at zoom 1 and [`SECOND_ZOOM`]), its start
+/// margin blanked; `streak` is in crop px at the scale of `found_on`, the line it was found on.
+fn cut_value(
+    gray: &GrayImage,
+    value: &TextLine,
+    (flip, streak): (bool, Option<f32>),
+    found_on: &TextLine,
+) -> [GrayImage; 2] {
+    let streak = streak.map(|len| len * found_on.text_height / value.text_height);
+    let cut = |zoom: f32| {
+        let crop = cut_for_reading(gray, value, flip, zoom, streak);
         blank_start(crop, LINE_START_MARGIN * LINE_TEXT_PX * zoom)
     };
-    [cut_value(1.0), cut_value(SECOND_ZOOM)]
+    [cut(1.0), cut(SECOND_ZOOM)]
+}
+
+/// How far past a caption small print is looked for, in the caption's text heights.
+const LOOK_PAST_CAPTION: f32 = 6.0;
+
+/// The crops of a value printed too small for the detector near a caption that has no value
+/// line: first in the [`LOOK_PAST_CAPTION`] text heights after crop column `x_start` of the
+/// caption's line, then under the caption (0.55–2 text heights below its middle, from its start
+/// to as far past its end). The value is the band of small print there ([`small_band`]) from
+/// its first inked column, followed to its end ([`extended_to_print_end`]); `None` when neither
+/// place holds small print.
+fn small_value_past(
+    gray: &GrayImage,
+    line: &LineWork,
+    (flip, streak): (bool, Option<f32>),
+    x_start: i32,
+) -> Option<[GrayImage; 2]> {
+    let crop = &line.crop;
+    let x0 = x_start.clamp(0, crop.width() as i32) as f32;
+    let middle = crop.height() as f32 / 2.0;
+    let half = LINE_TEXT_PX / 2.0;
+    let past = LOOK_PAST_CAPTION * LINE_TEXT_PX;
+    let places = [
+        ((x0, x0 + past), (middle - half, middle + half)),
+        (
+            (0.0, x0 + past),
+            (middle + 0.55 * LINE_TEXT_PX, middle + 2.0 * LINE_TEXT_PX),
+        ),
+    ];
+    let value = places.iter().find_map(|&(xs, ys)| {
+        let probe = part_of_line(&line.line, flip, 1.0, crop.dimensions(), xs, ys);
+        small_print_in(gray, &probe, flip, line.line.text_height)
+    })?;
+    let (value, _) = extended_to_print_end(gray, value, flip);
+    Some(cut_value(gray, &value, (flip, streak), &line.line))
+}
+
+/// The small print in the crop of `probe` (print between 0.2 and 0.65 of `caption_height`, the
+/// caption's text height, photo px), as a line from its first inked column to the probe's end.
+fn small_print_in(
+    gray: &GrayImage,
+    probe: &TextLine,
+    flip: bool,
+    caption_height: f32,
+) -> Option<TextLine> {
+    let (seen, k) = cut_line(gray, probe, flip, 1.0);
+    let margin = LINE_START_MARGIN * LINE_TEXT_PX;
+    let seen = blank_start(seen, margin);
+    let caption_px = caption_height * k;
+    let (y0, y1) = small_band(&seen, 0.2 * caption_px, SMALL_PRINT * caption_px)?;
+    let threshold = ink_threshold_at(&seen, SPARSE_INK_SHARE)?;
+    let first = (margin as u32..seen.width())
+        .find(|&x| (y0..y1).any(|y| seen.get_pixel(x, y).0[0] < threshold))?;
+    Some(part_of_line(
+        probe,
+        flip,
+        1.0,
+        seen.dimensions(),
+        (first.saturating_sub(4) as f32, seen.width() as f32),
+        (y0 as f32, y1 as f32),
+    ))
+}
+
+/// The band of rows holding the most ink among those between `min` and `max` px tall that touch
+/// neither edge of the crop (a band cut by an edge is another line's).
+fn small_band(crop: &GrayImage, min: f32, max: f32) -> Option<(u32, u32)> {
+    let h = crop.height();
+    print_bands(crop, SPARSE_INK_SHARE)?
+        .into_iter()
+        .filter(|&(y0, y1, _)| y0 > 0 && y1 < h)
+        .filter(|&(y0, y1, _)| (min..max).contains(&((y1 - y0) as f32)))
+        .max_by_key(|b| b.2)
+        .map(|(y0, y1, _)| (y0, y1))
 }
 
 /// Largest turn [`aligned_to_print`] gives a value, radians (10°).
@@ -542,8 +636,19 @@ const SMALL_PRINT: f32 = 0.65;
 /// holding the most ink; `None` when the print is not small, the band touches both edges (a
 /// dark or noisy crop) or the crop has no contrast.
 fn small_print_rows(crop: &GrayImage) -> Option<(u32, u32)> {
+    let (y0, y1, _) = print_bands(crop, INK_SHARE)?
+        .into_iter()
+        .max_by_key(|b| b.2)?;
+    let small = ((y1 - y0) as f32) < SMALL_PRINT * LINE_TEXT_PX;
+    (small && !(y0 == 0 && y1 == crop.height())).then_some((y0, y1))
+}
+
+/// The bands of rows of a crop with ink (dark on light) in at least 1% of the columns (2 at
+/// least), each `(first row, end row, ink pixels)`, ink measured at quantile `share`
+/// ([`ink_threshold_at`]); `None` when the crop has no contrast.
+fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
     let (w, h) = crop.dimensions();
-    let threshold = ink_threshold(crop)?;
+    let threshold = ink_threshold_at(crop, share)?;
     let need = (w / 100).max(2);
     let rows: Vec<u32> = (0..h)
         .map(|y| {
@@ -552,25 +657,20 @@ fn small_print_rows(crop: &GrayImage) -> Option<(u32, u32)> {
                 .count() as u32
         })
         .collect();
-    let mut best: Option<(u32, u32, u32)> = None;
+    let mut bands = Vec::new();
     let mut start = None;
     for y in 0..=h {
         let inked = y < h && rows[y as usize] >= need;
         match (inked, start) {
             (true, None) => start = Some(y),
             (false, Some(s)) => {
-                let mass: u32 = rows[s as usize..y as usize].iter().sum();
-                if best.is_none_or(|b| mass > b.2) {
-                    best = Some((s, y, mass));
-                }
+                bands.push((s, y, rows[s as usize..y as usize].iter().sum()));
                 start = None;
             }
             _ => {}
         }
     }
-    let (y0, y1, _) = best?;
-    let small = ((y1 - y0) as f32) < SMALL_PRINT * LINE_TEXT_PX;
-    (small && !(y0 == 0 && y1 == h)).then_some((y0, y1))
+    Some(bands)
 }
 
 /// Paints the first `px` columns of a crop with its ground (the 90th percentile): the start
@@ -603,13 +703,25 @@ fn percentile(crop: &GrayImage, q: f32) -> u8 {
     255
 }
 
-/// Gray level below which a crop's pixel is ink: midway between its 5th and 90th percentiles;
-/// `None` when those are less than 40 levels apart (no print to speak of).
+/// Share of a crop's pixels taken to be ink when its ink level is measured: a line's print
+/// covers 10–25% of its crop.
+const INK_SHARE: f32 = 0.05;
+/// [`INK_SHARE`] where the print may be sparse: small print looked for near a caption, whose
+/// crop is mostly ground.
+const SPARSE_INK_SHARE: f32 = 0.02;
+
+/// Gray level below which a crop's pixel is ink: midway between its [`INK_SHARE`] quantile and
+/// its 90th percentile; `None` when those are less than 40 levels apart (no print to speak of).
 fn ink_threshold(crop: &GrayImage) -> Option<u8> {
+    ink_threshold_at(crop, INK_SHARE)
+}
+
+/// [`ink_threshold`] with the ink level at quantile `share`.
+fn ink_threshold_at(crop: &GrayImage, share: f32) -> Option<u8> {
     if crop.as_raw().is_empty() {
         return None;
     }
-    let (ink, ground) = (percentile(crop, 0.05), percentile(crop, 0.9));
+    let (ink, ground) = (percentile(crop, share), percentile(crop, 0.9));
     (ground.saturating_sub(ink) >= 40).then(|| ((u16::from(ink) + u16::from(ground)) / 2) as u8)
 }
 
@@ -694,6 +806,16 @@ mod tests {
         assert_eq!(small_print_rows(&small), Some((10, 22)));
         let full = blocks(200, 47, &[(10, 8, 190, 38)]);
         assert_eq!(small_print_rows(&full), None);
+    }
+
+    #[test]
+    fn small_print_near_a_caption_is_the_band_no_edge_cuts() {
+        // Another line's print cut by the top edge, small print in the middle.
+        let crop = blocks(200, 60, &[(10, 0, 190, 12), (20, 30, 120, 40)]);
+        assert_eq!(small_band(&crop, 4.0, 20.0), Some((30, 40)));
+        // Print too tall for small print is not a value printed small.
+        let tall = blocks(200, 60, &[(20, 15, 120, 45)]);
+        assert_eq!(small_band(&tall, 4.0, 20.0), None);
     }
 
     #[test]
