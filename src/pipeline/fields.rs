@@ -12,6 +12,7 @@
 use image::GrayImage;
 
 use super::deblur::deblur_rows;
+use super::gray_levels_at_ranks;
 use super::lines::{LineWork, ReadLines};
 use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
@@ -236,8 +237,8 @@ const MIN_GAP_PX: i32 = 2;
 
 /// The middle of the widest run of at least [`MIN_GAP_PX`] columns of `crop` in `[from, to)`
 /// with no ink in the crop's middle three fifths (away from neighbouring lines' ink), `None`
-/// when there is none or the crop has no contrast. Ink is darker than midway between the crop's
-/// 5th and 90th percentiles (crops are dark print on a light ground).
+/// when there is none or the crop has no contrast. Ink is darker than [`ink_threshold`] (crops
+/// are dark print on a light ground).
 fn ink_gap(crop: &GrayImage, from: i32, to: i32) -> Option<i32> {
     let (w, h) = (crop.width() as i32, crop.height());
     let (from, to) = (from.clamp(0, w), to.clamp(0, w));
@@ -676,7 +677,8 @@ fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
 /// Paints the first `px` columns of a crop with its ground (the 90th percentile): the start
 /// margin of a value cut at its own size would otherwise show the end of its caption.
 fn blank_start(mut crop: GrayImage, px: f32) -> GrayImage {
-    let ground = percentile(&crop, 0.9);
+    let rank = (crop.as_raw().len().saturating_sub(1) as f32 * 0.9) as usize;
+    let [ground] = gray_levels_at_ranks(&crop, [rank]);
     let end = (px as u32).min(crop.width());
     for y in 0..crop.height() {
         for x in 0..end {
@@ -684,23 +686,6 @@ fn blank_start(mut crop: GrayImage, px: f32) -> GrayImage {
         }
     }
     crop
-}
-
-/// The `q` quantile of a crop's gray levels.
-fn percentile(crop: &GrayImage, q: f32) -> u8 {
-    let mut histogram = [0usize; 256];
-    for &v in crop.as_raw() {
-        histogram[usize::from(v)] += 1;
-    }
-    let want = ((crop.as_raw().len().saturating_sub(1)) as f32 * q) as usize;
-    let mut seen = 0;
-    for (v, &n) in histogram.iter().enumerate() {
-        seen += n;
-        if seen > want {
-            return v as u8;
-        }
-    }
-    255
 }
 
 /// Share of a crop's pixels taken to be ink when its ink level is measured: a line's print
@@ -721,7 +706,8 @@ fn ink_threshold_at(crop: &GrayImage, share: f32) -> Option<u8> {
     if crop.as_raw().is_empty() {
         return None;
     }
-    let (ink, ground) = (percentile(crop, share), percentile(crop, 0.9));
+    let rank = |q: f32| (crop.as_raw().len().saturating_sub(1) as f32 * q) as usize;
+    let [ink, ground] = gray_levels_at_ranks(crop, [rank(share), rank(0.9)]);
     (ground.saturating_sub(ink) >= 40).then(|| ((u16::from(ink) + u16::from(ground)) / 2) as u8)
 }
 

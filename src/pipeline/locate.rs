@@ -524,6 +524,25 @@ pub fn cut_line(gray: &GrayImage, line: &TextLine, flip: bool, zoom: f32) -> (Gr
     (crop, k)
 }
 
+/// Where [`cut_line`]'s crop of `line` at `zoom` sits in the photo: crop px per photo px, the
+/// crop's centre (photo px; the line's centre moved back along the reading direction by half the
+/// start margin), and the reading direction's sine and cosine.
+fn crop_frame(line: &TextLine, flip: bool, zoom: f32) -> (f32, (f32, f32), (f32, f32)) {
+    let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
+    let margin = LINE_START_MARGIN * line.text_height;
+    let angle = if flip {
+        line.angle + std::f32::consts::PI
+    } else {
+        line.angle
+    };
+    let (s, c) = angle.sin_cos();
+    let centre = (
+        line.centre.0 - margin / 2.0 * c,
+        line.centre.1 - margin / 2.0 * s,
+    );
+    (k, centre, (s, c))
+}
+
 /// [`cut_line`] without the change of polarity.
 fn cut_line_as_printed(
     gray: &GrayImage,
@@ -531,21 +550,10 @@ fn cut_line_as_printed(
     flip: bool,
     zoom: f32,
 ) -> (GrayImage, f32) {
-    let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
+    let (k, (cx, cy), (s, c)) = crop_frame(line, flip, zoom);
     let margin = LINE_START_MARGIN * line.text_height;
     let out_w = (((line.length + margin) * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
     let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
-    let angle = if flip {
-        line.angle + std::f32::consts::PI
-    } else {
-        line.angle
-    };
-    let (s, c) = angle.sin_cos();
-    // The crop's centre, moved back along the reading direction by half the start margin.
-    let (cx, cy) = (
-        line.centre.0 - margin / 2.0 * c,
-        line.centre.1 - margin / 2.0 * s,
-    );
     let (w, h) = (gray.width() as i64, gray.height() as i64);
     let px = |x: i64, y: i64| {
         f32::from(gray.as_raw()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize])
@@ -593,18 +601,7 @@ pub fn part_of_line(
     xs: (f32, f32),
     ys: (f32, f32),
 ) -> TextLine {
-    let k = LINE_TEXT_PX * zoom / line.text_height.max(1.0);
-    let margin = LINE_START_MARGIN * line.text_height;
-    let angle = if flip {
-        line.angle + std::f32::consts::PI
-    } else {
-        line.angle
-    };
-    let (s, c) = angle.sin_cos();
-    let (cx, cy) = (
-        line.centre.0 - margin / 2.0 * c,
-        line.centre.1 - margin / 2.0 * s,
-    );
+    let (k, (cx, cy), (s, c)) = crop_frame(line, flip, zoom);
     let u = ((xs.0 + xs.1) / 2.0 - size.0 as f32 / 2.0) / k;
     let v = ((ys.0 + ys.1) / 2.0 - size.1 as f32 / 2.0) / k;
     let text_height = ((ys.1 - ys.0) / k).max(1.0);
