@@ -571,10 +571,7 @@ fn extended_to_print_end(gray: &GrayImage, value: TextLine, flip: bool) -> (Text
     let total = value.length + reach;
     let dir = if flip { -1.0 } else { 1.0 };
     let (c, s) = (value.angle.cos() * dir, value.angle.sin() * dir);
-    let start = (
-        value.centre.0 - value.length / 2.0 * c,
-        value.centre.1 - value.length / 2.0 * s,
-    );
+    let start = start_point(&value, flip);
     // A strip twice the text's height cut at zoom 2: text at LINE_TEXT_PX, guard rows around it.
     let strip_line = TextLine {
         centre: (start.0 + total / 2.0 * c, start.1 + total / 2.0 * s),
