@@ -29,7 +29,7 @@ impl LearnedDetector {
     /// [`super::learned::init_runtime`]) with one intra-op thread.
     pub fn new(model: &Path) -> Result<LearnedDetector> {
         Ok(LearnedDetector {
-            session: one_thread_session(model)?,
+            session: one_thread_session(model, true)?,
         })
     }
 

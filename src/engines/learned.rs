@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 
 use image::GrayImage;
 use image::imageops::FilterType;
+use ort::execution_providers::CPUExecutionProvider;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
@@ -64,12 +65,27 @@ pub fn init_runtime(library: &Path) -> Result<()> {
 }
 
 /// A session on the graph `model` with one intra-op and one inter-op thread (parallelism comes
-/// from the worker pool alone), graph optimisations on.
-pub(super) fn one_thread_session(model: &Path) -> Result<Session> {
+/// from the worker pool alone), graph optimisations on, and no memory patterns (every input has
+/// its own size: each photo's view, each line's width).
+///
+/// `arena`: whether ONNX Runtime's CPU arena keeps the buffers of one run for the next. Right for
+/// the detector, whose view is at most [`crate::pipeline::detect::MAX_DETECT_PIXELS`]: its
+/// arena is bounded, and without it each photo's ~100 MB of activations come fresh from the
+/// kernel (5 s more system time over testdata's 86 photos). Wrong for the recogniser, whose line
+/// widths run to [`MAX_INPUT_WIDTH`]: its arena grows in powers of two to the widest line's and
+/// keeps that for good. Measured with `labelcheck batch testdata/manifest.csv --jobs 2` under
+/// `/usr/bin/time`: peak RSS 911 MiB with both arenas, 609–617 MiB with the detector's alone,
+/// same wall time within noise.
+pub(super) fn one_thread_session(model: &Path, arena: bool) -> Result<Session> {
+    let cpu = CPUExecutionProvider::default()
+        .with_arena_allocator(arena)
+        .build();
     Session::builder()
         .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
         .and_then(|b| b.with_intra_threads(1))
         .and_then(|b| b.with_inter_threads(1))
+        .and_then(|b| b.with_memory_pattern(false))
+        .and_then(|b| b.with_execution_providers([cpu]))
         .and_then(|b| b.commit_from_file(model))
         .map_err(|e| engine_error(format!("cannot open {}: {e}", model.display())))
 }
@@ -106,7 +122,7 @@ impl LearnedReader {
     /// Opens the recogniser graph `model` (ONNX Runtime must be loaded: [`init_runtime`]) with one
     /// intra-op thread.
     pub fn new(model: &Path) -> Result<LearnedReader> {
-        let session = one_thread_session(model)?;
+        let session = one_thread_session(model, false)?;
         let list = session
             .metadata()
             .and_then(|m| m.custom("character"))
