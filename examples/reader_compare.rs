@@ -5,10 +5,11 @@
 //!   dropped), the recall of the serial line;
 //! - CPU ms per photo on this one thread, reading every line.
 //!
-//! Readers: the learned PP-OCRv4 and PP-OCRv6-small recognisers (ONNX Runtime, one thread) and
-//! Tesseract with labelcheck's labeltext model.
+//! Readers: the learned PP-OCRv4 and PP-OCRv6-small recognisers (ONNX Runtime, one thread),
+//! Tesseract with labelcheck's labeltext model, and any other recogniser graph named after LIMIT
+//! (an int8 copy of one, say).
 //!
-//! `cargo run --release --example reader_compare -- target/labelsets/tuning [LIMIT]`
+//! `cargo run --release --example reader_compare -- target/labelsets/tuning [LIMIT [GRAPH.onnx…]]`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,26 +31,34 @@ impl Readers for Collect {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().ok_or("usage: reader_compare SET_DIR [LIMIT]")?);
+    let dir = PathBuf::from(
+        args.next()
+            .ok_or("usage: reader_compare SET_DIR [LIMIT [GRAPH.onnx…]]")?,
+    );
     let limit: usize = args.next().map_or(Ok(usize::MAX), |s| s.parse())?;
+    let extra: Vec<String> = args.collect();
     let models = labelcheck::config::default_model_dir();
     learned::init_runtime(&models.join(labelcheck::model::ONNXRUNTIME))?;
-    let mut readers: Vec<(&str, Box<dyn Recognizer>)> = vec![
+    let mut readers: Vec<(String, Box<dyn Recognizer>)> = vec![
         (
-            "PP-OCRv4 rec",
+            "PP-OCRv4 rec".into(),
             Box::new(LearnedReader::new(
                 &models.join("ch_PP-OCRv4_rec_infer.onnx"),
             )?),
         ),
         (
-            "PP-OCRv6 small rec",
+            "PP-OCRv6 small rec".into(),
             Box::new(LearnedReader::new(&models.join("PP-OCRv6_rec_small.onnx"))?),
         ),
         (
-            "labeltext (Tesseract)",
+            "labeltext (Tesseract)".into(),
             Box::new(TesseractEngine::new(&models)?),
         ),
     ];
+    for graph in extra {
+        let reader = LearnedReader::new(Path::new(&graph))?;
+        readers.push((graph, Box::new(reader)));
+    }
     let mut found = vec![0usize; readers.len()];
     let mut ms = vec![0f64; readers.len()];
     let mut photos = 0usize;
