@@ -15,15 +15,19 @@ out=target/int8
 mkdir -p "$out"
 [ -x "$out/venv/bin/python" ] || python3 -m venv "$out/venv"
 "$out/venv/bin/pip" install -q onnxruntime==1.31.1 onnx==1.23.2 sympy==1.14.0 numpy==2.4.6
-"$out/venv/bin/python" - "$out" <<'PY'
+# Run from $out: ONNX Runtime's pre-processing leaves a temporary graph in the working folder.
+root=$PWD
+cd "$out"
+"venv/bin/python" - "$root" <<'PY'
 import sys, time
 import numpy as np
 import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-out = sys.argv[1]
-rec, det = "models/PP-OCRv6_rec_small.onnx", "models/ch_PP-OCRv4_det_infer.onnx"
+root = sys.argv[1]
+out = "."
+rec, det = f"{root}/models/PP-OCRv6_rec_small.onnx", f"{root}/models/ch_PP-OCRv4_det_infer.onnx"
 quantize_dynamic(rec, f"{out}/PP-OCRv6_rec_small_u8.onnx", weight_type=QuantType.QUInt8)
 quantize_dynamic(rec, f"{out}/PP-OCRv6_rec_small_s8.onnx", weight_type=QuantType.QInt8)
 # The detector's convolution weights are not initializers until ONNX Runtime's pre-processing
