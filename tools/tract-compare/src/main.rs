@@ -68,12 +68,23 @@ fn proto_for_tract(model: &Path) -> TractResult<tract_onnx::pb::ModelProto> {
     Ok(proto)
 }
 
-fn tract_runs(model: &Path, shape: [usize; 4]) -> TractResult<TypedRunnableModel<TypedModel>> {
+/// Median ms of tract running `model` on one input of `shape`.
+fn tract_median_ms(
+    model: &Path,
+    shape: [usize; 4],
+    runs: usize,
+) -> Result<f64, Box<dyn std::error::Error>> {
     let onnx = tract_onnx::onnx();
-    onnx.model_for_proto_model(&proto_for_tract(model)?)?
+    let tract = onnx
+        .model_for_proto_model(&proto_for_tract(model)?)?
         .with_input_fact(0, f32::fact(shape).into())?
         .into_optimized()?
-        .into_runnable()
+        .into_runnable()?;
+    let input: Tensor = tract_ndarray::Array4::<f32>::from_elem(shape, 0.5).into();
+    time(runs, || {
+        tract.run(tvec!(input.clone().into()))?;
+        Ok(())
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,13 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         det.probabilities(&view)?;
         Ok(())
     })?;
-    let shape = [1, 3, h as usize, w as usize];
-    let tract = tract_runs(&detector_graph, shape)?;
-    let input: Tensor = tract_ndarray::Array4::<f32>::from_elem(shape, 0.5).into();
-    let tract_ms = time(runs, || {
-        tract.run(tvec!(input.clone().into()))?;
-        Ok(())
-    })?;
+    let tract_ms = tract_median_ms(&detector_graph, [1, 3, h as usize, w as usize], runs)?;
     println!(
         "| detector (PP-OCRv4 mobile) | 1×3×{h}×{w} | {ort_ms:.1} | {tract_ms:.1} | {:.2}× |",
         tract_ms / ort_ms
@@ -111,13 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             reader.read_line(&crop, Charset::Any)?;
             Ok(())
         })?;
-        let shape = [1, 3, 48, width as usize];
-        let tract = tract_runs(&reader_graph, shape)?;
-        let input: Tensor = tract_ndarray::Array4::<f32>::from_elem(shape, 0.5).into();
-        let tract_ms = time(runs, || {
-            tract.run(tvec!(input.clone().into()))?;
-            Ok(())
-        })?;
+        let tract_ms = tract_median_ms(&reader_graph, [1, 3, 48, width as usize], runs)?;
         println!(
             "| recogniser (PP-OCRv6 small) | 1×3×48×{width} | {ort_ms:.1} | {tract_ms:.1} | {:.2}× |",
             tract_ms / ort_ms
