@@ -74,8 +74,8 @@ pub fn init_runtime(library: &Path) -> Result<()> {
 /// kernel (5 s more system time over testdata's 86 photos). Wrong for the recogniser, whose line
 /// widths run to [`MAX_INPUT_WIDTH`]: its arena grows in powers of two to the widest line's and
 /// keeps that for good. Measured with `labelcheck batch testdata/manifest.csv --jobs 2` under
-/// `/usr/bin/time`: peak RSS 911 MiB with both arenas, 609–617 MiB with the detector's alone,
-/// same wall time within noise.
+/// `/usr/bin/time`: peak RSS 889–892 MiB with both arenas, 594–603 MiB with the detector's
+/// alone, the same wall time within noise (`docs/performance.md`).
 pub(super) fn one_thread_session(model: &Path, arena: bool) -> Result<Session> {
     let cpu = CPUExecutionProvider::default()
         .with_arena_allocator(arena)
