@@ -1,15 +1,17 @@
-//! The OCR engines' memory over many calls: each of `--engines` Tesseract engines (the bundled
-//! model), on a thread of its own as a server worker holds one, reads `--calls` real line crops,
-//! and the process's resident memory is sampled as they go.
+//! The OCR engines' memory over many calls: each of `--engines` engine sets (the learned reader,
+//! Tesseract with the bundled model and the learned detector, as one server worker holds them),
+//! on a thread of its own, reads `--calls` real line crops, with one detector run on a real view
+//! every [`READS_PER_DETECTION`] reads, and the process's resident memory is sampled as they go.
 //!
 //! ```text
 //! cargo run --release --example engine_soak -- [--engines 2] [--calls 50000] [--photos 24]
 //! ```
-//! The crops are the ones `check` hands to OCR on the first `--photos` testdata photos (all
-//! their lines, serial fields and re-reads at other scales), read in turn with the character
-//! set the pipeline gave each. Prints RSS once the engines are loaded, after the first 1,000
-//! calls each (warm), every 5,000 calls, and at the end, with the growth after warm-up per
-//! 10,000 calls per engine. Linux only (reads `/proc/self/status`).
+//! The crops and views are the ones `check` hands to the engines on the first `--photos`
+//! testdata photos (all their lines, serial fields and second readings; each photo's detector
+//! view), read in turn with the character set and engine the pipeline asked for. Prints RSS once
+//! the engines are loaded, after the first 1,000 calls each (warm), every 5,000 calls, and at the
+//! end, with the growth after warm-up per 10,000 calls per engine set. Linux only (reads
+//! `/proc/self/status`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,9 +20,30 @@ use std::time::Instant;
 
 use image::GrayImage;
 use labelcheck::engines::EnginePair;
-use labelcheck::pipeline::ocr::{Ask, Readers};
+use labelcheck::pipeline::ocr::{Ask, LineRead, Readers};
 use labelcheck::pipeline::serial::parse_reported;
 use labelcheck::pipeline::{PipelineConfig, check};
+
+/// Line reads per detector run: a check reads 20 to 40 lines per photo, and runs the detector
+/// once.
+const READS_PER_DETECTION: u64 = 25;
+
+/// Engines that keep every view handed to the detector.
+struct KeepViews {
+    engines: EnginePair,
+    views: Vec<GrayImage>,
+}
+
+impl Readers for KeepViews {
+    fn read(&mut self, line: &GrayImage, ask: Ask) -> labelcheck::Result<LineRead> {
+        self.engines.read(line, ask)
+    }
+
+    fn detect(&mut self, view: &GrayImage) -> labelcheck::Result<Option<GrayImage>> {
+        self.views.push(view.clone());
+        self.engines.detect(view)
+    }
+}
 
 /// Resident set size of this process, MiB.
 fn rss_mib() -> f64 {
@@ -69,7 +92,10 @@ fn main() {
     };
     let reported = parse_reported("DS-7204HQHI-K10420231115AAWRS39003340").expect("serial");
     let model = labelcheck::model::Model::inspect(&models).expect("the bundled models");
-    let mut collector = EnginePair::new(&model).expect("the bundled models");
+    let mut collector = KeepViews {
+        engines: EnginePair::new(&model).expect("the bundled models"),
+        views: Vec::new(),
+    };
     let mut crops: Vec<(GrayImage, Ask)> = Vec::new();
     for name in names.iter().take(photos) {
         let bytes = std::fs::read(root.join("testdata").join(name)).expect("read photo");
@@ -83,8 +109,10 @@ fn main() {
         };
         let _ = check(&bytes, &reported, &config, &mut collector, &mut keep);
     }
-    drop(collector);
+    let views = Arc::new(collector.views);
+    drop(collector.engines);
     assert!(!crops.is_empty(), "no crops collected");
+    assert!(!views.is_empty(), "no detector views collected");
     let crops = Arc::new(crops);
     let rss_crops = rss_mib();
 
@@ -93,8 +121,13 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..engines)
         .map(|i| {
-            let (crops, done, loaded, model) =
-                (crops.clone(), done.clone(), loaded.clone(), model.clone());
+            let (crops, views, done, loaded, model) = (
+                crops.clone(),
+                views.clone(),
+                done.clone(),
+                loaded.clone(),
+                model.clone(),
+            );
             std::thread::spawn(move || {
                 let mut engine = EnginePair::new(&model).expect("the bundled models");
                 loaded.wait();
@@ -102,6 +135,10 @@ fn main() {
                 for n in 0..calls {
                     let (crop, ask) = &crops[(n as usize * 7 + i * 13) % crops.len()];
                     chars += engine.read(crop, *ask).map_or(0, |r| r.chars.len());
+                    if n % READS_PER_DETECTION == 0 {
+                        let view = &views[(n / READS_PER_DETECTION) as usize % views.len()];
+                        engine.detect(view).expect("the detector runs");
+                    }
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 chars
@@ -111,8 +148,9 @@ fn main() {
     loaded.wait();
     let rss_loaded = rss_mib();
     println!(
-        "{} crops from {} photos; RSS {rss_start:.1} MiB at start, {rss_crops:.1} with the crops, {rss_loaded:.1} with {engines} engines loaded",
+        "{} crops and {} detector views from {} photos; RSS {rss_start:.1} MiB at start, {rss_crops:.1} with the crops, {rss_loaded:.1} with {engines} engines loaded",
         crops.len(),
+        views.len(),
         photos.min(names.len())
     );
     let total = calls * engines as u64;
