@@ -118,14 +118,18 @@ fn main() {
 
     let done = Arc::new(AtomicU64::new(0));
     let loaded = Arc::new(std::sync::Barrier::new(engines + 1));
+    // Held until the last sample is taken: an engine set dropped earlier would take its memory
+    // out of that sample.
+    let sampled = Arc::new(std::sync::Barrier::new(engines + 1));
     let started = Instant::now();
     let workers: Vec<_> = (0..engines)
         .map(|i| {
-            let (crops, views, done, loaded, model) = (
+            let (crops, views, done, loaded, sampled, model) = (
                 crops.clone(),
                 views.clone(),
                 done.clone(),
                 loaded.clone(),
+                sampled.clone(),
                 model.clone(),
             );
             std::thread::spawn(move || {
@@ -141,6 +145,7 @@ fn main() {
                     }
                     done.fetch_add(1, Ordering::Relaxed);
                 }
+                sampled.wait();
                 chars
             })
         })
@@ -177,6 +182,7 @@ fn main() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    sampled.wait();
     let chars: usize = workers.into_iter().map(|w| w.join().expect("worker")).sum();
     let (warm_n, warm_rss) = samples[0];
     let (end_n, end_rss) = *samples.last().expect("a sample");
