@@ -674,8 +674,7 @@ fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
 /// Paints the first `px` columns of a crop with its ground (the 90th percentile): the start
 /// margin of a value cut at its own size would otherwise show the end of its caption.
 fn blank_start(mut crop: GrayImage, px: f32) -> GrayImage {
-    let rank = (crop.as_raw().len().saturating_sub(1) as f32 * 0.9) as usize;
-    let [ground] = gray_levels_at_ranks(&crop, [rank]);
+    let [ground] = gray_levels_at_ranks(&crop, [quantile_rank(&crop, 0.9)]);
     let end = (px as u32).min(crop.width());
     for y in 0..crop.height() {
         for x in 0..end {
@@ -683,6 +682,11 @@ fn blank_start(mut crop: GrayImage, px: f32) -> GrayImage {
         }
     }
     crop
+}
+
+/// The rank, darkest first, of a crop's `q` quantile pixel (for [`gray_levels_at_ranks`]).
+fn quantile_rank(crop: &GrayImage, q: f32) -> usize {
+    (crop.as_raw().len().saturating_sub(1) as f32 * q) as usize
 }
 
 /// Share of a crop's pixels taken to be ink when its ink level is measured: a line's print
@@ -703,8 +707,8 @@ fn ink_threshold_at(crop: &GrayImage, share: f32) -> Option<u8> {
     if crop.as_raw().is_empty() {
         return None;
     }
-    let rank = |q: f32| (crop.as_raw().len().saturating_sub(1) as f32 * q) as usize;
-    let [ink, ground] = gray_levels_at_ranks(crop, [rank(share), rank(0.9)]);
+    let ranks = [quantile_rank(crop, share), quantile_rank(crop, 0.9)];
+    let [ink, ground] = gray_levels_at_ranks(crop, ranks);
     (ground.saturating_sub(ink) >= 40).then(|| ((u16::from(ink) + u16::from(ground)) / 2) as u8)
 }
 
