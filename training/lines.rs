@@ -15,6 +15,10 @@
 //!   caption spelling and the other fields printed on labels; each drawn in a random installed
 //!   font, degraded (blur, noise, JPEG), found by the locator and cut like a photo's line.
 //!
+//! - `--detector MODEL_DIR`: photo lines are the learned detector's (as the pipeline reads them)
+//!   instead of the locator's, and every crop is written as cut, unpadded: the learned
+//!   recogniser's fine-tuning lines (`training/finetune_rec.sh`).
+//!
 //! Seeded (ChaCha8): the same arguments give the same files.
 
 use std::io::Write as _;
@@ -22,9 +26,11 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::{FontArc, PxScale};
 use image::{GrayImage, Luma};
+use labelcheck::engines::EnginePair;
 use labelcheck::engines::tesseract::{LineMode, pad_for_reading};
+use labelcheck::pipeline::detect::find_lines_learned;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
-use labelcheck::pipeline::locate::{TextLine, cut_line, find_lines};
+use labelcheck::pipeline::locate::{LINE_START_MARGIN, TextLine, cut_line, find_lines};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,6 +43,7 @@ const SKIPPED_CASES: [&str; 3] = ["blurred_illegible", "occluded", "out_of_frame
 
 struct Args {
     photos: Option<PathBuf>,
+    detector: Option<PathBuf>,
     hold_from: usize,
     synthetic: usize,
     seed: u64,
@@ -46,6 +53,7 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         photos: None,
+        detector: None,
         hold_from: usize::MAX,
         synthetic: 0,
         seed: 1,
@@ -56,6 +64,7 @@ fn parse_args() -> Args {
         let mut value = || it.next().unwrap_or_else(|| panic!("{a} takes a value"));
         match a.as_str() {
             "--photos" => args.photos = Some(PathBuf::from(value())),
+            "--detector" => args.detector = Some(PathBuf::from(value())),
             "--hold-from" => args.hold_from = value().parse().expect("--hold-from takes an index"),
             "--synthetic" => args.synthetic = value().parse().expect("--synthetic takes a count"),
             "--seed" => args.seed = value().parse().expect("--seed takes a number"),
@@ -92,31 +101,41 @@ fn main() {
     std::fs::create_dir_all(&args.out).expect("create the output folder");
     let mut written = 0;
     if let Some(dir) = &args.photos {
-        let (train, held): (Vec<_>, Vec<_>) = photo_samples(dir)
+        let (train, held): (Vec<_>, Vec<_>) = photo_samples(dir, args.detector.as_deref())
             .into_iter()
             .partition(|(index, _)| *index < args.hold_from);
         let strip = |v: Vec<(usize, Sample)>| v.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
-        written += write_samples(&args.out, "photo", &strip(train));
-        written += write_samples(&args.out, "eval", &strip(held));
+        let pad = args.detector.is_none();
+        written += write_samples(&args.out, "photo", &strip(train), pad);
+        written += write_samples(&args.out, "eval", &strip(held), pad);
     }
     if args.synthetic > 0 {
-        let fonts = installed_fonts();
+        let held_out: &[&str] = if args.detector.is_some() {
+            &HELD_OUT_FONTS
+        } else {
+            &[]
+        };
+        let fonts = installed_fonts(held_out);
         let samples: Vec<Sample> = (0..args.synthetic)
             .into_par_iter()
             .filter_map(|i| synthetic_line(args.seed, i, &fonts))
             .collect();
-        written += write_samples(&args.out, "synth", &samples);
+        written += write_samples(&args.out, "synth", &samples, args.detector.is_none());
     }
     println!("wrote {written} lines to {}", args.out.display());
 }
 
 /// Writes each sample as `PREFIX-NNNNNN.png` with its `.gt.txt` and WordStr `.box`; returns how
-/// many.
-fn write_samples(out: &Path, prefix: &str, samples: &[Sample]) -> usize {
+/// many. `pad`: padded exactly as the Tesseract engine pads a crop before reading it (the learned
+/// reader takes the crop as cut).
+fn write_samples(out: &Path, prefix: &str, samples: &[Sample], pad: bool) -> usize {
     for (i, s) in samples.iter().enumerate() {
         let name = out.join(format!("{prefix}-{i:06}"));
-        // Padded exactly as the engine pads a crop before reading it.
-        let (crop, _) = pad_for_reading(&s.crop, LineMode::Raw);
+        let crop = if pad {
+            pad_for_reading(&s.crop, LineMode::Raw).0
+        } else {
+            s.crop.clone()
+        };
         crop.save(name.with_extension("png"))
             .expect("write a line image");
         std::fs::write(name.with_extension("gt.txt"), format!("{}\n", s.text)).expect("gt");
@@ -129,8 +148,9 @@ fn write_samples(out: &Path, prefix: &str, samples: &[Sample]) -> usize {
 }
 
 /// The training lines of every legible photo of a generated set, each with its photo's index
-/// (the number its file name starts with).
-fn photo_samples(dir: &Path) -> Vec<(usize, Sample)> {
+/// (the number its file name starts with). With `detector` (a model folder), the lines are the
+/// learned detector's on the locator's region, as the pipeline finds them.
+fn photo_samples(dir: &Path, detector: Option<&Path>) -> Vec<(usize, Sample)> {
     let mut cases = std::collections::HashMap::new();
     let mut reader = csv::Reader::from_path(dir.join("manifest.csv")).expect("manifest.csv");
     for row in reader.records() {
@@ -148,9 +168,10 @@ fn photo_samples(dir: &Path) -> Vec<(usize, Sample)> {
                 .is_some_and(|c| !SKIPPED_CASES.contains(&c.as_str()))
         })
         .collect();
+    let engines = || detector.map(|d| EnginePair::open(d).expect("open the model folder"));
     photos
         .par_iter()
-        .flat_map_iter(|p| {
+        .map_init(engines, |engine, p| {
             let bytes = std::fs::read(dir.join(&p.photo)).expect("read a photo");
             let gray = decode(&bytes, &DecodeLimits::default())
                 .expect("decode a generated photo")
@@ -161,13 +182,19 @@ fn photo_samples(dir: &Path) -> Vec<(usize, Sample)> {
                 .next()
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            let found = find_lines(&gray);
+            let mut found = find_lines(&gray);
+            if let Some(engine) = engine {
+                found = find_lines_learned(&gray, &found, engine)
+                    .expect("run the detector")
+                    .unwrap_or_default();
+            }
             found
                 .iter()
                 .flat_map(|line| line_samples(&gray, line, &p.texts))
                 .map(|s| (index, s))
                 .collect::<Vec<_>>()
         })
+        .flatten_iter()
         .collect()
 }
 
@@ -245,7 +272,9 @@ fn line_samples(gray: &GrayImage, line: &TextLine, texts: &[PhotoText]) -> Vec<S
             let end = |m: &(f64, f64, &PhotoText)| {
                 if flip { half - m.0 } else { m.1 + half }
             };
-            let x = (end(&members[v]) + start(&members[v + 1])) / 2.0 * f64::from(k);
+            // The crop starts LINE_START_MARGIN text heights before the line.
+            let margin = f64::from(LINE_START_MARGIN * line.text_height);
+            let x = ((end(&members[v]) + start(&members[v + 1])) / 2.0 + margin) * f64::from(k);
             let x = (x.max(0.0) as u32).min(crop.width().saturating_sub(8));
             let value =
                 image::imageops::crop_imm(&crop, x, 0, crop.width() - x, crop.height()).to_image();
@@ -290,8 +319,13 @@ fn join<'a>(pieces: impl Iterator<Item = &'a str>) -> String {
         .join(" ")
 }
 
-/// Upright, non-symbol TrueType and OpenType fonts under `/usr/share/fonts`, in path order.
-fn installed_fonts() -> Vec<FontArc> {
+/// Font folders the learned recogniser's fine-tuning lines leave out: `training/rec_fonts_check.py`
+/// draws its held-out lines in them.
+const HELD_OUT_FONTS: [&str; 2] = ["freefont", "inconsolata"];
+
+/// Upright, non-symbol TrueType and OpenType fonts under `/usr/share/fonts`, in path order,
+/// without those whose path holds one of `held_out`.
+fn installed_fonts(held_out: &[&str]) -> Vec<FontArc> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -322,6 +356,7 @@ fn installed_fonts() -> Vec<FontArc> {
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default();
             !skip.iter().any(|s| name.contains(s))
+                && !held_out.iter().any(|h| p.to_string_lossy().contains(h))
         })
         .filter_map(|p| FontArc::try_from_vec(std::fs::read(&p).ok()?).ok())
         .filter(|f| {
