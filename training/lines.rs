@@ -100,27 +100,24 @@ fn main() {
     let args = parse_args();
     std::fs::create_dir_all(&args.out).expect("create the output folder");
     let mut written = 0;
+    // The learned recogniser's lines are written as cut; Tesseract's padded as its engine pads.
+    let pad = args.detector.is_none();
     if let Some(dir) = &args.photos {
         let (train, held): (Vec<_>, Vec<_>) = photo_samples(dir, args.detector.as_deref())
             .into_iter()
             .partition(|(index, _)| *index < args.hold_from);
         let strip = |v: Vec<(usize, Sample)>| v.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
-        let pad = args.detector.is_none();
         written += write_samples(&args.out, "photo", &strip(train), pad);
         written += write_samples(&args.out, "eval", &strip(held), pad);
     }
     if args.synthetic > 0 {
-        let held_out: &[&str] = if args.detector.is_some() {
-            &HELD_OUT_FONTS
-        } else {
-            &[]
-        };
+        let held_out: &[&str] = if pad { &[] } else { &HELD_OUT_FONTS };
         let fonts = installed_fonts(held_out);
         let samples: Vec<Sample> = (0..args.synthetic)
             .into_par_iter()
             .filter_map(|i| synthetic_line(args.seed, i, &fonts))
             .collect();
-        written += write_samples(&args.out, "synth", &samples, args.detector.is_none());
+        written += write_samples(&args.out, "synth", &samples, pad);
     }
     println!("wrote {written} lines to {}", args.out.display());
 }
