@@ -24,8 +24,9 @@ use crate::error::{Error, Result};
 /// `training/train.sh` (see `models/README.md`).
 pub const LANGUAGE: &str = "labeltext";
 /// The learned recogniser's file: PP-OCRv6's small recogniser from the `rapidocr` 3.10.0 wheel
-/// (chosen over PP-OCRv4's by measurement, see `models/README.md`).
-pub const RECOGNISER: &str = "PP-OCRv6_rec_small.onnx";
+/// (chosen over PP-OCRv4's by measurement), fine-tuned on label lines by
+/// `training/finetune_rec.sh` (see `models/README.md`).
+pub const RECOGNISER: &str = "labelrec.onnx";
 /// The learned text detector's file: PP-OCRv4's mobile DB detector from the
 /// `rapidocr-onnxruntime` 1.4.4 wheel (see `models/README.md`).
 pub const DETECTOR: &str = "ch_PP-OCRv4_det_infer.onnx";

@@ -2,7 +2,8 @@
 //!
 //! The detector sees a view of the photo: the region of the text the locator found (every line
 //! of it, with a margin of [`REGION_MARGIN`] text heights), scaled so that text is about
-//! [`DETECT_TEXT_PX`] tall, within [`MAX_DETECT_PIXELS`]; the whole photo at
+//! [`DETECT_TEXT_PX`] tall (the height most located characters have, so that a barcode's bars
+//! do not count as large print), within [`MAX_DETECT_PIXELS`]; the whole photo at
 //! [`FALLBACK_LONG_SIDE`] when the locator found no text. Scaling by the text's own height keeps
 //! small print large enough to detect, where a fixed size for the whole photo would shrink it
 //! to a few pixels.
@@ -35,7 +36,7 @@ pub const MAX_DETECT_PIXELS: f32 = 800_000.0;
 pub const MAX_UPSCALE: f32 = 2.0;
 /// Long side of the whole-photo view used when the locator found no text, px.
 pub const FALLBACK_LONG_SIDE: f32 = 960.0;
-/// Margin around the located text, in median text heights.
+/// Margin around the located text, in text heights ([`text_height`]).
 pub const REGION_MARGIN: f32 = 4.0;
 /// Probability above which a pixel is text, ×255 (DB's 0.3).
 pub const BINARY_THRESHOLD: u8 = 77;
@@ -82,13 +83,29 @@ fn multiple_of_32(v: f32) -> u32 {
     ((v / 32.0).ceil().max(1.0) as u32) * 32
 }
 
+/// The height most of the located characters have: the median of the lines' text heights, each
+/// line counted once per character it holds. A barcode's bars, a QR code's modules and a logo
+/// make lines of a few tall "characters"; counted once per line, they raised the median over
+/// the print's height and shrank the print under the detector.
+fn text_height(located: &[TextLine]) -> Option<f32> {
+    let mut heights: Vec<(f32, usize)> = located
+        .iter()
+        .map(|l| (l.text_height, l.chars.max(1)))
+        .collect();
+    heights.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: usize = heights.iter().map(|h| h.1).sum();
+    let mut seen = 0;
+    heights.into_iter().find_map(|(height, chars)| {
+        seen += chars;
+        (2 * seen >= total).then_some(height)
+    })
+}
+
 /// The detector's view of `gray` ([module docs](self)).
 pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     let (w, h) = (gray.width() as f32, gray.height() as f32);
-    let mut heights: Vec<f32> = located.iter().map(|l| l.text_height).collect();
-    heights.sort_by(f32::total_cmp);
-    let (region, scale) = match heights.get(heights.len() / 2) {
-        Some(&median) => {
+    let (region, scale) = match text_height(located) {
+        Some(median) => {
             let margin = REGION_MARGIN * median;
             let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
             for l in located {
@@ -480,5 +497,29 @@ mod tests {
         // No text found: the whole photo at the fallback size.
         let view = detector_view(&gray, &[]);
         assert_eq!(view.image.width(), 960);
+    }
+
+    #[test]
+    fn the_text_height_is_the_one_most_characters_have() {
+        let line = |h: f32, chars: usize| TextLine {
+            angle: 0.0,
+            centre: (0.0, 0.0),
+            length: 100.0,
+            text_height: h,
+            chars,
+            across: 0.0,
+        };
+        // Three lines of a QR code's or a barcode's few tall blobs and two lines of print: the
+        // print's height, where the median line is a barcode's.
+        let located = [
+            line(40.0, 2),
+            line(18.0, 27),
+            line(45.0, 3),
+            line(17.0, 14),
+            line(38.0, 2),
+        ];
+        assert_eq!(text_height(&located), Some(18.0));
+        assert_eq!(text_height(&[line(30.0, 0)]), Some(30.0));
+        assert_eq!(text_height(&[]), None);
     }
 }

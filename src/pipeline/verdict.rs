@@ -96,7 +96,8 @@ pub enum Reason {
     SerialUnreadable,
     /// The serial's region is below the sharpness threshold.
     RegionBlurry,
-    /// No text lines were found and the photo is below the sharpness threshold.
+    /// No serial was read and the whole photo is below the sharpness threshold
+    /// ([`Thresholds::photo_blur_min`]).
     PhotoBlurry,
     /// Text was found but no serial field.
     NoSerialField,
