@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's load figures, measured in one run on this machine against 127.0.0.1 only:
+# The load figures of docs/performance.md, measured in one run on this machine against 127.0.0.1 only:
 #   1. baseline: one worker's core pipeline, in process, over the testdata mix (examples/core_rate)
 #   2. saturation: `labelcheck load` at 2 x workers concurrency over the mix
 #   3. steady: concurrency 4 x workers for DURATION seconds (default 60)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's batch figures, measured in one run on this machine:
+# The batch figures of docs/performance.md, measured in one run on this machine:
 #   1. baseline: one worker's core pipeline, in process, over the testdata mix (examples/core_rate)
 #   2. `labelcheck batch` over testdata/manifest.csv with --jobs 1 and with --jobs 2
 #   3. the same manifest replicated 10x (860 rows) with --jobs 2, for peak RSS

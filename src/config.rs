@@ -67,7 +67,8 @@ impl Config {
     /// [`Config::from_args`] for a command that reads one photo with one engine: the model file
     /// is checked (container, digest) but Tesseract is not started here, since the command's own
     /// engine ([`Model::engine`]) is the check that it loads. Starting Tesseract takes about
-    /// 55 ms; doing it twice was a sixth of a `labelcheck check` run (README, "Performance").
+    /// 55 ms; doing it twice was a sixth of a `labelcheck check` run (`docs/decisions.md`, "Start-up
+    /// and service").
     pub fn for_one_photo(args: &GlobalArgs) -> Result<Config> {
         Self::build(args, Model::inspect)
     }

@@ -1,5 +1,5 @@
 //! `labelcheck load`: a load driver speaking the service's own proto, for operations where ghz is
-//! not installed and for the README's load figures.
+//! not installed and for the load figures of `docs/performance.md`.
 //!
 //! It sends a fixed number of calls or calls for a fixed time, at a given concurrency and an
 //! optional top rate, over one or more HTTP/2 connections, and reports throughput, latency

@@ -167,7 +167,7 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
-    /// Calibrated on testdata (see README, "Calibration").
+    /// Calibrated on testdata (`docs/accuracy.md`, "Calibration").
     fn default() -> Self {
         Thresholds {
             region_blur_min: 150.0,
