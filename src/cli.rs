@@ -65,7 +65,7 @@ pub enum Command {
     /// earlier JSON Lines batch output; it opens from the file system in any browser.
     Review(ReviewArgs),
     /// Drive load against a running server and print throughput, latency percentiles and counts
-    /// by status code.
+    /// by status code. Plaintext gRPC only: it does not speak TLS (use ghz for a TLS listener).
     Load(LoadArgs),
 }
 
@@ -151,7 +151,8 @@ pub struct GhzPayloadArgs {
 /// Arguments of `labelcheck load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Server address (host:port), plaintext gRPC.
+    /// Server address (host:port) of a listener without TLS: the driver speaks plaintext gRPC
+    /// only (ghz covers TLS and mutual TLS).
     #[arg(long, default_value = crate::server::DEFAULT_LISTEN)]
     pub target: String,
     /// A photo to send (with --serial); or use --manifest.
