@@ -21,7 +21,7 @@ use imageproc::rect::Rect;
 
 use crate::pipeline::Report;
 use crate::pipeline::report::BoxPx;
-use crate::pipeline::verdict::{Reason, Verdict};
+use crate::pipeline::verdict::Verdict;
 
 /// Longest side of the annotated photo, px (the caption strip is added below it).
 pub const MAX_LONG_SIDE: u32 = 1600;
@@ -221,7 +221,12 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
     let verdict = report.verdict.as_str();
     draw_text_mut(&mut image, field_colour, x, y, font_px, &bold, verdict);
     texts.push(verdict.to_string());
-    let reasons = reason_names(&report.reasons).join(", ");
+    let reasons = report
+        .reasons
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let vx = x + text_size(font_px, &bold, verdict).0 as i32 + px as i32;
     draw_text_mut(&mut image, MUTED, vx, y, font_px, &mono, &reasons);
     texts.push(reasons);
@@ -322,14 +327,6 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
         scale,
         texts,
     }
-}
-
-/// The reasons' names as they appear in JSON output (`serial_differs`, ...).
-pub fn reason_names(reasons: &[Reason]) -> Vec<String> {
-    reasons
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(str::to_string))
-        .collect()
 }
 
 /// The photo with its boxes: text lines, codes, then the serial field on top.

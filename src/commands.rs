@@ -126,7 +126,6 @@ pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
         jobs,
         resume: args.resume,
         shard: args.shard,
-        summary_json: args.summary_json.clone(),
         progress: args.progress,
     };
     let summary = batch::run(

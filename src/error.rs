@@ -28,8 +28,6 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// The caller went away or cancelled (gRPC CANCELLED; nobody reads the answer).
     Cancelled,
-    /// The service is shutting down (gRPC UNAVAILABLE).
-    Unavailable,
 }
 
 /// Every failure labelcheck reports.
@@ -124,10 +122,6 @@ pub enum Error {
     #[error("the request was abandoned: its caller cancelled it or went away")]
     Cancelled,
 
-    /// The service is shutting down and takes no new work.
-    #[error("the service is shutting down")]
-    ShuttingDown,
-
     /// An internal component (OCR engine, decoder library) failed.
     #[error("internal failure in {component}: {detail}")]
     Internal {
@@ -158,7 +152,6 @@ impl Error {
             Error::Overloaded { .. } => "overloaded",
             Error::DeadlineExceeded { .. } => "deadline_exceeded",
             Error::Cancelled => "cancelled",
-            Error::ShuttingDown => "shutting_down",
         }
     }
 
@@ -190,7 +183,6 @@ impl Error {
             Error::Overloaded { .. } => ErrorKind::Overloaded,
             Error::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Error::Cancelled => ErrorKind::Cancelled,
-            Error::ShuttingDown => ErrorKind::Unavailable,
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn report_text(photo: &str, r: &Report) -> String {
     let mut line = |label: &str, value: String| {
         let _ = writeln!(out, "{:<18}{value}", format!("{label}:"));
     };
-    let reasons: Vec<String> = r.reasons.iter().map(|x| format!("{x:?}")).collect();
+    let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
     line("photo", photo.to_string());
     line(
         "verdict",

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::annotate::{Mark, align, annotate, reason_names};
+use crate::annotate::{Mark, align, annotate};
 use crate::batch::report_of_row;
 use crate::pipeline::Report;
 use crate::pipeline::decode::{DecodeLimits, decode_rgb};
@@ -73,7 +73,7 @@ impl Row {
 
     fn reasons(&self) -> Vec<String> {
         match &self.outcome {
-            Ok(r) => reason_names(&r.reasons),
+            Ok(r) => r.reasons.iter().map(|x| x.as_str().to_string()).collect(),
             Err((code, _)) => vec![code.clone()],
         }
     }

@@ -47,7 +47,6 @@ struct Source {
 pub struct Workers {
     pool: rayon::ThreadPool,
     source: Source,
-    threads: usize,
 }
 
 fn internal(detail: impl Into<String>) -> Error {
@@ -96,16 +95,7 @@ impl Workers {
         pool.broadcast(|_| with_thread_engine(&source, |_| Ok(())))
             .into_iter()
             .collect::<Result<()>>()?;
-        Ok(Workers {
-            pool,
-            source,
-            threads,
-        })
-    }
-
-    /// Number of worker threads (and engine sets).
-    pub fn threads(&self) -> usize {
-        self.threads
+        Ok(Workers { pool, source })
     }
 
     /// Runs `job` on a free worker, reading through a [`PoolReader`], then hands its result to
@@ -118,18 +108,6 @@ impl Workers {
     {
         let source = self.source.clone();
         self.pool.spawn(move || done(run_job(&source, job)));
-    }
-
-    /// Runs `f` inside the pool, so that rayon iterators in it use these workers; `f` calls
-    /// [`Workers::engine`] per item.
-    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        self.pool.install(f)
-    }
-
-    /// Runs `job` reading through a [`PoolReader`] (call it on a worker, inside
-    /// [`Workers::install`]).
-    pub fn engine<R>(&self, job: impl FnOnce(&mut dyn Readers) -> Result<R>) -> Result<R> {
-        run_job(&self.source, job)
     }
 }
 

@@ -36,8 +36,6 @@ pub struct BatchOptions {
     pub resume: bool,
     /// Only this share of rows.
     pub shard: Option<Shard>,
-    /// Write the summary as JSON here too.
-    pub summary_json: Option<PathBuf>,
     /// Progress display.
     pub progress: ProgressMode,
 }

@@ -18,13 +18,15 @@ use image::GrayImage;
 
 use super::barcode::find_codes;
 use super::detect::find_lines_learned;
+use super::evidence::Evidence;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
 use super::locate::{TextLine, find_lines_in};
 use super::ocr::{Ask, LineRead, Readers};
 use super::report::{CheckTimings, Report, clamped_box};
 use super::serial::{FullSerial, LabelSerial};
-use super::verdict::{Evidence, Verdict};
+use super::verdict::Verdict;
+use super::vocabulary::{MODEL_WORD, VERIFICATION_WORD};
 use super::{PipelineConfig, Scored, decode_and_score, elapsed_ms};
 use crate::error::Result;
 
@@ -140,7 +142,9 @@ fn gather_evidence(
     Evidence {
         fields: fields.fields,
         caption_seen: fields.caption_seen,
-        labels_seen: captions.max(count("MODEL")).max(count("VERIFICATION")),
+        labels_seen: captions
+            .max(count(MODEL_WORD))
+            .max(count(VERIFICATION_WORD)),
         lines: located.lines.len(),
         lines_unread: located.found - located.lines.len(),
         text_blur: lines.text_blur,

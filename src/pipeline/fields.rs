@@ -12,6 +12,7 @@
 use image::GrayImage;
 
 use super::deblur::deblur_rows;
+use super::evidence::FieldRead;
 use super::gray_levels_at_ranks;
 use super::lines::{LineWork, ReadLines};
 use super::locate::{
@@ -20,7 +21,7 @@ use super::locate::{
 use super::ocr::{Ask, CharRead, LineRead, Readers};
 use super::serial::{before_verification_code, find_in_text};
 use super::sharpness::{crop_sharpness, smear};
-use super::verdict::FieldRead;
+use super::vocabulary::OTHER_FIELD_WORDS;
 use crate::error::Result;
 
 /// The reads of a serial value, each the index of its crop in [`value_crops`] and what reads
@@ -282,10 +283,7 @@ fn start_point(line: &TextLine, flip: bool) -> (f32, f32) {
 /// however serial-like its characters look (`MAC-44-19-B6-…`).
 fn has_other_field_word(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
-    ["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"]
-        .iter()
-        .any(|w| upper.contains(w))
-        || is_power_rating(&upper)
+    OTHER_FIELD_WORDS.iter().any(|w| upper.contains(w)) || is_power_rating(&upper)
 }
 
 /// Whether upper-case text holds a power rating: a number followed by `V AC`, `VAC`, `V DC`,

@@ -9,27 +9,10 @@ use image::GrayImage;
 use super::deblur::{deblur_rows, streak_length};
 use super::locate::{LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line};
 use super::ocr::{Ask, LineRead, Readers};
-use super::serial::CAPTIONS;
 use super::sharpness::{crop_sharpness, smear, upper_median};
 use super::verdict::SMEAR_RANGE;
+use super::vocabulary::{LABEL_WORDS, SERIAL_CAPTION_SLASH_MISREADS, SERIAL_CAPTIONS};
 use crate::error::Result;
-
-/// Words printed on device labels; reading some of them shows the text is the right way up.
-const LABEL_WORDS: &[&str] = &[
-    "MODEL",
-    "SERIAL",
-    "S/N",
-    "SN:",
-    "CODE",
-    "POWER",
-    "HIKVISION",
-    "MADE",
-    "CHINA",
-    "CAMERA",
-    "RECORDER",
-    "DEVICE",
-    "VERIFICATION",
-];
 
 /// Longest motion streak along the text that is undone before reading, crop pixels at
 /// [`LINE_TEXT_PX`] capitals (0.4 of a capital's height). A longer streak leaves the photo
@@ -44,7 +27,7 @@ const STREAK_SCALE: f32 = 1.0;
 /// noise or dense print has thousands, each costing a Tesseract call (2–60 ms), so reading them
 /// all would hold a worker for seconds. Beyond this many (or [`MAX_TEXT_READ`]), the lines with
 /// the most character candidates are read and the rest are counted in
-/// [`super::verdict::Evidence::lines_unread`], which rules out any verdict but BLURRY and INCONCLUSIVE (a serial
+/// [`super::evidence::Evidence::lines_unread`], which rules out any verdict but BLURRY and INCONCLUSIVE (a serial
 /// may sit on a line not read).
 pub const MAX_LINES_READ: usize = 120;
 /// Most text read on one photo, as the summed length of the lines read in units of their own
@@ -52,10 +35,6 @@ pub const MAX_LINES_READ: usize = 120;
 /// characters read, so this bounds a photo of 120 long lines as [`MAX_LINES_READ`] bounds one of
 /// many short ones. The testdata photos reach at most 502; 1000 leaves room for twice that.
 pub const MAX_TEXT_READ: f32 = 1000.0;
-
-/// `S/N` as OCR reads it when the slash is blurred or thin: the slash taken for `I`, `J`, `L`, `1`
-/// or `|`. Like `SN`, these count as a caption only standing alone or before punctuation.
-const SLASH_MISREADS: &[&str] = &["SIN", "SJN", "SLN", "S1N", "S|N"];
 
 /// Index of the first character after a serial caption that starts a word, if any.
 fn caption_end(read: &LineRead) -> Option<usize> {
@@ -68,7 +47,7 @@ fn caption_end(read: &LineRead) -> Option<usize> {
         if !read.chars[start].word_start {
             continue;
         }
-        for cap in CAPTIONS.iter().chain(SLASH_MISREADS) {
+        for cap in SERIAL_CAPTIONS.iter().chain(SERIAL_CAPTION_SLASH_MISREADS) {
             let cap: Vec<char> = cap.chars().collect();
             if upper[start..].starts_with(&cap) {
                 let mut end = start + cap.len();

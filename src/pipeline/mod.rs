@@ -6,7 +6,8 @@
 //! Stages: [`decode`] (bytes → upright gray), [`blur`] (variance of the Laplacian), [`barcode`]
 //! (QR codes and Code 128), [`locate`] (where the text is, without OCR), [`detect`] (the lines,
 //! from a learned detector), [`lines`] (every line read), `fields` (serial fields and their
-//! reads), [`serial`] (grammar and comparison) and [`verdict`] (the decision), through the
+//! reads), [`evidence`] (what the decision sees), [`serial`] (grammar and comparison) and
+//! [`verdict`] (the decision), through the
 //! reader seam [`ocr`]. [`check()`] runs them all.
 
 pub mod barcode;
@@ -15,6 +16,7 @@ pub mod check;
 pub mod deblur;
 pub mod decode;
 pub mod detect;
+pub mod evidence;
 mod fields;
 pub mod lines;
 pub mod locate;
@@ -23,6 +25,7 @@ pub mod report;
 pub mod serial;
 pub mod sharpness;
 pub mod verdict;
+pub mod vocabulary;
 
 pub use check::check;
 pub use report::{BoxPx, CheckTimings, CodeFound, Report};

@@ -44,25 +44,6 @@ pub struct LineRead {
 }
 
 impl LineRead {
-    /// One word of `chars`, each a character with its box's left and right edge in crop pixels,
-    /// all read with confidence 90: for tests of the stages that look at a read's boxes (the
-    /// glyph-shape rules), as [`ScriptedRecognizer`] is for those that look at its text.
-    pub fn of_boxes(chars: &[(char, i32, i32)]) -> LineRead {
-        LineRead {
-            chars: chars
-                .iter()
-                .enumerate()
-                .map(|(i, &(ch, x0, x1))| CharRead {
-                    ch,
-                    confidence: 90.0,
-                    x0,
-                    x1,
-                    word_start: i == 0,
-                })
-                .collect(),
-        }
-    }
-
     /// The text, with a space before each word after the first.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -150,6 +131,7 @@ pub trait Recognizer {
 }
 
 /// A recogniser that answers from a script, for unit tests of the stages above OCR.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct ScriptedRecognizer {
     /// Answers returned in order, then empty reads.
@@ -158,6 +140,7 @@ pub struct ScriptedRecognizer {
     pub calls: usize,
 }
 
+#[cfg(test)]
 impl ScriptedRecognizer {
     /// A recogniser that will answer `texts` in order, each with `confidence`.
     pub fn new(texts: &[&str], confidence: f32) -> Self {
@@ -169,12 +152,14 @@ impl ScriptedRecognizer {
 }
 
 /// Both engines answer from the one script, in the order asked.
+#[cfg(test)]
 impl Readers for ScriptedRecognizer {
     fn read(&mut self, line: &GrayImage, ask: Ask) -> Result<LineRead> {
         self.read_line(line, ask.charset)
     }
 }
 
+#[cfg(test)]
 impl Recognizer for ScriptedRecognizer {
     fn read_line(&mut self, line: &GrayImage, _charset: Charset) -> Result<LineRead> {
         self.calls += 1;

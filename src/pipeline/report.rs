@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use super::BlurScore;
 use super::barcode::Symbology;
+use super::evidence::Evidence;
 use super::serial::{FullSerial, LabelSerial, MatchKind};
-use super::verdict::{Evidence, Reason, Thresholds, Verdict, decide};
+use super::verdict::{Reason, Thresholds, Verdict, decide};
 use crate::photo_format::PhotoFormat;
 
 /// A box in photo pixels.

@@ -14,6 +14,8 @@
 
 use std::fmt;
 
+use super::vocabulary::{SERIAL_CAPTIONS, VERIFICATION_CAPTIONS};
+
 /// Longest accepted serial, in characters.
 pub const MAX_SERIAL_LEN: usize = 64;
 
@@ -177,9 +179,6 @@ fn is_model(model: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '/')
 }
-
-/// Serial-field captions as OCR sees them (upper case, spaces removed).
-pub(crate) const CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
 
 /// Classes of a short serial's 9 positions.
 const SHORT_CLASSES: [Class; 9] = [
@@ -404,13 +403,10 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
     }
 }
 
-/// Captions of the label's verification code, upper case (`VC` also as `V/C` and `V.C`).
-const CODE_CAPTIONS: &[&str] = &["VERIFICATION", "VERIFY", "V/C", "V.C", "VC"];
-
 /// `text` up to the label's verification code, when the code was read on the serial's line.
 ///
 /// The code is a secret and never part of a serial, so it must reach neither a serial's parse
-/// nor a report. The text is cut (and trimmed) at a code caption ([`CODE_CAPTIONS`]) that starts
+/// nor a report. The text is cut (and trimmed) at a code caption ([`VERIFICATION_CAPTIONS`]) that starts
 /// a word or follows the eight digits of a short serial (OCR often drops the space:
 /// `U95625895VCJKEXCK`), or at a word of 5–7 letters after eight digits and a space (a code
 /// printed without a caption; a feature suffix is glued to the digits), or at a glued tail after
@@ -425,7 +421,7 @@ pub fn before_verification_code(text: &str) -> &str {
         let word_start =
             i == 0 || (!upper[i - 1].is_ascii_alphanumeric() && !matches!(upper[i - 1], '-' | '/'));
         let after_short = i >= 8 && digits(i - 8..i);
-        let caption = CODE_CAPTIONS.iter().any(|cap| {
+        let caption = VERIFICATION_CAPTIONS.iter().any(|cap| {
             let cap: Vec<char> = cap.chars().collect();
             upper[i..].starts_with(&cap)
         });
@@ -479,7 +475,10 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
         }
     }
     let compact: String = chars.iter().collect();
-    let captions: Vec<Vec<char>> = CAPTIONS.iter().map(|c| c.chars().collect()).collect();
+    let captions: Vec<Vec<char>> = SERIAL_CAPTIONS
+        .iter()
+        .map(|c| c.chars().collect())
+        .collect();
     let mut found = Vec::new();
     for start in 0..chars.len() {
         // Character slices, not byte slices: OCR output may hold any Unicode.
@@ -511,7 +510,7 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
     }
     // A parse whose model starts with the end of a caption ("NDS-…" after "S/N") yields to the
     // parse of the same text that starts after it.
-    let remnant = |p: &str| !p.is_empty() && CAPTIONS.iter().any(|cap| cap.ends_with(p));
+    let remnant = |p: &str| !p.is_empty() && SERIAL_CAPTIONS.iter().any(|cap| cap.ends_with(p));
     let all = found.clone();
     found.retain(|serial| {
         let LabelSerial::Full(a) = serial else {
@@ -532,7 +531,7 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
     // A short serial counts only when it is the line's whole value (after an optional caption):
     // nine characters cut out of a longer, unreadable full serial prove nothing.
     let mut value = compact.as_str();
-    if let Some(cap) = CAPTIONS.iter().find(|cap| value.starts_with(*cap)) {
+    if let Some(cap) = SERIAL_CAPTIONS.iter().find(|cap| value.starts_with(*cap)) {
         value = &value[cap.len()..];
     }
     let value = value

@@ -40,7 +40,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::barcode::CodeRead;
+use super::evidence::{Evidence, FieldRead};
+
 use super::serial::{Comparison, FullSerial, LabelSerial, MatchKind, compare};
 
 /// The answer for one photo.
@@ -125,6 +126,59 @@ pub enum Reason {
     BarcodeOnly,
 }
 
+impl Reason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Reason; 20] = [
+        Reason::FullSerialEqual,
+        Reason::ShortSerialEqual,
+        Reason::SerialDiffers,
+        Reason::ConfusableCharacters,
+        Reason::LowConfidence,
+        Reason::UnstableRead,
+        Reason::MultipleSerials,
+        Reason::SerialUnreadable,
+        Reason::RegionBlurry,
+        Reason::PhotoBlurry,
+        Reason::NoSerialField,
+        Reason::NoText,
+        Reason::UnreadSerialField,
+        Reason::MotionBlur,
+        Reason::TooMuchText,
+        Reason::BarcodeAgrees,
+        Reason::BarcodeSettlesLookalikes,
+        Reason::BarcodeDisagrees,
+        Reason::BarcodeDiffers,
+        Reason::BarcodeOnly,
+    ];
+
+    /// The reason's name everywhere labelcheck writes one: text and JSON output, annotated
+    /// photos, the review page, logs (`short_serial_equal`, ...); the same as its JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::FullSerialEqual => "full_serial_equal",
+            Reason::ShortSerialEqual => "short_serial_equal",
+            Reason::SerialDiffers => "serial_differs",
+            Reason::ConfusableCharacters => "confusable_characters",
+            Reason::LowConfidence => "low_confidence",
+            Reason::UnstableRead => "unstable_read",
+            Reason::MultipleSerials => "multiple_serials",
+            Reason::SerialUnreadable => "serial_unreadable",
+            Reason::RegionBlurry => "region_blurry",
+            Reason::PhotoBlurry => "photo_blurry",
+            Reason::NoSerialField => "no_serial_field",
+            Reason::NoText => "no_text",
+            Reason::UnreadSerialField => "unread_serial_field",
+            Reason::MotionBlur => "motion_blur",
+            Reason::TooMuchText => "too_much_text",
+            Reason::BarcodeAgrees => "barcode_agrees",
+            Reason::BarcodeSettlesLookalikes => "barcode_settles_lookalikes",
+            Reason::BarcodeDisagrees => "barcode_disagrees",
+            Reason::BarcodeDiffers => "barcode_differs",
+            Reason::BarcodeOnly => "barcode_only",
+        }
+    }
+}
+
 /// The range of [`super::sharpness::smear`] (sharpness along a text crop over across it) that sharp
 /// print keeps. Measured on testdata: 0.30–6.6 for every legible photo that is not smeared;
 /// 0.11–0.14 for text smeared along its lines by motion (the three mild-blur photos whose serial
@@ -175,70 +229,6 @@ impl Default for Thresholds {
             min_char_confidence: 60.0,
         }
     }
-}
-
-/// One serial field found on the photo and what was read there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldRead {
-    /// The serial from the field's reading (the learned reader's), normalised, if it parsed.
-    pub serial: Option<LabelSerial>,
-    /// The serials from the second, independent readings (Tesseract's); `None` where one did not
-    /// parse.
-    pub others: Vec<Option<LabelSerial>>,
-    /// The raw text of the field's reading.
-    pub raw: String,
-    /// The raw text of the other reads, in the order of `others`.
-    pub others_raw: Vec<String>,
-    /// Lowest character confidence of each other read, 0–100, in the order of `others`.
-    #[serde(default)]
-    pub others_min_confidence: Vec<f32>,
-    /// Lowest character confidence of the field's reading, 0–100.
-    pub min_confidence: f32,
-    /// Sharpness of the value crop (see [`Thresholds::region_blur_min`]).
-    pub region_blur: f64,
-    /// [`super::sharpness::smear`] of the value crop, if it is not flat.
-    #[serde(default)]
-    pub region_smear: Option<f64>,
-    /// Box of the field in photo pixels `(x0, y0, x1, y1)`.
-    pub bbox: (f32, f32, f32, f32),
-}
-
-/// Evidence about the whole photo: everything [`decide`] looks at, so that a stored report can be
-/// decided again under other thresholds without reading the photo again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// Serial fields found.
-    pub fields: Vec<FieldRead>,
-    /// Whether a serial caption was read anywhere.
-    pub caption_seen: bool,
-    /// How many labels the photo seems to show: the most of serial captions, `Model:` lines and
-    /// `Verification Code` lines read.
-    pub labels_seen: usize,
-    /// Text lines read (found by the locator, at most [`super::lines::MAX_LINES_READ`]).
-    pub lines: usize,
-    /// Text lines found but not read, beyond [`super::lines::MAX_LINES_READ`] or
-    /// [`super::lines::MAX_TEXT_READ`]. Any of them may hold a serial, so the verdict can only be
-    /// BLURRY or INCONCLUSIVE.
-    #[serde(default)]
-    pub lines_unread: usize,
-    /// Median sharpness of the text lines read (see [`Thresholds::region_blur_min`]), if any.
-    pub text_blur: Option<f64>,
-    /// Median [`super::sharpness::smear`] of the text lines read, if any: how much sharper the text is
-    /// across than along (near 0 for text smeared by motion along it). Measured on the crops that
-    /// were read, so after the streak was undone when `streak_px` is set.
-    #[serde(default)]
-    pub text_smear: Option<f64>,
-    /// Length of the motion streak along the text that was undone before reading
-    /// ([`super::deblur`]), crop pixels at 32 px capitals; `None` when the text was not smeared
-    /// along its lines.
-    #[serde(default)]
-    pub streak_px: Option<f32>,
-    /// Normalised blur score of the whole photo.
-    pub photo_blur: f64,
-    /// The QR codes and barcodes found and decoded ([`super::barcode`]), with the serial each
-    /// holds; never their other content.
-    #[serde(default)]
-    pub codes: Vec<CodeRead>,
 }
 
 /// The decision and the field it rests on.
@@ -410,7 +400,9 @@ fn sure_second_reading(field: &FieldRead) -> Option<&LabelSerial> {
         .find_map(|(i, s)| s.filter(|s| reads[i + 1..].contains(&Some(*s))))
 }
 
-/// [`decide`] on the lines that were read, as if they were all the photo holds.
+/// [`decide`] on the lines that were read, as if they were all the photo holds: no serial read,
+/// a label left unread, two serials, the chosen field blurred, then the chosen field's serial
+/// against the reported one.
 fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Thresholds) -> Decision {
     // The fields whose first read parsed, with that serial.
     let readable: Vec<(usize, &LabelSerial)> = evidence
@@ -420,68 +412,13 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
         .filter_map(|(i, f)| Some((i, f.serial.as_ref()?)))
         .collect();
     if readable.is_empty() {
-        let first_field = (!evidence.fields.is_empty()).then_some(0);
-        if evidence.photo_blur < t.photo_blur_min {
-            return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], first_field);
-        }
-        if evidence.lines == 0 {
-            return decision(Verdict::NotFound, vec![Reason::NoText], None);
-        }
-        let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
-        let field_blurry = evidence
-            .fields
-            .iter()
-            .any(|f| f.region_blur < t.region_blur_min);
-        if field_blurry || text_blurry {
-            return decision(Verdict::Blurry, vec![Reason::RegionBlurry], first_field);
-        }
-        // Text smeared by motion; or a streak was undone and still no serial read: a retake.
-        if evidence.streak_px.is_some()
-            || smeared(evidence.text_smear, false)
-            || evidence
-                .fields
-                .iter()
-                .any(|f| smeared(f.region_smear, false))
-        {
-            return decision(Verdict::Blurry, vec![Reason::MotionBlur], first_field);
-        }
-        if evidence.caption_seen || first_field.is_some() {
-            return decision(
-                Verdict::Inconclusive,
-                vec![Reason::SerialUnreadable],
-                first_field,
-            );
-        }
-        return decision(Verdict::NotFound, vec![Reason::NoSerialField], None);
+        return nothing_read(evidence, t);
     }
-
-    // Every label on the photo must have given its serial: one left unread may be a different one.
-    if evidence.labels_seen > readable.len() {
-        let mut d = decision(
-            Verdict::Inconclusive,
-            vec![Reason::UnreadSerialField],
-            Some(readable[0].0),
-        );
-        if let Some(i) = evidence.fields.iter().position(|f| f.serial.is_none()) {
-            d.field = Some(i);
-        }
+    if let Some(d) = another_serial_possible(evidence, &readable) {
         return d;
     }
-
-    // Distinct serials: two reads of the same device (full and short, or twice) are one serial.
-    let (first, base) = readable[0];
-    let same_device = |a: &LabelSerial, b: &LabelSerial| match (a, b) {
-        (LabelSerial::Full(x), LabelSerial::Full(y)) => x == y,
-        _ => a.short() == b.short(),
-    };
-    if readable.iter().any(|&(_, other)| !same_device(base, other)) {
-        return decision(
-            Verdict::Inconclusive,
-            vec![Reason::MultipleSerials],
-            Some(first),
-        );
-    }
     // Prefer the full serial if the label shows both forms.
+    let (first, base) = readable[0];
     let (chosen, serial) = readable
         .iter()
         .copied()
@@ -496,33 +433,7 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
     }
     let confident = field.min_confidence >= t.min_char_confidence;
     match compare(serial, reported) {
-        Comparison::Match(kind) => {
-            let mut reasons = vec![match kind {
-                MatchKind::FullSerial => Reason::FullSerialEqual,
-                MatchKind::ShortSerial => Reason::ShortSerialEqual,
-            }];
-            // The second reading contradicts when it is a sure reading of another serial, beyond
-            // look-alikes and beyond a serial read in part: [`sure_second_reading`]. An
-            // unreadable or unsure one neither confirms nor contradicts.
-            let contradicted = sure_second_reading(field)
-                .is_some_and(|s| matches!(compare(s, reported), Comparison::Mismatch));
-            if !confident {
-                reasons.push(Reason::LowConfidence);
-            }
-            if contradicted {
-                reasons.push(Reason::UnstableRead);
-            }
-            if confident && !contradicted {
-                Decision {
-                    verdict: Verdict::Match,
-                    reasons,
-                    match_kind: Some(kind),
-                    field: Some(chosen),
-                }
-            } else {
-                decision(Verdict::Inconclusive, reasons, Some(chosen))
-            }
-        }
+        Comparison::Match(kind) => equal_serial(field, chosen, kind, confident, reported),
         Comparison::Confusable { .. } => decision(
             Verdict::Inconclusive,
             vec![Reason::ConfusableCharacters],
@@ -533,35 +444,166 @@ fn decide_on_lines_read(evidence: &Evidence, reported: &FullSerial, t: &Threshol
             vec![Reason::SerialUnreadable],
             Some(chosen),
         ),
-        Comparison::Mismatch => {
-            // A MISMATCH tells a rightful owner their device is wrong: the other serial must be
-            // read surely and corroborated by the second reading, which must also differ from
-            // the reported serial beyond look-alikes (a code can corroborate it too: see
-            // [`weigh_codes`]).
-            let corroborated = field
-                .others
-                .iter()
-                .flatten()
-                .any(|s| matches!(compare(s, reported), Comparison::Mismatch));
-            if confident && corroborated {
-                decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
-            } else {
-                let mut reasons = vec![Reason::SerialDiffers];
-                reasons.push(if confident {
-                    Reason::UnstableRead
-                } else {
-                    Reason::LowConfidence
-                });
-                decision(Verdict::Inconclusive, reasons, Some(chosen))
-            }
+        Comparison::Mismatch => other_serial(field, chosen, confident, reported),
+    }
+}
+
+/// No field's reading parsed as a serial: BLURRY when the photo, the text or a field is blurred
+/// or smeared; INCONCLUSIVE when a caption or a field was seen; NOT_FOUND otherwise.
+fn nothing_read(evidence: &Evidence, t: &Thresholds) -> Decision {
+    let first_field = (!evidence.fields.is_empty()).then_some(0);
+    if evidence.photo_blur < t.photo_blur_min {
+        return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], first_field);
+    }
+    if evidence.lines == 0 {
+        return decision(Verdict::NotFound, vec![Reason::NoText], None);
+    }
+    let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
+    let field_blurry = evidence
+        .fields
+        .iter()
+        .any(|f| f.region_blur < t.region_blur_min);
+    if field_blurry || text_blurry {
+        return decision(Verdict::Blurry, vec![Reason::RegionBlurry], first_field);
+    }
+    // Text smeared by motion; or a streak was undone and still no serial read: a retake.
+    if evidence.streak_px.is_some()
+        || smeared(evidence.text_smear, false)
+        || evidence
+            .fields
+            .iter()
+            .any(|f| smeared(f.region_smear, false))
+    {
+        return decision(Verdict::Blurry, vec![Reason::MotionBlur], first_field);
+    }
+    if evidence.caption_seen || first_field.is_some() {
+        return decision(
+            Verdict::Inconclusive,
+            vec![Reason::SerialUnreadable],
+            first_field,
+        );
+    }
+    decision(Verdict::NotFound, vec![Reason::NoSerialField], None)
+}
+
+/// INCONCLUSIVE when the photo may hold a serial other than the one read: a label whose serial
+/// was left unread (one may be a different one), or two different serials read (two reads of
+/// the same device, full and short or twice, are one serial).
+fn another_serial_possible(
+    evidence: &Evidence,
+    readable: &[(usize, &LabelSerial)],
+) -> Option<Decision> {
+    if evidence.labels_seen > readable.len() {
+        let mut d = decision(
+            Verdict::Inconclusive,
+            vec![Reason::UnreadSerialField],
+            Some(readable[0].0),
+        );
+        if let Some(i) = evidence.fields.iter().position(|f| f.serial.is_none()) {
+            d.field = Some(i);
         }
+        return Some(d);
+    }
+    let (first, base) = readable[0];
+    let same_device = |a: &LabelSerial, b: &LabelSerial| match (a, b) {
+        (LabelSerial::Full(x), LabelSerial::Full(y)) => x == y,
+        _ => a.short() == b.short(),
+    };
+    readable
+        .iter()
+        .any(|&(_, other)| !same_device(base, other))
+        .then(|| {
+            decision(
+                Verdict::Inconclusive,
+                vec![Reason::MultipleSerials],
+                Some(first),
+            )
+        })
+}
+
+/// The serial read equals the reported one: MATCH when every character is confident and the
+/// second reading does not contradict it; else INCONCLUSIVE.
+fn equal_serial(
+    field: &FieldRead,
+    chosen: usize,
+    kind: MatchKind,
+    confident: bool,
+    reported: &FullSerial,
+) -> Decision {
+    let mut reasons = vec![match kind {
+        MatchKind::FullSerial => Reason::FullSerialEqual,
+        MatchKind::ShortSerial => Reason::ShortSerialEqual,
+    }];
+    // The second reading contradicts when it is a sure reading of another serial, beyond
+    // look-alikes and beyond a serial read in part: [`sure_second_reading`]. An unreadable or
+    // unsure one neither confirms nor contradicts.
+    let contradicted = sure_second_reading(field)
+        .is_some_and(|s| matches!(compare(s, reported), Comparison::Mismatch));
+    if !confident {
+        reasons.push(Reason::LowConfidence);
+    }
+    if contradicted {
+        reasons.push(Reason::UnstableRead);
+    }
+    if confident && !contradicted {
+        Decision {
+            verdict: Verdict::Match,
+            reasons,
+            match_kind: Some(kind),
+            field: Some(chosen),
+        }
+    } else {
+        decision(Verdict::Inconclusive, reasons, Some(chosen))
+    }
+}
+
+/// The serial read differs from the reported one. A MISMATCH tells a rightful owner their
+/// device is wrong: the other serial must be read surely and corroborated by the second
+/// reading, which must also differ from the reported serial beyond look-alikes (a code can
+/// corroborate it too: see [`weigh_codes`]); else INCONCLUSIVE.
+fn other_serial(
+    field: &FieldRead,
+    chosen: usize,
+    confident: bool,
+    reported: &FullSerial,
+) -> Decision {
+    let corroborated = field
+        .others
+        .iter()
+        .flatten()
+        .any(|s| matches!(compare(s, reported), Comparison::Mismatch));
+    if confident && corroborated {
+        decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
+    } else {
+        let mut reasons = vec![Reason::SerialDiffers];
+        reasons.push(if confident {
+            Reason::UnstableRead
+        } else {
+            Reason::LowConfidence
+        });
+        decision(Verdict::Inconclusive, reasons, Some(chosen))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::barcode::CodeRead;
     use crate::pipeline::serial::{parse_full, parse_reported};
+
+    #[test]
+    fn a_reason_has_one_name_in_text_and_json() {
+        for reason in Reason::ALL {
+            assert_eq!(
+                serde_json::to_value(reason)
+                    .ok()
+                    .as_ref()
+                    .and_then(|v| v.as_str()),
+                Some(reason.as_str()),
+                "{reason:?}"
+            );
+        }
+    }
 
     const REPORTED: &str = "DS-2CD2143G2-I20230415AAWRL12345678";
     /// A neighbour of [`REPORTED`] (last digit +1).

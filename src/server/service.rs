@@ -271,12 +271,16 @@ impl pb::label_verifier_server::LabelVerifier for Verifier {
                 self.record_report(&report, queue_ms, started);
                 span.record("verdict", report.verdict.as_str());
                 let t = report.timings;
+                let reasons: Vec<&str> = report.reasons.iter().map(|r| r.as_str()).collect();
+                let region = report
+                    .serial_region
+                    .map(|b| format!("{} {} {} {}", b.x0, b.y0, b.x1, b.y1));
                 tracing::info!(
-                    reasons = ?report.reasons,
+                    reasons = %reasons.join(","),
                     blur = report.blur_score_normalized.0,
                     region_blur = report.region_blur_score,
                     confidence = report.confidence,
-                    region = ?report.serial_region,
+                    region = region.as_deref(),
                     queue_ms,
                     decode_ms = t.decode_ms,
                     locate_ms = t.locate_ms,
@@ -287,7 +291,7 @@ impl pb::label_verifier_server::LabelVerifier for Verifier {
                     "verified"
                 );
                 // The serial read is not secret, but OCR text stays out of info-level logs.
-                tracing::debug!(serial_read = ?report.serial_read, "serial read");
+                tracing::debug!(serial_read = report.serial_read.as_deref(), "serial read");
                 Ok(Response::new(response(report, case_id, queue_ms)))
             }
             Err(error) => Err(self.refuse(&error, started)),

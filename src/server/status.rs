@@ -6,11 +6,12 @@
 //! | overloaded         | RESOURCE_EXHAUSTED | google.rpc.RetryInfo (retry after 100 ms) |
 //! | deadline exceeded  | DEADLINE_EXCEEDED  |                                          |
 //! | cancelled          | CANCELLED          |                                          |
-//! | shutting down      | UNAVAILABLE        |                                          |
 //! | internal, config   | INTERNAL           | logged with its cause; the caller sees a generic message |
 //!
 //! Every status also carries google.rpc.ErrorInfo with the error's stable [`Error::code`]
-//! (domain `labelcheck`), so callers can branch without parsing messages.
+//! (domain `labelcheck`), so callers can branch without parsing messages. UNAVAILABLE at
+//! shutdown is the transport's (the server sends GOAWAY and stops accepting calls), with no
+//! ErrorInfo; `docs/calling.md` lists every status a caller may see.
 
 use std::time::Duration;
 
@@ -29,7 +30,6 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::Overloaded => Code::ResourceExhausted,
         ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
         ErrorKind::Cancelled => Code::Cancelled,
-        ErrorKind::Unavailable => Code::Unavailable,
         ErrorKind::Internal | ErrorKind::Config => Code::Internal,
     }
 }
@@ -54,9 +54,7 @@ pub fn to_status(error: &Error) -> Status {
             tracing::error!(error = %error, code = error.code(), "request failed inside the service");
             "internal error; the server logged its cause".to_string()
         }
-        ErrorKind::DeadlineExceeded | ErrorKind::Cancelled | ErrorKind::Unavailable => {
-            error.to_string()
-        }
+        ErrorKind::DeadlineExceeded | ErrorKind::Cancelled => error.to_string(),
     };
     Status::with_error_details(code, message, details)
 }
@@ -90,7 +88,6 @@ mod tests {
                 Code::DeadlineExceeded,
             ),
             (Error::Cancelled, Code::Cancelled),
-            (Error::ShuttingDown, Code::Unavailable),
             (
                 Error::Internal {
                     component: "ocr",
