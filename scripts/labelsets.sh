@@ -31,7 +31,8 @@ for set in "${sets[@]}"; do
   rm -rf "$dir"
   count=600
   case $set in tampered | slips) count=40 ;; esac
-  cargo run --quiet --example gen_testdata -- --set "$set" --count "$count" --out "$dir" >&2
+  # The release profile, as scripts/run.sh builds it: the two share every compiled dependency.
+  cargo run --release --example gen_testdata -- --set "$set" --count "$count" --out "$dir" >&2
   have=$(sha256sum "$dir/manifest.csv" | cut -d' ' -f1)
   if [ -n "$want" ] && [ "$want" != "$have" ]; then
     echo "labelsets: $set's manifest is $have, testdata/labelsets.sha256 records $want: the generator or a font package changed" >&2

@@ -6,5 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --release --quiet
+echo "run.sh: building labelcheck (release; the first build compiles every dependency, about 10 minutes on 2 cores)" >&2
+cargo build --release
+echo "run.sh: serving gRPC on 127.0.0.1:50051 (metrics on http://127.0.0.1:9464/metrics) until SIGTERM or Ctrl-C" >&2
 exec ./target/release/labelcheck serve "$@"

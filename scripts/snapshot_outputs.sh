@@ -2,7 +2,7 @@
 # Writes labelcheck's observable outputs over testdata into one folder, with wall-clock timings
 # and pointer addresses (Tesseract's exit warnings) removed, so that two folders can be compared with `diff -r` before and after a change that must
 # not change behaviour:
-#   accuracy.txt   `cargo test --release --test accuracy --test motion --test glyph_shapes` output
+#   accuracy.txt   `cargo test --release --test accuracy --test motion` output
 #   batch.jsonl    `labelcheck batch testdata/manifest.csv` rows, sorted by row, timings dropped
 #   grpc.jsonl     every testdata photo sent to a real `labelcheck serve` on 127.0.0.1 over gRPC
 #                  (Python grpcio client), replies as JSON, timings dropped
@@ -15,7 +15,7 @@ export OMP_THREAD_LIMIT=1
 cargo build --release --quiet --bin labelcheck
 BIN=./target/release/labelcheck
 
-cargo test --release --quiet --test accuracy --test motion --test glyph_shapes -- --nocapture --test-threads 1 2>&1 \
+cargo test --release --quiet --test accuracy --test motion -- --nocapture --test-threads 1 2>&1 \
   | grep -vE '^(test result|running|     Running|    Finished)' \
   | sed -E 's/finished in [0-9.]+s//; s/[0-9.]+ ?ms\b/<ms>/g; s/0x[0-9a-f]+/0x_/g' > "$out/accuracy.txt"
 
