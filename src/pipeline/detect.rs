@@ -105,8 +105,8 @@ fn text_height(located: &[TextLine]) -> Option<f32> {
 pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     let (w, h) = (gray.width() as f32, gray.height() as f32);
     let (region, scale) = match text_height(located) {
-        Some(median) => {
-            let margin = REGION_MARGIN * median;
+        Some(text) => {
+            let margin = REGION_MARGIN * text;
             let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
             for l in located {
                 let b = l.bbox();
@@ -119,7 +119,7 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
                 (r[3] + margin).clamp(1.0, h),
             ];
             let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
-            let scale = (DETECT_TEXT_PX / median.max(1.0))
+            let scale = (DETECT_TEXT_PX / text.max(1.0))
                 .min(MAX_UPSCALE)
                 .min((MAX_DETECT_PIXELS / area).sqrt());
             (region, scale)
