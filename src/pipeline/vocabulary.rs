@@ -22,11 +22,18 @@ pub const VERIFICATION_WORD: &str = "VERIFICATION";
 
 /// Words of fields other than the serial (model, verification code, MAC, power, origin): a line
 /// holding one never holds the serial value.
-pub const OTHER_FIELD_WORDS: &[&str] = &["MODEL", "VERIFICATION", "CODE", "MAC", "POWER", "MADE"];
+pub const OTHER_FIELD_WORDS: &[&str] = &[
+    MODEL_WORD,
+    VERIFICATION_WORD,
+    "CODE",
+    "MAC",
+    "POWER",
+    "MADE",
+];
 
 /// Words printed on device labels; reading some of them shows the text is the right way up.
 pub const LABEL_WORDS: &[&str] = &[
-    "MODEL",
+    MODEL_WORD,
     "SERIAL",
     "S/N",
     "SN:",
@@ -38,5 +45,5 @@ pub const LABEL_WORDS: &[&str] = &[
     "CAMERA",
     "RECORDER",
     "DEVICE",
-    "VERIFICATION",
+    VERIFICATION_WORD,
 ];
