@@ -1,5 +1,9 @@
-//! Command-line flags (clap derive). Every flag can also be set by a `LABELCHECK_*` environment
-//! variable; a flag given on the command line wins.
+//! Command-line flags (clap derive), raw: [`crate::config`] validates them into settings.
+//!
+//! The flags shared by every command and every flag of `serve` can also be set by a
+//! `LABELCHECK_*` environment variable (a container's configuration), as can `batch --jobs`
+//! (`LABELCHECK_JOBS`) and `check --json` (`LABELCHECK_JSON`); the other commands' flags, which
+//! name files and runs, cannot. A flag given on the command line wins.
 
 use std::path::PathBuf;
 
@@ -280,4 +284,31 @@ pub struct RescoreArgs {
     /// New minimum character confidence (0-100) for a MATCH [default: built-in].
     #[arg(long)]
     pub min_char_confidence: Option<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// What the module documentation claims: every `serve` flag and every shared flag has a
+    /// `LABELCHECK_*` variable.
+    #[test]
+    fn serve_and_shared_flags_are_environment_variables() {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("serve");
+        let flags = serve
+            .get_arguments()
+            .chain(cli.get_arguments())
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"));
+        for flag in flags {
+            let env = flag.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert!(
+                env.as_deref().is_some_and(|e| e.starts_with("LABELCHECK_")),
+                "--{} has no LABELCHECK_* variable",
+                flag.get_id()
+            );
+        }
+    }
 }

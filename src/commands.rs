@@ -1,18 +1,21 @@
-//! The commands behind `labelcheck`'s subcommands: each turns its validated flags into a call of
-//! the core or an adapter and says how it ended ([`Ended`]); `main` maps that to an exit code.
-//! Failures are messages for standard error that name the file or flag at fault.
+//! The commands behind `labelcheck`'s subcommands: each takes its validated settings
+//! ([`crate::config`]), calls the core or an adapter and says how it ended ([`Ended`]); `main`
+//! maps that to an exit code. Failures are [`Error`]s whose messages name the file or flag at
+//! fault.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{
-    BatchArgs, CheckArgs, GhzPayloadArgs, LoadArgs, LogFormat, RescoreArgs, ReviewArgs, ServeArgs,
+use crate::cli::{GhzPayloadArgs, LogFormat};
+use crate::config::{
+    BatchSettings, CheckSettings, Config, LoadSettings, RescoreSettings, ReviewSettings,
+    ServeSettings,
 };
-use crate::config::{Config, MAX_WORKERS, ServeSettings};
+use crate::error::{Error, Result};
 use crate::output::{facts_text, json_with_photo, report_text, rescore_text};
-use crate::pipeline::serial::parse_reported;
-use crate::pipeline::verdict::{Thresholds, Verdict};
+use crate::pipeline::serial::FullSerial;
+use crate::pipeline::verdict::Verdict;
 use crate::server::{self, proto::pb};
 use crate::{analyze_photo, batch, load as load_driver, pipeline};
 
@@ -27,8 +30,8 @@ pub enum Ended {
     Interrupted,
 }
 
-/// A command's result: how it ended, or a message naming what failed.
-pub type Outcome = Result<Ended, String>;
+/// A command's result: how it ended, or what failed.
+pub type Outcome = Result<Ended>;
 
 /// Sets up logging on standard error: `format`, filtered by `LABELCHECK_LOG` (tracing's filter
 /// syntax) or else `default_level` (`info` for `serve`, one line per call; `warn` otherwise).
@@ -51,54 +54,58 @@ pub fn init_tracing(format: LogFormat, default_level: &str) {
 
 /// `labelcheck check PHOTO [--serial S]`: the report (exit 0 for MATCH, 1 otherwise), or without
 /// a serial the photo's facts.
-pub fn check(config: &Config, args: &CheckArgs) -> Outcome {
-    let path = args.photo.display();
-    let bytes = read_photo(&args.photo)?;
-    if let Some(serial) = &args.serial {
-        return check_serial(config, args, &bytes, serial);
+pub fn check(config: &Config, settings: &CheckSettings) -> Outcome {
+    let path = &settings.photo;
+    let bytes = read_photo(path)?;
+    if let Some(reported) = &settings.reported {
+        return check_serial(config, settings, &bytes, reported);
     }
-    let facts = analyze_photo(&bytes, &config.pipeline).map_err(|e| format!("{path}: {e}"))?;
-    if args.json {
-        println!("{}", json_with_photo(&facts, &args.photo)?);
+    let facts = analyze_photo(&bytes, &config.pipeline).map_err(|e| Error::file(path, e))?;
+    if settings.json {
+        println!("{}", json_with_photo(&facts, path)?);
     } else {
-        print!("{}", facts_text(&path.to_string(), &facts));
+        print!("{}", facts_text(&path.display().to_string(), &facts));
     }
     Ok(Ended::Success)
 }
 
-fn check_serial(config: &Config, args: &CheckArgs, bytes: &[u8], serial: &str) -> Outcome {
-    let path = args.photo.display();
-    let reported = parse_reported(serial).map_err(|e| format!("--serial {serial:?}: {e}"))?;
-    let mut engine = crate::engines::EnginePair::new(&config.model).map_err(|e| e.to_string())?;
-    if let Some(dir) = &args.debug_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn check_serial(
+    config: &Config,
+    settings: &CheckSettings,
+    bytes: &[u8],
+    reported: &FullSerial,
+) -> Outcome {
+    let path = &settings.photo;
+    let mut engine = crate::engines::EnginePair::new(&config.model)?;
+    if let Some(dir) = &settings.debug_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
     }
     let mut write_errors = Vec::new();
     let mut debug = |name: &str, crop: &image::GrayImage| {
-        if let Some(dir) = &args.debug_dir {
+        if let Some(dir) = &settings.debug_dir {
             let file = dir.join(format!("{name}.png"));
             if let Err(e) = crop.save(&file) {
-                write_errors.push(format!("{}: {e}", file.display()));
+                write_errors.push(Error::file(&file, e));
             }
         }
     };
-    let report = pipeline::check(bytes, &reported, &config.pipeline, &mut engine, &mut debug)
-        .map_err(|e| format!("{path}: {e}"))?;
+    let report = pipeline::check(bytes, reported, &config.pipeline, &mut engine, &mut debug)
+        .map_err(|e| Error::file(path, e))?;
     if let Some(first) = write_errors.first() {
         eprintln!("labelcheck: could not write debug crops: {first}");
     }
-    if let Some(out) = &args.annotate {
+    if let Some(out) = &settings.annotate {
         let photo = pipeline::decode::decode_rgb(bytes, &config.pipeline.limits)
-            .map_err(|e| format!("{path}: {e}"))?;
+            .map_err(|e| Error::file(path, e))?;
         crate::annotate::annotate(&photo, &report)
             .image
             .save_with_format(out, image::ImageFormat::Png)
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+            .map_err(|e| Error::file(out, e))?;
     }
-    if args.json {
-        println!("{}", json_with_photo(&report, &args.photo)?);
+    if settings.json {
+        println!("{}", json_with_photo(&report, path)?);
     } else {
-        print!("{}", report_text(&path.to_string(), &report));
+        print!("{}", report_text(&path.display().to_string(), &report));
     }
     Ok(if report.verdict == Verdict::Match {
         Ended::Success
@@ -108,42 +115,24 @@ fn check_serial(config: &Config, args: &CheckArgs, bytes: &[u8], serial: &str) -
 }
 
 /// `labelcheck batch MANIFEST --out FILE`: every row checked, the summary on standard error.
-pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    if !(1..=MAX_WORKERS).contains(&jobs) {
-        return Err(format!("--jobs {jobs} is outside 1..={MAX_WORKERS}"));
-    }
-    if args.review.is_some() && args.format != batch::Format::Jsonl {
-        return Err("--review reads the output, so it needs --format jsonl".into());
-    }
+pub fn batch(config: &Config, settings: &BatchSettings) -> Outcome {
     let stop = stop_on_signals()?;
-    let options = batch::BatchOptions {
-        manifest: args.manifest.clone(),
-        out: args.out.clone(),
-        format: args.format,
-        jobs,
-        resume: args.resume,
-        shard: args.shard,
-        progress: args.progress,
-    };
     let summary = batch::run(
         std::sync::Arc::new(crate::engines::ModelEngines(config.model.clone())),
-        &config.pipeline,
-        &options,
+        &settings.pipeline,
+        &settings.options,
         &stop,
     )?;
     eprint!("{}", batch::describe(&summary));
-    if let Some(path) = &args.summary_json {
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
-        std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(path) = &settings.summary_json {
+        let json =
+            serde_json::to_string_pretty(&summary).map_err(|e| Error::internal("json", e))?;
+        std::fs::write(path, json + "\n").map_err(|e| Error::file(path, e))?;
     }
-    if let Some(dir) = &args.review
+    if let Some(review) = &settings.review
         && !summary.interrupted
     {
-        let root = crate::review::photos_root_of(&args.manifest);
-        write_review_page(config, &args.out, &root, dir, args.review_all)?;
+        write_review_page(config, review)?;
     }
     Ok(if summary.interrupted {
         Ended::Interrupted
@@ -154,59 +143,41 @@ pub fn batch(config: &Config, args: &BatchArgs) -> Outcome {
 
 /// A flag set by the first SIGINT or SIGTERM (rows in flight finish and are written); a second
 /// one exits at once with status 130.
-fn stop_on_signals() -> Result<Arc<AtomicBool>, String> {
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
             .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .map_err(|e| format!("cannot handle signals: {e}"))?;
+            .map_err(|e| Error::internal("signal handler", e))?;
     }
     Ok(stop)
 }
 
 /// `labelcheck rescore OLD.jsonl --out NEW.jsonl`: every row decided again under the given
 /// thresholds (unset ones keep the built-in values), without OCR.
-pub fn rescore(args: &RescoreArgs) -> Outcome {
-    let mut t = Thresholds::default();
-    if let Some(v) = args.region_blur_min {
-        t.region_blur_min = v;
-    }
-    if let Some(v) = args.photo_blur_min {
-        t.photo_blur_min = v;
-    }
-    if let Some(v) = args.min_char_confidence {
-        t.min_char_confidence = v;
-    }
-    let usable = |v: f64| v.is_finite() && v >= 0.0;
-    if !usable(t.region_blur_min)
-        || !usable(t.photo_blur_min)
-        || !(0.0..=100.0).contains(&t.min_char_confidence)
-    {
-        return Err("thresholds must be finite and non-negative, confidence 0-100".into());
-    }
-    let summary = batch::rescore(&args.input, &args.out, t)?;
+pub fn rescore(settings: &RescoreSettings) -> Outcome {
+    let summary = batch::rescore(&settings.input, &settings.out, settings.thresholds)?;
     eprint!("{}", rescore_text(&summary));
     Ok(Ended::Success)
 }
 
 /// `labelcheck review OUT.jsonl --photos-root R --out DIR`: the static review page.
-pub fn review(config: &Config, args: &ReviewArgs) -> Outcome {
-    write_review_page(config, &args.input, &args.photos_root, &args.out, args.all)?;
+pub fn review(config: &Config, settings: &ReviewSettings) -> Outcome {
+    write_review_page(config, settings)?;
     Ok(Ended::Success)
 }
 
-fn write_review_page(
-    config: &Config,
-    jsonl: &Path,
-    photos_root: &Path,
-    out: &Path,
-    all: bool,
-) -> Result<(), String> {
-    let summary =
-        crate::review::write_review(jsonl, photos_root, out, all, &config.pipeline.limits)?;
+fn write_review_page(config: &Config, review: &ReviewSettings) -> Result<()> {
+    let summary = crate::review::write_review(
+        &review.input,
+        &review.photos_root,
+        &review.out,
+        review.all,
+        &config.pipeline.limits,
+    )?;
     eprintln!(
         "labelcheck: review page {} ({} rows, {} in the gallery, {} annotated photos, {} photos unreadable)",
-        out.join("index.html").display(),
+        review.out.join("index.html").display(),
         summary.rows,
         summary.shown,
         summary.images,
@@ -216,27 +187,28 @@ fn write_review_page(
 }
 
 /// The async runtime for `serve` and `load`: tokio only moves bytes; photos run on the workers.
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("labelcheck-io")
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(|e| Error::internal("async runtime", e))
 }
 
 /// `labelcheck serve`: the gRPC service (and metrics) until SIGTERM/SIGINT and a graceful drain.
-pub fn serve(config: &Config, args: &ServeArgs) -> Outcome {
-    let settings = ServeSettings::from_args(config, args).map_err(|e| e.to_string())?;
+pub fn serve(settings: ServeSettings) -> Outcome {
     runtime()?.block_on(async move {
-        let grpc = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let listen = |addr: std::net::SocketAddr, what: &'static str| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::Connection {
+                    target: addr.to_string(),
+                    reason: format!("cannot listen{what}: {e}"),
+                })
+        };
+        let grpc = listen(settings.listen, "").await?;
         let metrics = match settings.metrics_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?,
-            ),
+            Some(addr) => Some(listen(addr, " for metrics").await?),
             None => None,
         };
         server::serve(
@@ -245,7 +217,6 @@ pub fn serve(config: &Config, args: &ServeArgs) -> Outcome {
             server::termination_signal(),
         )
         .await
-        .map_err(|e| e.to_string())
     })?;
     Ok(Ended::Success)
 }
@@ -261,7 +232,7 @@ pub fn ghz_payload(args: &GhzPayloadArgs) -> Outcome {
         ..Default::default()
     };
     let bytes = request.encode_to_vec();
-    std::fs::write(&args.out, &bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    std::fs::write(&args.out, &bytes).map_err(|e| Error::file(&args.out, e))?;
     eprintln!(
         "labelcheck: wrote a {}-byte VerifyRequest to {} (use with ghz -B)",
         bytes.len(),
@@ -270,18 +241,18 @@ pub fn ghz_payload(args: &GhzPayloadArgs) -> Outcome {
     Ok(Ended::Success)
 }
 
-fn read_photo(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+fn read_photo(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))
 }
 
 /// `labelcheck load`: the load driver against a running server; its report as text or JSON.
-pub fn load(args: &LoadArgs) -> Outcome {
-    let payloads = load_driver::payloads(args)?;
-    let report = runtime()?.block_on(load_driver::run(args, payloads))?;
-    if args.json {
+pub fn load(settings: &LoadSettings) -> Outcome {
+    let payloads = load_driver::payloads(&settings.source)?;
+    let report = runtime()?.block_on(load_driver::run(settings, payloads))?;
+    if settings.json {
         println!(
             "{}",
-            serde_json::to_string(&report).map_err(|e| e.to_string())?
+            serde_json::to_string(&report).map_err(|e| Error::internal("json", e))?
         );
     } else {
         print!("{}", load_driver::describe(&report));

@@ -28,6 +28,26 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// The caller went away or cancelled (gRPC CANCELLED; nobody reads the answer).
     Cancelled,
+    /// A file or connection a command uses failed: a manifest, an output, a server the load
+    /// driver calls. Raised by the command-line tools only; the service reads no files per request.
+    Io,
+}
+
+impl ErrorKind {
+    /// The command-line exit code for a failure of this kind: 2 for every kind, as for a usage
+    /// error clap refuses. Verdicts are not failures: `check --serial` exits 0 for MATCH and 1 for
+    /// any other verdict, and a batch stopped by SIGINT/SIGTERM exits 130 (`main.rs`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::BadInput
+            | ErrorKind::Config
+            | ErrorKind::Internal
+            | ErrorKind::Overloaded
+            | ErrorKind::DeadlineExceeded
+            | ErrorKind::Cancelled
+            | ErrorKind::Io => 2,
+        }
+    }
 }
 
 /// Every failure labelcheck reports.
@@ -87,7 +107,7 @@ pub enum Error {
     },
 
     /// A setting is out of its allowed range.
-    #[error("invalid setting {name}: {reason}")]
+    #[error("--{name}: {reason}")]
     Config {
         /// Name of the setting (flag name without dashes).
         name: &'static str,
@@ -122,6 +142,26 @@ pub enum Error {
     #[error("the request was abandoned: its caller cancelled it or went away")]
     Cancelled,
 
+    /// A file a command reads or writes could not be used (command-line tools only).
+    #[error("{}{}: {reason}", path.display(), line.map(|n| format!(" line {n}")).unwrap_or_default())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The line at fault (1-based), when the file's content is.
+        line: Option<u64>,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The load driver could not reach or talk to the server (command-line tools only).
+    #[error("{target}: {reason}")]
+    Connection {
+        /// The address called.
+        target: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// An internal component (OCR engine, decoder library) failed.
     #[error("internal failure in {component}: {detail}")]
     Internal {
@@ -130,6 +170,34 @@ pub enum Error {
         /// Its own description of the failure.
         detail: String,
     },
+}
+
+impl Error {
+    /// A [`Error::File`] for `path`, with the cause's own words.
+    pub fn file(path: &std::path::Path, cause: impl std::fmt::Display) -> Error {
+        Error::File {
+            path: path.to_path_buf(),
+            line: None,
+            reason: cause.to_string(),
+        }
+    }
+
+    /// A [`Error::File`] for line `line` (1-based) of `path`.
+    pub fn file_line(path: &std::path::Path, line: u64, cause: impl std::fmt::Display) -> Error {
+        Error::File {
+            path: path.to_path_buf(),
+            line: Some(line),
+            reason: cause.to_string(),
+        }
+    }
+
+    /// An [`Error::Internal`] in `component`.
+    pub fn internal(component: &'static str, cause: impl std::fmt::Display) -> Error {
+        Error::Internal {
+            component,
+            detail: cause.to_string(),
+        }
+    }
 }
 
 fn megapixels(pixels: u64) -> String {
@@ -152,6 +220,8 @@ impl Error {
             Error::Overloaded { .. } => "overloaded",
             Error::DeadlineExceeded { .. } => "deadline_exceeded",
             Error::Cancelled => "cancelled",
+            Error::File { .. } => "file",
+            Error::Connection { .. } => "connection",
         }
     }
 
@@ -183,6 +253,7 @@ impl Error {
             Error::Overloaded { .. } => ErrorKind::Overloaded,
             Error::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::File { .. } | Error::Connection { .. } => ErrorKind::Io,
         }
     }
 }

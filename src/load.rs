@@ -17,7 +17,8 @@ use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::batch::{column, open_manifest, photo_path};
-use crate::cli::LoadArgs;
+use crate::config::{LoadLength, LoadSettings, LoadSource};
+use crate::error::{Error, Result};
 use crate::server::proto::pb;
 use crate::server::proto::pb::label_verifier_client::LabelVerifierClient;
 
@@ -95,11 +96,11 @@ pub struct LoadReport {
     pub verdicts: BTreeMap<String, u64>,
 }
 
-/// Reads the payloads named by `--photo/--serial` or `--manifest`.
-pub fn payloads(args: &LoadArgs) -> Result<Vec<Payload>, String> {
-    let read = |path: &Path, serial: &str| -> Result<Payload, String> {
+/// Reads the payloads the settings name: one photo, or every row of a manifest.
+pub fn payloads(source: &LoadSource) -> Result<Vec<Payload>> {
+    let read = |path: &Path, serial: &str| -> Result<Payload> {
         let photo =
-            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into(),
@@ -114,11 +115,9 @@ pub fn payloads(args: &LoadArgs) -> Result<Vec<Payload>, String> {
             name,
         })
     };
-    if let (Some(photo), Some(serial)) = (&args.photo, &args.serial) {
-        return Ok(vec![read(photo, serial)?]);
-    }
-    let Some(manifest) = &args.manifest else {
-        return Err("give --photo and --serial, or --manifest".into());
+    let manifest = match source {
+        LoadSource::Photo { path, serial } => return Ok(vec![read(path, serial)?]),
+        LoadSource::Manifest(manifest) => manifest,
     };
     let (mut reader, headers) = open_manifest(manifest)?;
     let (photo_col, serial_col) = (
@@ -127,14 +126,14 @@ pub fn payloads(args: &LoadArgs) -> Result<Vec<Payload>, String> {
     );
     let mut out = Vec::new();
     for row in reader.records() {
-        let row = row.map_err(|e| format!("{}: {e}", manifest.display()))?;
+        let row = row.map_err(|e| Error::file(manifest, e))?;
         let (Some(photo), Some(serial)) = (row.get(photo_col), row.get(serial_col)) else {
-            return Err(format!("{}: a row is short", manifest.display()));
+            return Err(Error::file(manifest, "a row is short"));
         };
         out.push(read(&photo_path(manifest, photo), serial.trim())?);
     }
     if out.is_empty() {
-        return Err(format!("{}: no rows", manifest.display()));
+        return Err(Error::file(manifest, "no rows"));
     }
     Ok(out)
 }
@@ -146,30 +145,22 @@ struct Sample {
     verdict: Option<pb::Verdict>,
 }
 
-/// Runs the load described by `args` with `payloads` and reports what it measured.
-pub async fn run(args: &LoadArgs, payloads: Vec<Payload>) -> Result<LoadReport, String> {
-    if args.concurrency == 0 || args.connections == 0 {
-        return Err("--concurrency and --connections must be at least 1".into());
-    }
-    if let Some(d) = args.duration
-        && !(d.is_finite() && d > 0.0 && d <= 3600.0)
-    {
-        return Err("--duration must be in (0, 3600] seconds".into());
-    }
-    if let Some(r) = args.rate
-        && !(r.is_finite() && r > 0.0)
-    {
-        return Err("--rate must be positive".into());
-    }
-    let endpoint = Endpoint::from_shared(format!("http://{}", args.target))
-        .map_err(|e| format!("--target {}: {e}", args.target))?
+/// Runs the load described by `settings` with `payloads` and reports what it measured.
+pub async fn run(settings: &LoadSettings, payloads: Vec<Payload>) -> Result<LoadReport> {
+    let target = &settings.target;
+    let unreachable = |e: &dyn std::fmt::Display| Error::Connection {
+        target: target.clone(),
+        reason: e.to_string(),
+    };
+    let endpoint = Endpoint::from_shared(format!("http://{target}"))
+        .map_err(|e| unreachable(&e))?
         .connect_timeout(Duration::from_secs(5));
     let mut clients = Vec::new();
-    for _ in 0..args.connections {
+    for _ in 0..settings.connections {
         let channel: Channel = endpoint
             .connect()
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", args.target))?;
+            .map_err(|e| unreachable(&format!("cannot connect: {e}")))?;
         clients.push(
             LabelVerifierClient::new(channel)
                 .max_encoding_message_size(usize::MAX)
@@ -179,17 +170,15 @@ pub async fn run(args: &LoadArgs, payloads: Vec<Payload>) -> Result<LoadReport, 
     let payloads = Arc::new(payloads);
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let stop_at = args.duration.map(|d| start + Duration::from_secs_f64(d));
-    let limit = if stop_at.is_some() {
-        u64::MAX
-    } else {
-        args.requests
+    let (stop_at, limit) = match settings.length {
+        LoadLength::Duration(d) => (Some(start + d), u64::MAX),
+        LoadLength::Requests(n) => (None, n),
     };
-    let timeout = Duration::from_millis(args.timeout_ms);
+    let timeout = settings.timeout;
     let mut tasks = Vec::new();
-    for worker in 0..args.concurrency {
+    for worker in 0..settings.concurrency {
         let mut client = clients[worker % clients.len()].clone();
-        let (payloads, next, rate) = (Arc::clone(&payloads), Arc::clone(&next), args.rate);
+        let (payloads, next, rate) = (Arc::clone(&payloads), Arc::clone(&next), settings.rate);
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             loop {
@@ -230,10 +219,10 @@ pub async fn run(args: &LoadArgs, payloads: Vec<Payload>) -> Result<LoadReport, 
     }
     let mut samples = Vec::new();
     for task in tasks {
-        samples.extend(task.await.map_err(|e| format!("a load task failed: {e}"))?);
+        samples.extend(task.await.map_err(|e| Error::internal("load task", e))?);
     }
     let seconds = start.elapsed().as_secs_f64();
-    Ok(summarise(samples, seconds, args.concurrency))
+    Ok(summarise(samples, seconds, settings.concurrency))
 }
 
 fn summarise(samples: Vec<Sample>, seconds: f64, concurrency: usize) -> LoadReport {

@@ -2,8 +2,9 @@
 //! exit code. The commands themselves are in [`labelcheck::commands`].
 //!
 //! Exit codes: `check --serial`: 0 for MATCH, 1 for any other verdict; 0 for `check` without a
-//! serial; 130 for a batch stopped by SIGINT/SIGTERM; 2 for any failure (bad input, bad settings,
-//! missing model).
+//! serial; 130 for a batch stopped by SIGINT/SIGTERM; for a failure, its kind's
+//! [`labelcheck::ErrorKind::exit_code`] (2: bad input, bad settings, a missing model, a file or
+//! connection that failed).
 
 use std::process::ExitCode;
 
@@ -11,11 +12,12 @@ use clap::Parser;
 use labelcheck::Config;
 use labelcheck::cli::{Cli, Command};
 use labelcheck::commands::{self, Ended};
+use labelcheck::config::{
+    BatchSettings, CheckSettings, LoadSettings, RescoreSettings, ReviewSettings, ServeSettings,
+};
 
 /// Exit code for any verdict other than MATCH.
 const EXIT_NOT_MATCH: u8 = 1;
-/// Exit code for any failure.
-const EXIT_FAILURE: u8 = 2;
 /// Exit code of a batch stopped by SIGINT/SIGTERM before its end (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -53,29 +55,34 @@ fn main() -> ExitCode {
         Ok(Ended::Success) => ExitCode::SUCCESS,
         Ok(Ended::NotMatch) => ExitCode::from(EXIT_NOT_MATCH),
         Ok(Ended::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
-        Err(message) => {
-            eprintln!("labelcheck: {message}");
-            ExitCode::from(EXIT_FAILURE)
+        Err(error) => {
+            eprintln!("labelcheck: {error}");
+            ExitCode::from(error.kind().exit_code())
         }
     }
 }
 
+/// Turns the command's flags into settings ([`labelcheck::config`]) and runs it.
 fn run(cli: Cli) -> commands::Outcome {
-    let config = || Config::from_args(&cli.global).map_err(|e| e.to_string());
+    let config = || Config::from_args(&cli.global);
     match cli.command {
         // One photo, one engine set: the model files are checked, and the command's own engines
         // are the check that Tesseract and ONNX Runtime load them.
         Command::Check(args) => commands::check(
-            &Config::for_one_photo(&cli.global).map_err(|e| e.to_string())?,
-            &args,
+            &Config::for_one_photo(&cli.global)?,
+            &CheckSettings::from_args(&args)?,
         ),
-        Command::Serve(args) => commands::serve(&config()?, &args),
-        Command::Batch(args) => commands::batch(&config()?, &args),
+        Command::Serve(args) => commands::serve(ServeSettings::from_args(&config()?, &args)?),
+        Command::Batch(args) => {
+            let config = config()?;
+            let settings = BatchSettings::from_args(&config, &args)?;
+            commands::batch(&config, &settings)
+        }
         // The load driver is a client: it needs no model.
-        Command::Load(args) => commands::load(&args),
+        Command::Load(args) => commands::load(&LoadSettings::from_args(&args)?),
         Command::GhzPayload(args) => commands::ghz_payload(&args),
         // Re-scoring reads stored evidence: no model, no photos.
-        Command::Rescore(args) => commands::rescore(&args),
-        Command::Review(args) => commands::review(&config()?, &args),
+        Command::Rescore(args) => commands::rescore(&RescoreSettings::from_args(&args)?),
+        Command::Review(args) => commands::review(&config()?, &ReviewSettings::from_args(&args)),
     }
 }

@@ -10,8 +10,8 @@ use crate::pipeline::blur::NORMALIZED_LONG_SIDE;
 use crate::{PhotoFacts, pipeline::CheckTimings};
 
 /// `value` as one line of JSON with the photo's path added under `photo`.
-pub fn json_with_photo(value: &impl serde::Serialize, photo: &Path) -> Result<String, String> {
-    let mut value = serde_json::to_value(value).map_err(|e| e.to_string())?;
+pub fn json_with_photo(value: &impl serde::Serialize, photo: &Path) -> crate::Result<String> {
+    let mut value = serde_json::to_value(value).map_err(|e| crate::Error::internal("json", e))?;
     if let Some(object) = value.as_object_mut() {
         object.insert("photo".into(), photo.display().to_string().into());
     }

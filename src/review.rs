@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 
 use crate::annotate::{Mark, align, annotate};
 use crate::batch::report_of_row;
+use crate::error::{Error, Result};
 use crate::pipeline::Report;
 use crate::pipeline::decode::{DecodeLimits, decode_rgb};
 use crate::pipeline::verdict::Verdict;
@@ -79,17 +80,16 @@ impl Row {
     }
 }
 
-fn read_rows(jsonl: &Path) -> Result<Vec<Row>, String> {
-    let file = std::fs::File::open(jsonl).map_err(|e| format!("{}: {e}", jsonl.display()))?;
+fn read_rows(jsonl: &Path) -> Result<Vec<Row>> {
+    let file = std::fs::File::open(jsonl).map_err(|e| Error::file(jsonl, e))?;
     let mut rows = Vec::new();
     for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", jsonl.display()))?;
+        let line = line.map_err(|e| Error::file(jsonl, e))?;
         if line.trim().is_empty() {
             continue;
         }
-        let here = || format!("{} line {}", jsonl.display(), n + 1);
-        let object: Map<String, Value> =
-            serde_json::from_str(&line).map_err(|e| format!("{}: {e}", here()))?;
+        let here = |e: &dyn std::fmt::Display| Error::file_line(jsonl, n as u64 + 1, e);
+        let object: Map<String, Value> = serde_json::from_str(&line).map_err(|e| here(&e))?;
         let photo = object
             .get("input")
             .and_then(|i| i.get("photo"))
@@ -111,7 +111,7 @@ fn read_rows(jsonl: &Path) -> Result<Vec<Row>, String> {
                     .unwrap_or("")
                     .into(),
             )),
-            _ => Ok(report_of_row(&object).map_err(|e| format!("{}: {e}", here()))?),
+            _ => Ok(report_of_row(&object).map_err(|e| here(&e))?),
         };
         rows.push(Row {
             row,
@@ -123,7 +123,7 @@ fn read_rows(jsonl: &Path) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-fn jpeg(image: &RgbImage) -> Result<Vec<u8>, String> {
+fn jpeg(image: &RgbImage) -> Result<Vec<u8>> {
     let (w, h) = image.dimensions();
     let view = turbojpeg::Image {
         pixels: image.as_raw().as_slice(),
@@ -134,7 +134,7 @@ fn jpeg(image: &RgbImage) -> Result<Vec<u8>, String> {
     };
     turbojpeg::compress(view, JPEG_QUALITY, turbojpeg::Subsamp::Sub2x2)
         .map(|b| b.to_vec())
-        .map_err(|e| e.to_string())
+        .map_err(|e| Error::internal("jpeg encoder", e))
 }
 
 /// Writes the annotated photo and thumbnail of one row; `Err` says why the photo could not be.
@@ -144,10 +144,10 @@ fn write_images(
     root: &Path,
     out: &Path,
     limits: &DecodeLimits,
-) -> Result<(), String> {
+) -> Result<()> {
     let path = root.join(row.photo.trim());
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let photo = decode_rgb(&bytes, limits).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::file(&path, e))?;
+    let photo = decode_rgb(&bytes, limits).map_err(|e| Error::file(&path, e))?;
     let annotated = annotate(&photo, report);
     let top = imageops::crop_imm(
         &annotated.image,
@@ -162,7 +162,7 @@ fn write_images(
     let thumb = imageops::resize(&top, tw, th, imageops::FilterType::Triangle);
     let write = |dir: &str, image: &RgbImage| {
         let file = out.join(dir).join(format!("row-{}.jpg", row.row));
-        std::fs::write(&file, jpeg(image)?).map_err(|e| format!("{}: {e}", file.display()))
+        std::fs::write(&file, jpeg(image)?).map_err(|e| Error::file(&file, e))
     };
     write("img", &annotated.image)?;
     write("thumbs", &thumb)
@@ -176,11 +176,11 @@ pub fn write_review(
     out: &Path,
     all: bool,
     limits: &DecodeLimits,
-) -> Result<ReviewSummary, String> {
+) -> Result<ReviewSummary> {
     let rows = read_rows(jsonl)?;
     for dir in ["", "img", "thumbs"] {
         let d = out.join(dir);
-        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        std::fs::create_dir_all(&d).map_err(|e| Error::file(&d, e))?;
     }
     let shown: Vec<&Row> = rows
         .iter()
@@ -189,7 +189,9 @@ pub fn write_review(
     let images: Vec<Option<String>> = shown
         .par_iter()
         .map(|row| match &row.outcome {
-            Ok(report) => write_images(row, report, photos_root, out, limits).err(),
+            Ok(report) => write_images(row, report, photos_root, out, limits)
+                .err()
+                .map(|e| e.to_string()),
             Err(_) => None,
         })
         .collect();
@@ -207,7 +209,7 @@ pub fn write_review(
     }
     let html = page(jsonl, &rows, &shown, &images, all);
     let index = out.join("index.html");
-    std::fs::write(&index, html).map_err(|e| format!("{}: {e}", index.display()))?;
+    std::fs::write(&index, html).map_err(|e| Error::file(&index, e))?;
     Ok(summary)
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::resume::DoneRows;
 use super::shard::Shard;
+use crate::error::{Error, Result};
 
 /// The index of the header column `name` (surrounding spaces ignored).
 pub fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
@@ -15,18 +16,14 @@ pub fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
 }
 
 /// Opens a manifest CSV and checks that its header has `photo` and `reported_serial`.
-pub fn open_manifest(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord), String> {
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .clone();
+pub fn open_manifest(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord)> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::file(path, e))?;
+    let headers = reader.headers().map_err(|e| Error::file(path, e))?.clone();
     for required in ["photo", "reported_serial"] {
         if column(&headers, required).is_none() {
-            return Err(format!(
-                "{}: the header has no {required:?} column",
-                path.display()
+            return Err(Error::file(
+                path,
+                format!("the header has no {required:?} column"),
             ));
         }
     }
@@ -89,7 +86,7 @@ pub(super) struct Manifest {
 
 impl Manifest {
     /// Opens `path` ([`open_manifest`]).
-    pub fn open(path: &Path) -> Result<Manifest, String> {
+    pub fn open(path: &Path) -> Result<Manifest> {
         let (reader, headers) = open_manifest(path)?;
         Ok(Manifest {
             path: path.to_path_buf(),
@@ -111,7 +108,7 @@ impl Manifest {
     /// The next manifest record: `Ok(None)` at the end, `Ok(Some(Err(..)))` for a malformed row
     /// (wrong number of fields, bad UTF-8), which is reported as a failed row and skipped, and
     /// `Err` for a failure that ends the run (the file cannot be read). Counts the row.
-    fn next_record(&mut self) -> Result<Option<Result<u64, String>>, String> {
+    fn next_record(&mut self) -> Result<Option<Result<u64, String>>> {
         let row = self.next_row;
         let parsed = match self.reader.read_record(&mut self.record) {
             Ok(true) => Ok(row),
@@ -120,7 +117,7 @@ impl Manifest {
                 csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. } => {
                     Err(e.to_string())
                 }
-                _ => return Err(format!("{}: {e}", self.path.display())),
+                _ => return Err(Error::file(&self.path, e)),
             },
         };
         self.next_row += 1;
@@ -133,11 +130,7 @@ impl Manifest {
     }
 
     /// The next row that `shard` takes and that is not `done`, or `None` at the end.
-    pub fn next_todo(
-        &mut self,
-        shard: Option<Shard>,
-        done: &DoneRows,
-    ) -> Result<Option<Todo>, String> {
+    pub fn next_todo(&mut self, shard: Option<Shard>, done: &DoneRows) -> Result<Option<Todo>> {
         while let Some(parsed) = self.next_record()? {
             let (row, case_id) = match &parsed {
                 Ok(row) => (*row, self.case_id()),
@@ -189,11 +182,7 @@ pub(super) struct Counts {
 }
 
 /// One pass over the manifest: its rows, the rows of `shard`, and how many of those are `done`.
-pub(super) fn count(
-    manifest: &Path,
-    shard: Option<Shard>,
-    done: &DoneRows,
-) -> Result<Counts, String> {
+pub(super) fn count(manifest: &Path, shard: Option<Shard>, done: &DoneRows) -> Result<Counts> {
     let mut m = Manifest::open(manifest)?;
     let mut counts = Counts {
         rows: 0,

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::sink::REPORT_KEYS;
+use crate::error::{Error, Result};
 use crate::pipeline::Report;
 use crate::pipeline::serial::parse_reported;
 use crate::pipeline::verdict::Thresholds;
@@ -29,38 +30,30 @@ pub struct RescoreSummary {
 
 /// Decides every report row of a JSON Lines batch output again under `thresholds`, from the
 /// evidence it carries (no photo, no OCR), and writes the rows to `out`.
-pub fn rescore(input: &Path, out: &Path, thresholds: Thresholds) -> Result<RescoreSummary, String> {
-    let reader =
-        BufReader::new(File::open(input).map_err(|e| format!("{}: {e}", input.display()))?);
-    let mut writer =
-        BufWriter::new(File::create(out).map_err(|e| format!("{}: {e}", out.display()))?);
+pub fn rescore(input: &Path, out: &Path, thresholds: Thresholds) -> Result<RescoreSummary> {
+    let reader = BufReader::new(File::open(input).map_err(|e| Error::file(input, e))?);
+    let mut writer = BufWriter::new(File::create(out).map_err(|e| Error::file(out, e))?);
     let mut summary = RescoreSummary::default();
     for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", input.display()))?;
+        let line = line.map_err(|e| Error::file(input, e))?;
         if line.trim().is_empty() {
             continue;
         }
-        let here = || format!("{} line {}", input.display(), n + 1);
-        let mut object: Map<String, Value> =
-            serde_json::from_str(&line).map_err(|e| format!("{}: {e}", here()))?;
+        let here = |e: &dyn std::fmt::Display| Error::file_line(input, n as u64 + 1, e);
+        let mut object: Map<String, Value> = serde_json::from_str(&line).map_err(|e| here(&e))?;
         summary.rows += 1;
         if object.get("error").is_some_and(|e| !e.is_null()) {
             summary.failed_rows += 1;
         } else {
-            let transition =
-                rescore_row(&mut object, thresholds).map_err(|e| format!("{}: {e}", here()))?;
+            let transition = rescore_row(&mut object, thresholds).map_err(|e| here(&e))?;
             *summary.transitions.entry(transition).or_insert(0) += 1;
             summary.rescored += 1;
         }
-        let mut bytes = serde_json::to_vec(&object).map_err(|e| e.to_string())?;
+        let mut bytes = serde_json::to_vec(&object).map_err(|e| Error::internal("json", e))?;
         bytes.push(b'\n');
-        writer
-            .write_all(&bytes)
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+        writer.write_all(&bytes).map_err(|e| Error::file(out, e))?;
     }
-    writer
-        .flush()
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    writer.flush().map_err(|e| Error::file(out, e))?;
     Ok(summary)
 }
 

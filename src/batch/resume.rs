@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::sink::Format;
+use crate::error::{Error, Result};
 
 /// A set of row numbers, as a bitset.
 #[derive(Debug, Default)]
@@ -35,19 +36,15 @@ impl DoneRows {
 
 /// The rows an output must not get again: `None` for a new (or empty) output; for an existing
 /// one, its complete rows when resuming, else an error (an output is never overwritten).
-pub(super) fn rows_to_skip(
-    out: &Path,
-    format: Format,
-    resume: bool,
-) -> Result<Option<DoneRows>, String> {
+pub(super) fn rows_to_skip(out: &Path, format: Format, resume: bool) -> Result<Option<DoneRows>> {
     let exists = out.metadata().map(|m| m.len() > 0).unwrap_or(false);
     if !exists {
         return Ok(None);
     }
     if !resume {
-        return Err(format!(
-            "{} already exists: pass --resume to keep its rows and add the missing ones, or remove it",
-            out.display()
+        return Err(Error::file(
+            out,
+            "already exists: pass --resume to keep its rows and add the missing ones, or remove it",
         ));
     }
     rows_done(out, format).map(Some)
@@ -55,14 +52,14 @@ pub(super) fn rows_to_skip(
 
 /// Rows already in an output file. A partial last line (a run killed mid-write) is cut off
 /// first.
-fn rows_done(out: &Path, format: Format) -> Result<DoneRows, String> {
+fn rows_done(out: &Path, format: Format) -> Result<DoneRows> {
     let name = out.display();
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(out)
-        .map_err(|e| format!("{name}: {e}"))?;
-    let len = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+        .map_err(|e| Error::file(out, e))?;
+    let len = file.metadata().map_err(|e| Error::file(out, e))?.len();
     // Find the end of the last complete line, reading backwards in chunks.
     let mut end = len;
     let mut chunk = vec![0u8; 64 * 1024];
@@ -70,9 +67,9 @@ fn rows_done(out: &Path, format: Format) -> Result<DoneRows, String> {
         let start = end.saturating_sub(chunk.len() as u64);
         let n = (end - start) as usize;
         file.seek(SeekFrom::Start(start))
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| Error::file(out, e))?;
         file.read_exact(&mut chunk[..n])
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| Error::file(out, e))?;
         if let Some(i) = chunk[..n].iter().rposition(|&b| b == b'\n') {
             end = start + i as u64 + 1;
             break 'scan;
@@ -84,33 +81,33 @@ fn rows_done(out: &Path, format: Format) -> Result<DoneRows, String> {
             "labelcheck: {name}: cutting off a partial last line ({} bytes)",
             len - end
         );
-        file.set_len(end).map_err(|e| format!("{name}: {e}"))?;
+        file.set_len(end).map_err(|e| Error::file(out, e))?;
     }
     file.seek(SeekFrom::Start(0))
-        .map_err(|e| format!("{name}: {e}"))?;
+        .map_err(|e| Error::file(out, e))?;
     let mut done = DoneRows::default();
     match format {
         Format::Jsonl => {
             for (n, line) in BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(|e| format!("{name}: {e}"))?;
+                let line = line.map_err(|e| Error::file(out, e))?;
                 if line.trim().is_empty() {
                     continue;
                 }
                 let row = serde_json::from_str::<Value>(&line)
                     .ok()
                     .and_then(|v| v.get("row")?.as_u64())
-                    .ok_or_else(|| format!("{name}: line {} is not an output row", n + 1))?;
+                    .ok_or_else(|| Error::file_line(out, n as u64 + 1, "not an output row"))?;
                 done.insert(row);
             }
         }
         Format::Csv => {
             let mut reader = csv::Reader::from_reader(file);
             for record in reader.records() {
-                let record = record.map_err(|e| format!("{name}: {e}"))?;
+                let record = record.map_err(|e| Error::file(out, e))?;
                 let row = record
                     .get(0)
                     .and_then(|r| r.parse().ok())
-                    .ok_or_else(|| format!("{name}: a line has no row number"))?;
+                    .ok_or_else(|| Error::file(out, "a line has no row number"))?;
                 done.insert(row);
             }
         }
@@ -147,7 +144,7 @@ mod tests {
         );
         std::fs::write(&path, "{\"row\":3}\n").expect("write");
         let refused = rows_to_skip(&path, Format::Jsonl, false).expect_err("exists");
-        assert!(refused.contains("--resume"), "{refused}");
+        assert!(refused.to_string().contains("--resume"), "{refused}");
         let kept = rows_to_skip(&path, Format::Jsonl, true).expect("resume");
         assert!(kept.is_some_and(|done| done.contains(3)));
     }

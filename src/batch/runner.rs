@@ -16,6 +16,7 @@ use super::shard::Shard;
 use super::sink::{Format, Outcome, Sink};
 use super::summary::{Progress, ProgressMode, Summary};
 use crate::engines::EngineFactory;
+use crate::error::{Error, Result};
 use crate::pipeline::ocr::Readers;
 use crate::pipeline::serial::parse_reported;
 use crate::pipeline::{PipelineConfig, check};
@@ -41,23 +42,22 @@ pub struct BatchOptions {
 }
 
 /// Runs a batch. `stop` is set by SIGINT/SIGTERM: no new rows start, rows in flight finish.
+/// `pipeline` is used as given: the settings turn off the core's own parallel passes
+/// ([`PipelineConfig::parallel`]), since the workers already fill the CPUs.
 pub fn run(
     engines: Arc<dyn EngineFactory>,
     pipeline: &PipelineConfig,
     options: &BatchOptions,
     stop: &AtomicBool,
-) -> Result<Summary, String> {
+) -> Result<Summary> {
     let started = Instant::now();
     let done = resume::rows_to_skip(&options.out, options.format, options.resume)?;
     let fresh = done.is_none();
     let done = done.unwrap_or_default();
     let mut manifest = Manifest::open(&options.manifest)?;
     let mut sink = Sink::open(&options.out, options.format, manifest.columns(), fresh)?;
-    let workers =
-        Workers::new(engines, options.jobs, "labelcheck-batch").map_err(|e| e.to_string())?;
-    let mut config = *pipeline;
-    config.parallel = false;
-    let config = Arc::new(config);
+    let workers = Workers::new(engines, options.jobs, "labelcheck-batch")?;
+    let config = Arc::new(*pipeline);
     let counts = manifest::count(&options.manifest, options.shard, &done)?;
     let mut summary = Summary {
         manifest_rows: counts.rows,
@@ -67,7 +67,7 @@ pub fn run(
         ..Summary::default()
     };
     let mut progress = Progress::new(options.progress, counts.shard_rows - counts.already_done);
-    let mut write = |summary: &mut Summary, input: Input, outcome: Outcome| -> Result<(), String> {
+    let mut write = |summary: &mut Summary, input: Input, outcome: Outcome| -> Result<()> {
         sink.write(input.row, &input.columns, &outcome)?;
         summary.count(&outcome);
         progress.tick();
@@ -95,7 +95,9 @@ pub fn run(
             Some(Todo::Check(input)) => input,
         };
         while in_flight >= max_in_flight {
-            let (input, outcome) = rx.recv().map_err(|_| "a worker went away".to_string())?;
+            let (input, outcome) = rx
+                .recv()
+                .map_err(|_| Error::internal("batch", "a worker went away"))?;
             in_flight -= 1;
             write(&mut summary, input, outcome)?;
         }
@@ -161,7 +163,7 @@ fn run_row(input: &Input, config: &PipelineConfig, engine: &mut dyn Readers) -> 
         Err(e) => {
             return Outcome::Failed {
                 code: "unreadable_file",
-                message: format!("{}: {e}", input.photo.display()),
+                message: Error::file(&input.photo, e).to_string(),
             };
         }
     };
@@ -169,7 +171,7 @@ fn run_row(input: &Input, config: &PipelineConfig, engine: &mut dyn Readers) -> 
         Ok(report) => Outcome::Report(Box::new(report)),
         Err(e) => Outcome::Failed {
             code: e.code(),
-            message: format!("{}: {e}", input.photo.display()),
+            message: Error::file(&input.photo, e).to_string(),
         },
     }
 }

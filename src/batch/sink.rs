@@ -3,10 +3,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
 use crate::pipeline::Report;
 
 /// Output format.
@@ -63,6 +64,7 @@ pub(super) enum Outcome {
 
 /// Writes output rows.
 pub(super) struct Sink {
+    path: PathBuf,
     out: BufWriter<File>,
     format: Format,
     input_columns: Vec<String>,
@@ -83,20 +85,20 @@ impl Sink {
         format: Format,
         input_columns: Vec<String>,
         fresh: bool,
-    ) -> Result<Sink, String> {
+    ) -> Result<Sink> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(out)
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+            .map_err(|e| Error::file(out, e))?;
         let mut sink = Sink {
+            path: out.to_path_buf(),
             out: BufWriter::new(file),
             format,
             input_columns,
         };
         if fresh && format == Format::Csv {
-            sink.header()
-                .map_err(|e| format!("cannot write the output: {e}"))?;
+            sink.header().map_err(|e| Error::file(out, e))?;
         }
         Ok(sink)
     }
@@ -120,12 +122,7 @@ impl Sink {
     }
 
     /// Writes one row whole and flushes it.
-    pub fn write(
-        &mut self,
-        row: u64,
-        input: &Map<String, Value>,
-        outcome: &Outcome,
-    ) -> Result<(), String> {
+    pub fn write(&mut self, row: u64, input: &Map<String, Value>, outcome: &Outcome) -> Result<()> {
         let mut object = Map::new();
         object.insert("row".into(), row.into());
         object.insert("input".into(), Value::Object(input.clone()));
@@ -133,7 +130,7 @@ impl Sink {
             Outcome::Report(report) => {
                 object.insert("error".into(), Value::Null);
                 if let Value::Object(fields) =
-                    serde_json::to_value(report).map_err(|e| e.to_string())?
+                    serde_json::to_value(report).map_err(|e| Error::internal("json", e))?
                 {
                     object.extend(fields);
                 }
@@ -147,7 +144,8 @@ impl Sink {
         }
         let result = match self.format {
             Format::Jsonl => {
-                let mut line = serde_json::to_vec(&object).map_err(|e| e.to_string())?;
+                let mut line =
+                    serde_json::to_vec(&object).map_err(|e| Error::internal("json", e))?;
                 line.push(b'\n');
                 self.out.write_all(&line).and_then(|()| self.out.flush())
             }
@@ -161,6 +159,6 @@ impl Sink {
                 self.write_csv(&record)
             }
         };
-        result.map_err(|e| format!("cannot write the output: {e}"))
+        result.map_err(|e| Error::file(&self.path, e))
     }
 }

@@ -231,6 +231,110 @@ impl Default for Thresholds {
     }
 }
 
+/// Highest sharpness threshold accepted ([`Thresholds::region_blur_min`],
+/// [`Thresholds::photo_blur_min`]), squared gray levels.
+pub const MAX_BLUR_MIN: f64 = 1e6;
+
+/// One of the [`Thresholds`], by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    /// [`Thresholds::region_blur_min`].
+    RegionBlurMin,
+    /// [`Thresholds::photo_blur_min`].
+    PhotoBlurMin,
+    /// [`Thresholds::min_char_confidence`].
+    MinCharConfidence,
+}
+
+impl Threshold {
+    /// Its name in JSON and in the proto's `VerifyOptions` (snake case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Threshold::RegionBlurMin => "region_blur_min",
+            Threshold::PhotoBlurMin => "photo_blur_min",
+            Threshold::MinCharConfidence => "min_char_confidence",
+        }
+    }
+
+    /// Its command-line flag, without the dashes.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Threshold::RegionBlurMin => "region-blur-min",
+            Threshold::PhotoBlurMin => "photo-blur-min",
+            Threshold::MinCharConfidence => "min-char-confidence",
+        }
+    }
+
+    /// The largest value accepted.
+    fn max(self) -> f64 {
+        match self {
+            Threshold::RegionBlurMin | Threshold::PhotoBlurMin => MAX_BLUR_MIN,
+            Threshold::MinCharConfidence => 100.0,
+        }
+    }
+}
+
+/// New values for some of the [`Thresholds`]; `None` keeps the base value.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThresholdOverrides {
+    /// New [`Thresholds::region_blur_min`].
+    pub region_blur_min: Option<f64>,
+    /// New [`Thresholds::photo_blur_min`].
+    pub photo_blur_min: Option<f64>,
+    /// New [`Thresholds::min_char_confidence`].
+    pub min_char_confidence: Option<f32>,
+}
+
+/// A threshold value [`Thresholds::overridden`] refused, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdRefused {
+    /// Which threshold.
+    pub threshold: Threshold,
+    /// Why, in words naming the value and the range.
+    pub reason: String,
+}
+
+impl Thresholds {
+    /// These thresholds with `overrides` applied: the one place thresholds are validated, for
+    /// `labelcheck rescore`'s flags and a request's options alike. A value must be finite and
+    /// within `0..=`[`MAX_BLUR_MIN`] (sharpness) or `0..=100` (confidence); with `only_raise`,
+    /// also not below this threshold's own value (a request may tighten the server's thresholds,
+    /// never loosen them).
+    pub fn overridden(
+        self,
+        overrides: ThresholdOverrides,
+        only_raise: bool,
+    ) -> Result<Thresholds, ThresholdRefused> {
+        let check = |threshold: Threshold, base: f64, value: f64| {
+            let floor = if only_raise { base } else { 0.0 };
+            if value.is_finite() && (floor..=threshold.max()).contains(&value) {
+                return Ok(value);
+            }
+            let why = if only_raise {
+                " (a request may only raise it)"
+            } else {
+                ""
+            };
+            Err(ThresholdRefused {
+                threshold,
+                reason: format!("{value} is outside {floor}..={}{why}", threshold.max()),
+            })
+        };
+        let mut t = self;
+        if let Some(v) = overrides.region_blur_min {
+            t.region_blur_min = check(Threshold::RegionBlurMin, self.region_blur_min, v)?;
+        }
+        if let Some(v) = overrides.photo_blur_min {
+            t.photo_blur_min = check(Threshold::PhotoBlurMin, self.photo_blur_min, v)?;
+        }
+        if let Some(v) = overrides.min_char_confidence {
+            let base = f64::from(self.min_char_confidence);
+            t.min_char_confidence = check(Threshold::MinCharConfidence, base, f64::from(v))? as f32;
+        }
+        Ok(t)
+    }
+}
+
 /// The decision and the field it rests on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -588,6 +692,56 @@ fn other_serial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threshold_overrides_are_validated_in_one_place() {
+        let base = Thresholds::default();
+        let raise = ThresholdOverrides {
+            region_blur_min: Some(base.region_blur_min * 2.0),
+            min_char_confidence: Some(90.0),
+            ..Default::default()
+        };
+        let lower = ThresholdOverrides {
+            region_blur_min: Some(1.0),
+            ..Default::default()
+        };
+        let t = base.overridden(raise, true).expect("raising is allowed");
+        assert_eq!(
+            (t.region_blur_min, t.min_char_confidence),
+            (base.region_blur_min * 2.0, 90.0)
+        );
+        assert_eq!(t.photo_blur_min, base.photo_blur_min);
+        // Lowering: refused to a request, allowed to a re-scoring.
+        let refused = base.overridden(lower, true).expect_err("request lowers");
+        assert_eq!(refused.threshold, Threshold::RegionBlurMin);
+        assert!(refused.reason.contains("only raise"), "{}", refused.reason);
+        assert_eq!(
+            base.overridden(lower, false)
+                .expect("rescore")
+                .region_blur_min,
+            1.0
+        );
+        for bad in [
+            ThresholdOverrides {
+                photo_blur_min: Some(f64::NAN),
+                ..Default::default()
+            },
+            ThresholdOverrides {
+                photo_blur_min: Some(-1.0),
+                ..Default::default()
+            },
+            ThresholdOverrides {
+                region_blur_min: Some(MAX_BLUR_MIN * 2.0),
+                ..Default::default()
+            },
+            ThresholdOverrides {
+                min_char_confidence: Some(100.5),
+                ..Default::default()
+            },
+        ] {
+            assert!(base.overridden(bad, false).is_err(), "{bad:?}");
+        }
+    }
     use crate::pipeline::barcode::CodeRead;
     use crate::pipeline::serial::{parse_full, parse_reported};
 

@@ -66,7 +66,8 @@ pub struct TlsFiles {
 pub struct ServeConfig {
     /// The OCR model.
     pub model: Model,
-    /// Core settings (limits and thresholds).
+    /// Core settings (limits and thresholds), used as given: [`crate::config::ServeSettings`]
+    /// turns the core's own parallel passes off, since the workers fill the CPUs.
     pub pipeline: PipelineConfig,
     /// Worker threads, one OCR engine each.
     pub workers: usize,
@@ -158,8 +159,7 @@ pub async fn serve(
     let admission =
         Admission::new(config.workers + config.max_queue).with_gauge(metrics.in_flight.clone());
     metrics.workers.set(config.workers as i64);
-    let mut pipeline = config.pipeline;
-    pipeline.parallel = false;
+    let pipeline = config.pipeline;
     let info = pb::GetServerInfoResponse {
         version: env!("CARGO_PKG_VERSION").into(),
         max_photo_bytes: pipeline.limits.max_input_bytes as u64,

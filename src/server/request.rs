@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::pipeline::PipelineConfig;
 use crate::pipeline::serial::{FullSerial, MAX_SERIAL_LEN, parse_reported};
+use crate::pipeline::verdict::{Threshold, ThresholdOverrides};
 
 use super::proto::pb;
 
@@ -68,33 +69,23 @@ pub fn validate(request: &pb::VerifyRequest, base: &PipelineConfig) -> Result<Va
     }
     let mut config = *base;
     if let Some(options) = &request.options {
-        let t = &mut config.thresholds;
-        let region = options.region_blur_min;
-        if region != 0.0 {
-            if !region.is_finite() || region < t.region_blur_min || region > 1e6 {
-                return Err(invalid(
-                    "options.region_blur_min",
-                    format!(
-                        "{region} is outside {}..=1e6 (a request may only raise it)",
-                        t.region_blur_min
-                    ),
-                ));
-            }
-            t.region_blur_min = region;
-        }
-        let confidence = options.min_char_confidence;
-        if confidence != 0.0 {
-            if !confidence.is_finite() || confidence < t.min_char_confidence || confidence > 100.0 {
-                return Err(invalid(
-                    "options.min_char_confidence",
-                    format!(
-                        "{confidence} is outside {}..=100 (a request may only raise it)",
-                        t.min_char_confidence
-                    ),
-                ));
-            }
-            t.min_char_confidence = confidence;
-        }
+        let overrides = ThresholdOverrides {
+            region_blur_min: (options.region_blur_min != 0.0).then_some(options.region_blur_min),
+            photo_blur_min: None,
+            min_char_confidence: (options.min_char_confidence != 0.0)
+                .then_some(options.min_char_confidence),
+        };
+        config.thresholds = config
+            .thresholds
+            .overridden(overrides, true)
+            .map_err(|refused| {
+                let field = match refused.threshold {
+                    Threshold::RegionBlurMin => "options.region_blur_min",
+                    Threshold::PhotoBlurMin => "options.photo_blur_min",
+                    Threshold::MinCharConfidence => "options.min_char_confidence",
+                };
+                invalid(field, refused.reason)
+            })?;
         let pixels = options.max_pixels;
         if pixels != 0 {
             if pixels > config.limits.max_pixels {

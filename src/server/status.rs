@@ -30,7 +30,7 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::Overloaded => Code::ResourceExhausted,
         ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
         ErrorKind::Cancelled => Code::Cancelled,
-        ErrorKind::Internal | ErrorKind::Config => Code::Internal,
+        ErrorKind::Internal | ErrorKind::Config | ErrorKind::Io => Code::Internal,
     }
 }
 
@@ -50,7 +50,7 @@ pub fn to_status(error: &Error) -> Status {
             details.set_retry_info(Some(RETRY_AFTER));
             error.to_string()
         }
-        ErrorKind::Internal | ErrorKind::Config => {
+        ErrorKind::Internal | ErrorKind::Config | ErrorKind::Io => {
             tracing::error!(error = %error, code = error.code(), "request failed inside the service");
             "internal error; the server logged its cause".to_string()
         }
