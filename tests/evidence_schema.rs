@@ -165,13 +165,13 @@ fn the_validator_refuses_what_the_schema_does_not_describe() {
     evidence["verification_code"] = Value::from("ABCDEF");
     evidence["lines"] = Value::from(-1);
     evidence["codes"] =
-        serde_json::json!([{"symbology": "ean13", "bbox": [0, 0, 1], "serial": null}]);
+        serde_json::json!([{"symbology": "ean13", "box": {"x0": 0, "y0": 0}, "serial": null}]);
     let errors = errors_of(&evidence);
     for expected in [
         "verification_code",
         "evidence.lines",
         "ean13",
-        "items, out of",
+        "required key \"x1\"",
     ] {
         assert!(
             errors.iter().any(|e| e.contains(expected)),

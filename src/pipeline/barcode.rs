@@ -66,7 +66,9 @@ impl Symbology {
 pub struct CodeRead {
     /// Code 128 or QR.
     pub symbology: Symbology,
-    /// Box in upright photo pixels `(x0, y0, x1, y1)`.
+    /// Box in upright photo pixels `(x0, y0, x1, y1)`; in JSON `box`, an object like every box
+    /// of the report ([`super::evidence::box_json`]).
+    #[serde(rename = "box", alias = "bbox", with = "super::evidence::box_json")]
     pub bbox: (f32, f32, f32, f32),
     /// The serial the code holds (its first line, parsed exactly by the serial grammar: a full
     /// serial, or a 9-character short serial), if it holds one.

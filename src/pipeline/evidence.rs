@@ -32,7 +32,9 @@ pub struct FieldRead {
     /// [`super::sharpness::smear`] of the value crop, if it is not flat.
     #[serde(default)]
     pub region_smear: Option<f64>,
-    /// Box of the field in photo pixels `(x0, y0, x1, y1)`.
+    /// Box of the field in photo pixels `(x0, y0, x1, y1)`; in JSON `box`, an object like every
+    /// box of the report ([`box_json`]).
+    #[serde(rename = "box", alias = "bbox", with = "box_json")]
     pub bbox: (f32, f32, f32, f32),
 }
 
@@ -72,4 +74,72 @@ pub struct Evidence {
     /// holds; never their other content.
     #[serde(default)]
     pub codes: Vec<CodeRead>,
+}
+
+/// A box `(x0, y0, x1, y1)` in JSON as every box of the report is written,
+/// `{"x0": .., "y0": .., "x1": .., "y1": ..}` (here in fractional pixels). The older array form
+/// `[x0, y0, x1, y1]` is read too, so that reports stored before still re-score.
+pub mod box_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Corners {
+        x0: f32,
+        y0: f32,
+        x1: f32,
+        y1: f32,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Object(Corners),
+        Array([f32; 4]),
+    }
+
+    /// Writes the box as an object.
+    pub fn serialize<S: Serializer>(b: &(f32, f32, f32, f32), s: S) -> Result<S::Ok, S::Error> {
+        Corners {
+            x0: b.0,
+            y0: b.1,
+            x1: b.2,
+            y1: b.3,
+        }
+        .serialize(s)
+    }
+
+    /// Reads the box from an object or the older array.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(f32, f32, f32, f32), D::Error> {
+        Ok(match Stored::deserialize(d)? {
+            Stored::Object(c) => (c.x0, c.y0, c.x1, c.y1),
+            Stored::Array([x0, y0, x1, y1]) => (x0, y0, x1, y1),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::barcode::{CodeRead, Symbology};
+
+    #[test]
+    fn boxes_are_written_as_objects_and_the_older_arrays_still_read() {
+        let code = CodeRead {
+            symbology: Symbology::Qr,
+            bbox: (1.5, 2.0, 30.0, 40.25),
+            serial: None,
+        };
+        let json = serde_json::to_value(&code).expect("serialise");
+        assert_eq!(
+            json["box"],
+            serde_json::json!({"x0": 1.5, "y0": 2.0, "x1": 30.0, "y1": 40.25})
+        );
+        assert!(json.get("bbox").is_none());
+        let back: CodeRead = serde_json::from_value(json).expect("object form");
+        assert_eq!(back, code);
+        let older: CodeRead = serde_json::from_value(
+            serde_json::json!({"symbology": "qr", "bbox": [1.5, 2.0, 30.0, 40.25], "serial": null}),
+        )
+        .expect("array form");
+        assert_eq!(older, code);
+    }
 }
