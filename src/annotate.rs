@@ -157,20 +157,10 @@ fn thick_box(image: &mut RgbImage, b: BoxPx, scale: f32, thickness: i32, colour:
 /// The annotated photo: `photo` is the upright photo the report was made on (any size: boxes are
 /// scaled by the ratio of its width to the report's).
 pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
-    let (w, h) = photo.dimensions();
-    let fit = (MAX_LONG_SIDE as f32 / w.max(h).max(1) as f32).min(1.0);
-    let (nw, nh) = (
-        ((w as f32 * fit).round() as u32).max(1),
-        ((h as f32 * fit).round() as u32).max(1),
-    );
-    let small = if (nw, nh) == (w, h) {
-        photo.clone()
-    } else {
-        imageops::resize(photo, nw, nh, imageops::FilterType::Triangle)
-    };
+    let small = fit(photo);
+    let (nw, nh) = small.dimensions();
     let scale = nw as f32 / report.width.max(1) as f32;
     let mut texts = Vec::new();
-
     let (bold, mono) = match (FontRef::try_from_slice(BOLD), FontRef::try_from_slice(MONO)) {
         (Ok(b), Ok(m)) => (b, m),
         // The fonts are compiled in and parse; without them, the boxes alone.
@@ -185,14 +175,51 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
     };
     // Text size: 60 monospace columns fit the width, between 12 and 26 px.
     let px = (nw as f32 / 36.0).clamp(12.0, 26.0);
-    let font_px = PxScale::from(px);
-    let tag_px = PxScale::from((px * 0.8).max(11.0));
-
     let mut top = boxes_only(small, report, scale);
-    let field_colour = verdict_colour(report.verdict);
+    tag_boxes(&mut top, report, scale, (&bold, px), &mut texts);
+
+    let mut strip = Strip::below(&top, px, &bold, &mono);
+    strip.verdict_line(report);
+    strip.serial_lines(report);
+    strip.score_line(report);
+    strip.found_line(report);
+    texts.append(&mut strip.texts);
+    Annotated {
+        image: strip.image,
+        photo_height: nh,
+        scale,
+        texts,
+    }
+}
+
+/// The photo downscaled to at most [`MAX_LONG_SIDE`] px on its long side (as it is if smaller).
+fn fit(photo: &RgbImage) -> RgbImage {
+    let (w, h) = photo.dimensions();
+    let fit = (MAX_LONG_SIDE as f32 / w.max(h).max(1) as f32).min(1.0);
+    let (nw, nh) = (
+        ((w as f32 * fit).round() as u32).max(1),
+        ((h as f32 * fit).round() as u32).max(1),
+    );
+    if (nw, nh) == (w, h) {
+        photo.clone()
+    } else {
+        imageops::resize(photo, nw, nh, imageops::FilterType::Triangle)
+    }
+}
+
+/// Tags the serial field's box and each code's box with what it is (a code: whether it holds
+/// the reported serial), in `bold` at 0.8 of the caption's `px`; the tags' texts go to `texts`.
+fn tag_boxes(
+    top: &mut RgbImage,
+    report: &Report,
+    scale: f32,
+    (bold, px): (&FontRef, f32),
+    texts: &mut Vec<String>,
+) {
+    let tag_px = PxScale::from((px * 0.8).max(11.0));
     let mut tags: Vec<(BoxPx, String, Rgb<u8>)> = Vec::new();
     if let Some(b) = report.serial_region {
-        tags.push((b, "serial field".into(), field_colour));
+        tags.push((b, "serial field".into(), verdict_colour(report.verdict)));
     }
     for code in &report.codes {
         let what = match &code.serial {
@@ -206,126 +233,185 @@ pub fn annotate(photo: &RgbImage, report: &Report) -> Annotated {
     for (b, label, colour) in tags {
         if let Some(r) = scaled(b, scale, 0) {
             let at = (r.left(), r.top() - 4);
-            texts.push(tag(&mut top, (&bold, tag_px), at, &label, colour));
+            texts.push(tag(top, (bold, tag_px), at, &label, colour));
+        }
+    }
+}
+
+/// The caption strip under the photo, written line by line; `texts` collects what is drawn.
+struct Strip<'f> {
+    image: RgbImage,
+    bold: &'f FontRef<'f>,
+    mono: &'f FontRef<'f>,
+    /// Text size, px.
+    px: f32,
+    font_px: PxScale,
+    line_h: i32,
+    /// Left margin, px.
+    x: i32,
+    /// Top of the next line, px.
+    y: i32,
+    /// Width of one monospace column, px.
+    column: i32,
+    /// Width of a line's label ("reported", "scores"), px.
+    label_w: i32,
+    texts: Vec<String>,
+}
+
+impl<'f> Strip<'f> {
+    /// The photo `top` with room for five lines of `px` text below it.
+    fn below(top: &RgbImage, px: f32, bold: &'f FontRef<'f>, mono: &'f FontRef<'f>) -> Strip<'f> {
+        let (nw, nh) = top.dimensions();
+        let line_h = (px * 1.45).round() as u32;
+        let strip_h = line_h * 5 + line_h / 2;
+        let mut image = RgbImage::from_pixel(nw, nh + strip_h, PAPER);
+        imageops::replace(&mut image, top, 0, 0);
+        let font_px = PxScale::from(px);
+        let column = text_size(font_px, mono, "0").0.max(1) as i32;
+        Strip {
+            image,
+            bold,
+            mono,
+            px,
+            font_px,
+            line_h: line_h as i32,
+            x: (px * 0.6) as i32,
+            y: nh as i32 + (line_h / 4) as i32,
+            column,
+            label_w: 10 * column,
+            texts: Vec::new(),
         }
     }
 
-    // The caption strip.
-    let line_h = (px * 1.45).round() as u32;
-    let strip_h = line_h * 5 + line_h / 2;
-    let mut image = RgbImage::from_pixel(nw, nh + strip_h, PAPER);
-    imageops::replace(&mut image, &top, 0, 0);
-    let mut y = nh as i32 + (line_h / 4) as i32;
-    let x = (px * 0.6) as i32;
+    /// Draws `text` in `colour` at `(x, self.y)` in the monospace font and keeps it.
+    fn mono_at(&mut self, x: i32, colour: Rgb<u8>, text: &str) {
+        draw_text_mut(
+            &mut self.image,
+            colour,
+            x,
+            self.y,
+            self.font_px,
+            self.mono,
+            text,
+        );
+        self.texts.push(text.to_string());
+    }
 
-    let verdict = report.verdict.as_str();
-    draw_text_mut(&mut image, field_colour, x, y, font_px, &bold, verdict);
-    texts.push(verdict.to_string());
-    let reasons = report
-        .reasons
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let vx = x + text_size(font_px, &bold, verdict).0 as i32 + px as i32;
-    draw_text_mut(&mut image, MUTED, vx, y, font_px, &mono, &reasons);
-    texts.push(reasons);
-    y += line_h as i32;
+    /// The verdict in its colour, then its reasons.
+    fn verdict_line(&mut self, report: &Report) {
+        let verdict = report.verdict.as_str();
+        let colour = verdict_colour(report.verdict);
+        let (x, y, font_px) = (self.x, self.y, self.font_px);
+        draw_text_mut(&mut self.image, colour, x, y, font_px, self.bold, verdict);
+        self.texts.push(verdict.to_string());
+        let reasons = report
+            .reasons
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let vx = x + text_size(font_px, self.bold, verdict).0 as i32 + self.px as i32;
+        self.mono_at(vx, MUTED, &reasons);
+        self.y += self.line_h;
+    }
 
-    let column = text_size(font_px, &mono, "0").0.max(1) as i32;
-    let label_w = 10 * column;
-    let reported = &report.reported_serial;
-    let read = report.serial_read.as_deref().unwrap_or("");
-    let (offset, read_marks, reported_marks) = align(read, reported);
-    for (label, marks, start) in [
-        ("reported", &reported_marks, 0usize),
-        ("read", &read_marks, offset),
-    ] {
-        draw_text_mut(&mut image, MUTED, x, y, font_px, &mono, label);
-        texts.push(label.to_string());
-        if marks.is_empty() {
-            draw_text_mut(&mut image, MUTED, x + label_w, y, font_px, &mono, "(none)");
-            texts.push("(none)".to_string());
-        }
-        for (k, m) in marks.iter().enumerate() {
-            let cx = x + label_w + (start + k) as i32 * column;
-            let colour = if m.differs {
-                DIFF_COLOUR
-            } else if read.is_empty() {
-                INK
-            } else {
-                SAME
-            };
-            if m.differs {
-                draw_filled_rect_mut(
-                    &mut image,
-                    Rect::at(cx, y + (px * 1.15) as i32).of_size(column.max(1) as u32, 2),
-                    DIFF_COLOUR,
+    /// The reported serial over the serial read, aligned ([`align`]), differing characters in
+    /// red and underlined.
+    fn serial_lines(&mut self, report: &Report) {
+        let read = report.serial_read.as_deref().unwrap_or("");
+        let (offset, read_marks, reported_marks) = align(read, &report.reported_serial);
+        for (label, marks, start) in [
+            ("reported", &reported_marks, 0usize),
+            ("read", &read_marks, offset),
+        ] {
+            self.mono_at(self.x, MUTED, label);
+            if marks.is_empty() {
+                self.mono_at(self.x + self.label_w, MUTED, "(none)");
+            }
+            for (k, m) in marks.iter().enumerate() {
+                self.mark(
+                    self.x + self.label_w + (start + k) as i32 * self.column,
+                    m,
+                    read,
                 );
             }
-            let mut buf = [0u8; 4];
-            draw_text_mut(
-                &mut image,
-                colour,
-                cx,
-                y,
-                font_px,
-                &mono,
-                m.ch.encode_utf8(&mut buf),
-            );
+            self.texts.push(marks.iter().map(|m| m.ch).collect());
+            self.y += self.line_h;
         }
-        texts.push(marks.iter().map(|m| m.ch).collect());
-        y += line_h as i32;
     }
 
-    let t = &report.thresholds;
-    let mut blur = vec![(
-        format!(
-            "photo {:.0} (min {:.0})",
-            report.blur_score_normalized.0, t.photo_blur_min
-        ),
-        report.blur_score_normalized.0 >= t.photo_blur_min,
-    )];
-    if let Some(r) = report.region_blur_score {
-        blur.push((
-            format!("serial {r:.0} (min {:.0})", t.region_blur_min),
-            r >= t.region_blur_min,
-        ));
+    /// One character of a serial line at `cx`: red and underlined if it differs, green if it
+    /// agrees with a serial read, ink if nothing was read.
+    fn mark(&mut self, cx: i32, m: &Mark, read: &str) {
+        let colour = if m.differs {
+            DIFF_COLOUR
+        } else if read.is_empty() {
+            INK
+        } else {
+            SAME
+        };
+        if m.differs {
+            let under = Rect::at(cx, self.y + (self.px * 1.15) as i32)
+                .of_size(self.column.max(1) as u32, 2);
+            draw_filled_rect_mut(&mut self.image, under, DIFF_COLOUR);
+        }
+        let mut buf = [0u8; 4];
+        let ch = m.ch.encode_utf8(&mut buf);
+        draw_text_mut(
+            &mut self.image,
+            colour,
+            cx,
+            self.y,
+            self.font_px,
+            self.mono,
+            ch,
+        );
     }
-    if let Some(r) = report.text_blur_score {
-        blur.push((format!("text {r:.0}"), true));
-    }
-    if let Some(c) = report.confidence {
-        blur.push((
-            format!("confidence {c:.0} (min {:.0})", t.min_char_confidence),
-            c >= t.min_char_confidence,
-        ));
-    }
-    draw_text_mut(&mut image, MUTED, x, y, font_px, &mono, "scores");
-    texts.push("scores".into());
-    let mut cx = x + label_w;
-    for (text, ok) in blur {
-        let colour = if ok { INK } else { DIFF_COLOUR };
-        draw_text_mut(&mut image, colour, cx, y, font_px, &mono, &text);
-        cx += text_size(font_px, &mono, &text).0 as i32 + 2 * column;
-        texts.push(text);
-    }
-    y += line_h as i32;
-    let found = format!(
-        "{} text lines, {} read; {} code(s); {} serial(s) read",
-        report.lines_found,
-        report.text_lines.len(),
-        report.codes.len(),
-        report.serials_found.len()
-    );
-    draw_text_mut(&mut image, MUTED, x, y, font_px, &mono, &found);
-    texts.push(found);
 
-    Annotated {
-        image,
-        photo_height: nh,
-        scale,
-        texts,
+    /// The sharpness scores and the confidence against their thresholds, those below in red.
+    fn score_line(&mut self, report: &Report) {
+        let t = &report.thresholds;
+        let mut scores = vec![(
+            format!(
+                "photo {:.0} (min {:.0})",
+                report.blur_score_normalized.0, t.photo_blur_min
+            ),
+            report.blur_score_normalized.0 >= t.photo_blur_min,
+        )];
+        if let Some(r) = report.region_blur_score {
+            scores.push((
+                format!("serial {r:.0} (min {:.0})", t.region_blur_min),
+                r >= t.region_blur_min,
+            ));
+        }
+        if let Some(r) = report.text_blur_score {
+            scores.push((format!("text {r:.0}"), true));
+        }
+        if let Some(c) = report.confidence {
+            scores.push((
+                format!("confidence {c:.0} (min {:.0})", t.min_char_confidence),
+                c >= t.min_char_confidence,
+            ));
+        }
+        self.mono_at(self.x, MUTED, "scores");
+        let mut cx = self.x + self.label_w;
+        for (text, ok) in scores {
+            self.mono_at(cx, if ok { INK } else { DIFF_COLOUR }, &text);
+            cx += text_size(self.font_px, self.mono, &text).0 as i32 + 2 * self.column;
+        }
+        self.y += self.line_h;
+    }
+
+    /// How much was found: text lines, codes, serials.
+    fn found_line(&mut self, report: &Report) {
+        let found = format!(
+            "{} text lines, {} read; {} code(s); {} serial(s) read",
+            report.lines_found,
+            report.text_lines.len(),
+            report.codes.len(),
+            report.serials_found.len()
+        );
+        self.mono_at(self.x, MUTED, &found);
     }
 }
 
