@@ -392,10 +392,48 @@ fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
     }
     let size = median(&mut chars.iter().map(|b| b.w().max(b.h())).collect::<Vec<_>>());
     let theta = text_direction(&chars, size);
-    let (s, c) = theta.sin_cos();
-    // Runs of joined characters: each candidate's pixels (within its box) projected on the text
-    // direction.
-    let runs: Vec<Item> = blobs
+    let frame = theta.sin_cos();
+    let mut items = char_items(&chars, frame);
+    items.extend(run_items(&labels, &blobs, frame, size));
+    let lines = merge_interleaved(chain(items));
+    let mut out: Vec<TextLine> = lines
+        .into_iter()
+        .filter(|l| l.members.len() >= 2 || l.along_max - l.along_min > 3.0 * l.height)
+        .map(|l| text_line(&l, theta, frame, scale))
+        .collect();
+    out.sort_by(|a, b| a.across.total_cmp(&b.across));
+    out
+}
+
+/// Each character candidate in the text frame (`frame` is the text direction's sine and cosine):
+/// along (u), across (v), height across the line, and half its length along the line (touching
+/// letters merge into one wide candidate).
+fn char_items(chars: &[Blob], (s, c): (f32, f32)) -> Vec<Item> {
+    chars
+        .iter()
+        .map(|b| {
+            let (x, y) = b.centre();
+            let height = b.w() * s.abs() + b.h() * c.abs();
+            let half = (b.w() * c.abs() + b.h() * s.abs()) / 2.0;
+            Item {
+                u: x * c + y * s,
+                v: -x * s + y * c,
+                h: height,
+                half,
+            }
+        })
+        .collect()
+}
+
+/// Runs of joined characters: each candidate's pixels (within its box, by their component
+/// `labels`) projected on the text direction.
+fn run_items(
+    labels: &image::ImageBuffer<image::Luma<u32>, Vec<u32>>,
+    blobs: &[Blob],
+    (s, c): (f32, f32),
+    size: f32,
+) -> Vec<Item> {
+    blobs
         .iter()
         .enumerate()
         .filter(|(_, b)| is_run(b))
@@ -413,29 +451,14 @@ fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
             }
             run_item(e, b.count, size)
         })
-        .collect();
+        .collect()
+}
 
-    // Each candidate in the text frame: along (u), across (v), height across the line, and half
-    // its length along the line (touching letters merge into one wide candidate).
-    let mut items: Vec<Item> = chars
-        .iter()
-        .map(|b| {
-            let (x, y) = b.centre();
-            let height = b.w() * s.abs() + b.h() * c.abs();
-            let half = (b.w() * c.abs() + b.h() * s.abs()) / 2.0;
-            Item {
-                u: x * c + y * s,
-                v: -x * s + y * c,
-                h: height,
-                half,
-            }
-        })
-        .collect();
-    items.extend(runs);
-    // Chain each candidate to its nearest neighbour ahead along the text (edge to edge, at most
-    // about a word space away), if that one sits at a similar offset across the text (judged
-    // locally, so lines bent by perspective stay whole) and has a similar height; lines are the
-    // chains.
+/// Chains each candidate to its nearest neighbour ahead along the text (edge to edge, at most
+/// about a word space away), if that one sits at a similar offset across the text (judged
+/// locally, so lines bent by perspective stay whole) and has a similar height; lines are the
+/// chains.
+fn chain(mut items: Vec<Item>) -> Vec<Builder> {
     items.sort_by(|a, b| (a.u - a.half).total_cmp(&(b.u - b.half)));
     let mut parent: Vec<usize> = (0..items.len()).collect();
     for i in 0..items.len() {
@@ -467,47 +490,43 @@ fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
         let r = root(&mut parent, i);
         groups.entry(r).or_default().push(*item);
     }
-    let lines = merge_interleaved(groups.into_values().map(Builder::from).collect());
+    groups.into_values().map(Builder::from).collect()
+}
 
-    let mut out: Vec<TextLine> = lines
-        .into_iter()
-        .filter(|l| l.members.len() >= 2 || l.along_max - l.along_min > 3.0 * l.height)
-        .map(|l| {
-            let n = l.members.len() as f32;
-            let height = l.height;
-            // The line's own slope (perspective tilts lines differently), by least squares.
-            let (mu, mv) = (
-                l.members.iter().map(|m| m.u).sum::<f32>() / n,
-                l.across_sum / n,
-            );
-            let (mut suv, mut suu) = (0.0f32, 0.0f32);
-            for m in &l.members {
-                suv += (m.u - mu) * (m.v - mv);
-                suu += (m.u - mu) * (m.u - mu);
-            }
-            let slope = if suu > 0.0 && l.members.len() >= 4 {
-                (suv / suu).clamp(-0.15, 0.15)
-            } else {
-                0.0
-            };
-            let tilt = slope.atan();
-            let pad = height * 0.6;
-            let (u0, u1) = (l.along_min - pad, l.along_max + pad);
-            let um = (u0 + u1) / 2.0;
-            let vm = mv + slope * (um - mu);
-            let centre = (um * c - vm * s, um * s + vm * c);
-            TextLine {
-                angle: theta + tilt,
-                centre: (centre.0 / scale, centre.1 / scale),
-                length: (u1 - u0) * (1.0 + slope * slope).sqrt() / scale,
-                text_height: height * tilt.cos() / scale,
-                chars: l.members.len(),
-                across: vm / scale,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.across.total_cmp(&b.across));
-    out
+/// The [`TextLine`] of a chained line `l` in photo pixels: the text direction `theta` (with
+/// `frame` its sine and cosine) tilted by the line's own slope, found by least squares
+/// (perspective tilts lines differently); `scale` is work px per photo px.
+fn text_line(l: &Builder, theta: f32, (s, c): (f32, f32), scale: f32) -> TextLine {
+    let n = l.members.len() as f32;
+    let height = l.height;
+    let (mu, mv) = (
+        l.members.iter().map(|m| m.u).sum::<f32>() / n,
+        l.across_sum / n,
+    );
+    let (mut suv, mut suu) = (0.0f32, 0.0f32);
+    for m in &l.members {
+        suv += (m.u - mu) * (m.v - mv);
+        suu += (m.u - mu) * (m.u - mu);
+    }
+    let slope = if suu > 0.0 && l.members.len() >= 4 {
+        (suv / suu).clamp(-0.15, 0.15)
+    } else {
+        0.0
+    };
+    let tilt = slope.atan();
+    let pad = height * 0.6;
+    let (u0, u1) = (l.along_min - pad, l.along_max + pad);
+    let um = (u0 + u1) / 2.0;
+    let vm = mv + slope * (um - mu);
+    let centre = (um * c - vm * s, um * s + vm * c);
+    TextLine {
+        angle: theta + tilt,
+        centre: (centre.0 / scale, centre.1 / scale),
+        length: (u1 - u0) * (1.0 + slope * slope).sqrt() / scale,
+        text_height: height * tilt.cos() / scale,
+        chars: l.members.len(),
+        across: vm / scale,
+    }
 }
 
 /// Cuts `line` out of `gray`, upright (text running left to right, or right to left when

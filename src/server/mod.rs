@@ -145,39 +145,19 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let (factory, threads) = (config.engines(), config.workers);
-    let workers = tokio::task::spawn_blocking(move || {
-        Workers::with_priority(factory, threads, "labelcheck-worker", WORKER_NICE)
-    })
-    .await
-    .map_err(|e| Error::Internal {
-        component: "workers",
-        detail: e.to_string(),
-    })??;
-    let workers = Arc::new(workers);
+    let workers = start_workers(&config).await?;
     let metrics = Metrics::new();
     let admission =
         Admission::new(config.workers + config.max_queue).with_gauge(metrics.in_flight.clone());
     metrics.workers.set(config.workers as i64);
-    let pipeline = config.pipeline;
-    let info = pb::GetServerInfoResponse {
-        version: env!("CARGO_PKG_VERSION").into(),
-        max_photo_bytes: pipeline.limits.max_input_bytes as u64,
-        max_message_bytes: config.max_message_bytes as u64,
-        max_pixels: pipeline.limits.max_pixels,
-        thresholds: Some(pipeline.thresholds.into()),
-        workers: config.workers as u32,
-        max_in_flight: admission.limit() as u32,
-        model_sha256: config.model.sha256.clone(),
-    };
     let gate = admission::AdmissionLayer::new(admission.clone(), metrics.clone(), VERIFY_PATH);
     let verifier = Verifier {
         workers,
+        info: server_info(&config, &admission),
         admission,
         metrics: metrics.clone(),
-        pipeline,
+        pipeline: config.pipeline,
         max_request_time: config.max_request_time,
-        info,
     };
     let service = pb::label_verifier_server::LabelVerifierServer::new(verifier)
         .max_decoding_message_size(config.max_message_bytes);
@@ -198,28 +178,8 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(reflection_error)?;
-
-    let limits = config.connections;
-    let mut builder = Server::builder()
-        .max_concurrent_streams(limits.max_streams)
-        .http2_max_header_list_size(limits.max_header_list_bytes)
-        .http2_keepalive_interval(Some(limits.keepalive_interval))
-        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-        .max_connection_age(limits.max_connection_age)
-        .max_connection_age_grace(config.max_request_time)
-        // The whole call, the photo's upload included: a client sending one byte a second
-        // holds its admission slot no longer than this.
-        .timeout(config.max_request_time);
-    if let Some(files) = &config.tls {
-        builder = builder
-            .tls_config(tls_config(files)?)
-            .map_err(|e| Error::Config {
-                name: "tls",
-                reason: e.to_string(),
-            })?;
-    }
     let grpc_addr = local_addr(&listeners.grpc);
-    let router = builder
+    let router = transport(&config)?
         .layer(CallCountLayer)
         .layer(gate)
         .add_service(health_service)
@@ -246,7 +206,7 @@ pub async fn serve(
         model_sha256 = %config.model.sha256,
         "labelcheck serving"
     );
-    let idle = limits.idle_timeout;
+    let idle = config.connections.idle_timeout;
     let incoming = tokio_stream::StreamExt::map(
         tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc),
         move |accepted| accepted.map(|tcp| Watched::new(tcp, idle)),
@@ -260,10 +220,6 @@ pub async fn serve(
         }
         () = shutdown => {}
     }
-    tracing::info!(
-        grace_s = config.grace_period.as_secs_f64(),
-        "shutting down: draining in-flight calls"
-    );
     health_reporter
         .set_not_serving::<pb::label_verifier_server::LabelVerifierServer<Verifier>>()
         .await;
@@ -271,19 +227,85 @@ pub async fn serve(
         .set_service_status("", tonic_health::ServingStatus::NotServing)
         .await;
     let _ = stop_tx.send(true);
-    let outcome = match tokio::time::timeout(config.grace_period, &mut server).await {
+    let outcome = drain(server, config.grace_period).await;
+    if let Some(task) = metrics_task {
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+    }
+    tracing::info!("stopped");
+    outcome
+}
+
+/// The worker pool, its engines created off the async runtime (a broken model fails here).
+async fn start_workers(config: &ServeConfig) -> Result<Arc<Workers>> {
+    let (factory, threads) = (config.engines(), config.workers);
+    let workers = tokio::task::spawn_blocking(move || {
+        Workers::with_priority(factory, threads, "labelcheck-worker", WORKER_NICE)
+    })
+    .await
+    .map_err(|e| Error::Internal {
+        component: "workers",
+        detail: e.to_string(),
+    })??;
+    Ok(Arc::new(workers))
+}
+
+/// What `GetServerInfo` answers: the version, limits, thresholds, workers and model digest.
+fn server_info(config: &ServeConfig, admission: &Admission) -> pb::GetServerInfoResponse {
+    let pipeline = &config.pipeline;
+    pb::GetServerInfoResponse {
+        version: env!("CARGO_PKG_VERSION").into(),
+        max_photo_bytes: pipeline.limits.max_input_bytes as u64,
+        max_message_bytes: config.max_message_bytes as u64,
+        max_pixels: pipeline.limits.max_pixels,
+        thresholds: Some(pipeline.thresholds.into()),
+        workers: config.workers as u32,
+        max_in_flight: admission.limit() as u32,
+        model_sha256: config.model.sha256.clone(),
+    }
+}
+
+/// The HTTP/2 transport with the connection limits, the whole-call timeout and TLS if set.
+fn transport(config: &ServeConfig) -> Result<Server> {
+    let limits = config.connections;
+    let builder = Server::builder()
+        .max_concurrent_streams(limits.max_streams)
+        .http2_max_header_list_size(limits.max_header_list_bytes)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .max_connection_age(limits.max_connection_age)
+        .max_connection_age_grace(config.max_request_time)
+        // The whole call, the photo's upload included: a client sending one byte a second
+        // holds its admission slot no longer than this.
+        .timeout(config.max_request_time);
+    match &config.tls {
+        None => Ok(builder),
+        Some(files) => builder
+            .tls_config(tls_config(files)?)
+            .map_err(|e| Error::Config {
+                name: "tls",
+                reason: e.to_string(),
+            }),
+    }
+}
+
+/// Waits up to `grace` for the calls in flight to finish after the server stopped taking new
+/// ones; past it, the calls still running are dropped.
+async fn drain(
+    mut server: tokio::task::JoinHandle<std::result::Result<(), tonic::transport::Error>>,
+    grace: Duration,
+) -> Result<()> {
+    tracing::info!(
+        grace_s = grace.as_secs_f64(),
+        "shutting down: draining in-flight calls"
+    );
+    match tokio::time::timeout(grace, &mut server).await {
         Ok(result) => finished(result),
         Err(_) => {
             tracing::warn!("grace period over: calls still running are dropped");
             server.abort();
             Ok(())
         }
-    };
-    if let Some(task) = metrics_task {
-        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
     }
-    tracing::info!("stopped");
-    outcome
 }
 
 fn local_addr(listener: &TcpListener) -> SocketAddr {
