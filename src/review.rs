@@ -19,13 +19,14 @@
 //! pipeline's limits; a row whose photo is gone or unreadable gets a card that says so. The page
 //! prints report fields only (verdict, reasons, the normalised serial read, the reported serial,
 //! scores, the photo's path), never a line's raw text, so never a label's verification code.
+//! The HTML is written with maud, which escapes every text and attribute value it interpolates.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use image::{RgbImage, imageops};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -213,24 +214,8 @@ pub fn write_review(
     Ok(summary)
 }
 
-/// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A histogram of `scores` over log10(1 + score) as inline SVG, `threshold` marked.
-fn histogram(id: &str, title: &str, scores: &[f64], threshold: f64) -> String {
+fn histogram(id: &str, title: &str, scores: &[f64], threshold: f64) -> Markup {
     let (w, h, pad) = (520.0, 170.0, 28.0);
     let top = scores
         .iter()
@@ -248,139 +233,109 @@ fn histogram(id: &str, title: &str, scores: &[f64], threshold: f64) -> String {
     let most = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
     let bar_w = (w - 2.0 * pad) / BINS as f64;
     let x_of = |v: f64| pad + (1.0 + v.max(0.0)).log10() / span * (w - 2.0 * pad);
-    let mut svg = format!(
-        "<figure id=\"{id}\"><figcaption>{} ({} rows; log scale; red line: threshold {threshold:.0})</figcaption>\
-         <svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
-        esc(title),
-        scores.len(),
-        esc(title)
-    );
-    for (i, &c) in counts.iter().enumerate() {
-        if c == 0 {
-            continue;
+    let ticks = std::iter::successors(Some(1.0f64), |t| Some(t * 10.0)).take_while(|&t| t <= top);
+    let tx = format!("{:.1}", x_of(threshold));
+    html! {
+        figure id=(id) {
+            figcaption {
+                (title) " (" (scores.len()) " rows; log scale; red line: threshold "
+                (format!("{threshold:.0}")) ")"
+            }
+            svg viewBox={"0 0 " (w) " " (h)} width=(w) height=(h) role="img" aria-label=(title) {
+                @for (i, &c) in counts.iter().enumerate() {
+                    @if c > 0 {
+                        @let bh = c as f64 / most * (h - 2.0 * pad);
+                        rect class="bar" x=(format!("{:.1}", pad + i as f64 * bar_w + 1.0))
+                            y=(format!("{:.1}", h - pad - bh)) width=(format!("{:.1}", bar_w - 2.0))
+                            height=(format!("{bh:.1}")) { title { (c) } }
+                    }
+                }
+                line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) class="axis" {}
+                @for tick in ticks {
+                    text x=(format!("{:.1}", x_of(tick))) y=(format!("{:.1}", h - pad + 16.0))
+                        class="tick" { (format!("{tick:.0}")) }
+                }
+                line class="threshold" x1=(tx) y1=(pad / 2.0) x2=(tx) y2=(h - pad) {}
+            }
         }
-        let bh = c as f64 / most * (h - 2.0 * pad);
-        let _ = write!(
-            svg,
-            "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>{c}</title></rect>",
-            pad + i as f64 * bar_w + 1.0,
-            h - pad - bh,
-            bar_w - 2.0
-        );
     }
-    let _ = write!(
-        svg,
-        "<line x1=\"{pad}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" class=\"axis\"/>",
-        h - pad,
-        w - pad
-    );
-    let mut tick = 1.0;
-    while tick <= top {
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\">{tick:.0}</text>",
-            x_of(tick),
-            h - pad + 16.0
-        );
-        tick *= 10.0;
-    }
-    let tx = x_of(threshold);
-    let _ = write!(
-        svg,
-        "<line class=\"threshold\" x1=\"{tx:.1}\" y1=\"{0}\" x2=\"{tx:.1}\" y2=\"{1}\"/></svg></figure>",
-        pad / 2.0,
-        h - pad
-    );
-    svg
 }
 
 /// A count table.
-fn table(id: &str, head: &str, counts: &BTreeMap<String, usize>) -> String {
-    let mut t = format!(
-        "<table id=\"{id}\"><thead><tr><th>{}</th><th>rows</th></tr></thead><tbody>",
-        esc(head)
-    );
-    for (k, n) in counts {
-        let _ = write!(t, "<tr><td>{}</td><td>{n}</td></tr>", esc(k));
+fn table(id: &str, head: &str, counts: &BTreeMap<String, usize>) -> Markup {
+    html! {
+        table id=(id) {
+            thead { tr { th { (head) } th { "rows" } } }
+            tbody {
+                @for (k, n) in counts {
+                    tr { td { (k) } td { (n) } }
+                }
+            }
+        }
     }
-    t + "</tbody></table>"
+}
+
+/// A serial as characters, those that differ marked.
+fn marked(marks: &[Mark]) -> Markup {
+    html! {
+        @for m in marks {
+            @if m.differs { mark { (m.ch) } } @else { (m.ch) }
+        }
+    }
 }
 
 /// The serial read set under the reported one, differing characters marked.
-fn serial_lines(report: &Report) -> String {
+fn serial_lines(report: &Report) -> Markup {
     let read = report.serial_read.as_deref().unwrap_or("");
     let (offset, read_marks, reported_marks) = align(read, &report.reported_serial);
-    let marked = |marks: &[Mark]| -> String {
-        marks
-            .iter()
-            .map(|m| {
-                let ch = esc(&m.ch.to_string());
-                if m.differs {
-                    format!("<mark>{ch}</mark>")
-                } else {
-                    ch
-                }
-            })
-            .collect()
-    };
-    let read_line = if read.is_empty() {
-        "(none)".to_string()
-    } else {
-        " ".repeat(offset) + &marked(&read_marks)
-    };
-    format!(
-        "<pre class=\"serials\">reported {}\nread     {read_line}</pre>",
-        marked(&reported_marks)
-    )
+    html! {
+        pre class="serials" {
+            "reported " (marked(&reported_marks)) "\nread     "
+            @if read.is_empty() {
+                "(none)"
+            } @else {
+                (" ".repeat(offset)) (marked(&read_marks))
+            }
+        }
+    }
 }
 
-fn card(row: &Row, problem: Option<&String>) -> String {
+/// One gallery card: the annotated thumbnail (or why the photo is not shown) and the row's facts.
+fn card(row: &Row, problem: Option<&String>) -> Markup {
     let verdict = row.verdict();
     let reasons = row.reasons();
-    let mut html = format!(
-        "<article id=\"row-{0}\" data-verdict=\"{1}\" data-reasons=\"{2}\">",
-        row.row,
-        esc(verdict),
-        esc(&reasons.join(" "))
-    );
-    match (&row.outcome, problem) {
-        (Ok(_), None) => {
-            let _ = write!(
-                html,
-                "<a href=\"img/row-{0}.jpg\"><img loading=\"lazy\" data-src=\"thumbs/row-{0}.jpg\" alt=\"row {0}, annotated\" width=\"{THUMB_WIDTH}\"></a>",
-                row.row
-            );
+    html! {
+        article id={"row-" (row.row)} data-verdict=(verdict) data-reasons=(reasons.join(" ")) {
+            @match (&row.outcome, problem) {
+                (Ok(_), None) => {
+                    a href={"img/row-" (row.row) ".jpg"} {
+                        img loading="lazy" data-src={"thumbs/row-" (row.row) ".jpg"}
+                            alt={"row " (row.row) ", annotated"} width=(THUMB_WIDTH);
+                    }
+                }
+                (Ok(_), Some(p)) => { p class="nophoto" { "photo not shown: " (p) } }
+                (Err(_), _) => {}
+            }
+            div class="facts" {
+                h2 { span class={"verdict v-" (verdict)} { (verdict) } " row " (row.row) }
+                p class="photo" { (row.photo) }
+                p class="reasons" { (reasons.join(", ")) }
+                @match &row.outcome {
+                    Ok(report) => {
+                        (serial_lines(report))
+                        p class="scores" {
+                            "blur: photo " (format!("{:.0}", report.blur_score_normalized.0))
+                            @if let Some(r) = report.region_blur_score {
+                                ", serial field " (format!("{r:.0}"))
+                            }
+                        }
+                    }
+                    Err((_, message)) => { p class="error" { (message) } }
+                }
+            }
         }
-        (Ok(_), Some(p)) => {
-            let _ = write!(html, "<p class=\"nophoto\">photo not shown: {}</p>", esc(p));
-        }
-        (Err(_), _) => {}
+        "\n"
     }
-    let _ = write!(
-        html,
-        "<div class=\"facts\"><h2><span class=\"verdict v-{0}\">{0}</span> row {1}</h2><p class=\"photo\">{2}</p><p class=\"reasons\">{3}</p>",
-        esc(verdict),
-        row.row,
-        esc(&row.photo),
-        esc(&reasons.join(", "))
-    );
-    match &row.outcome {
-        Ok(report) => {
-            html += &serial_lines(report);
-            let region = report
-                .region_blur_score
-                .map_or(String::new(), |r| format!(", serial field {r:.0}"));
-            let _ = write!(
-                html,
-                "<p class=\"scores\">blur: photo {:.0}{region}</p>",
-                report.blur_score_normalized.0
-            );
-        }
-        Err((_, message)) => {
-            let _ = write!(html, "<p class=\"error\">{}</p>", esc(message));
-        }
-    }
-    html + "</div></article>\n"
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5em 2em;color:#222}\
@@ -418,14 +373,60 @@ if('IntersectionObserver' in window){var io=new IntersectionObserver(function(es
   for(var k=0;k<imgs.length;k++)io.observe(imgs[k]);}
 else{for(var k=0;k<imgs.length;k++)show(imgs[k]);}})();"#;
 
-fn options(id: &str, label: &str, values: &BTreeMap<String, usize>) -> String {
-    let mut s = format!("<label>{label} <select id=\"{id}\"><option value=\"\">all</option>");
-    for (k, n) in values {
-        let _ = write!(s, "<option value=\"{0}\">{0} ({n})</option>", esc(k));
+/// A filter's drop-down: every value with its count.
+fn options(id: &str, label: &str, values: &BTreeMap<String, usize>) -> Markup {
+    html! {
+        label {
+            (label) " "
+            select id=(id) {
+                option value="" { "all" }
+                @for (k, n) in values {
+                    option value=(k) { (k) " (" (n) ")" }
+                }
+            }
+        }
     }
-    s + "</select></label>"
 }
 
+/// Counts over the rows the summary shows.
+#[derive(Default)]
+struct Tally {
+    verdicts: BTreeMap<String, usize>,
+    /// Reasons of the rows with a report.
+    reasons: BTreeMap<String, usize>,
+    /// What a row can be filtered by: its reasons, or a failed row's error code.
+    filter_tags: BTreeMap<String, usize>,
+    errors: BTreeMap<String, usize>,
+    photo_blur: Vec<f64>,
+    region_blur: Vec<f64>,
+    thresholds: Option<crate::pipeline::verdict::Thresholds>,
+}
+
+impl Tally {
+    fn of<'r>(rows: impl IntoIterator<Item = &'r Row>) -> Tally {
+        let mut t = Tally::default();
+        for row in rows {
+            *t.verdicts.entry(row.verdict().to_string()).or_insert(0) += 1;
+            for tag in row.reasons() {
+                *t.filter_tags.entry(tag).or_insert(0) += 1;
+            }
+            match &row.outcome {
+                Ok(r) => {
+                    for reason in row.reasons() {
+                        *t.reasons.entry(reason).or_insert(0) += 1;
+                    }
+                    t.photo_blur.push(r.blur_score_normalized.0);
+                    t.region_blur.extend(r.region_blur_score);
+                    t.thresholds.get_or_insert(r.thresholds);
+                }
+                Err((code, _)) => *t.errors.entry(code.clone()).or_insert(0) += 1,
+            }
+        }
+        t
+    }
+}
+
+/// The whole page. Every text is escaped by maud as it is written.
 fn page(
     jsonl: &Path,
     rows: &[Row],
@@ -433,76 +434,65 @@ fn page(
     images: &[Option<String>],
     all: bool,
 ) -> String {
-    let mut verdicts = BTreeMap::new();
-    let mut reasons = BTreeMap::new();
-    let mut errors = BTreeMap::new();
-    let (mut photo_blur, mut region_blur) = (Vec::new(), Vec::new());
-    let mut thresholds = None;
-    for row in rows {
-        *verdicts.entry(row.verdict().to_string()).or_insert(0) += 1;
-        match &row.outcome {
-            Ok(r) => {
-                for reason in row.reasons() {
-                    *reasons.entry(reason).or_insert(0) += 1;
-                }
-                photo_blur.push(r.blur_score_normalized.0);
-                region_blur.extend(r.region_blur_score);
-                thresholds.get_or_insert(r.thresholds);
-            }
-            Err((code, _)) => *errors.entry(code.clone()).or_insert(0) += 1,
-        }
-    }
-    let t = thresholds.unwrap_or_default();
-    let mut shown_verdicts = BTreeMap::new();
-    let mut shown_reasons = BTreeMap::new();
-    for row in shown {
-        *shown_verdicts.entry(row.verdict().to_string()).or_insert(0) += 1;
-        for reason in row.reasons() {
-            *shown_reasons.entry(reason).or_insert(0) += 1;
-        }
-    }
+    let every = Tally::of(rows);
+    let gallery = Tally::of(shown.iter().copied());
+    let t = every.thresholds.unwrap_or_default();
     let source = jsonl
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    let mut html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>labelcheck review: {0}</title><style>{STYLE}</style></head><body>\n\
-         <h1>labelcheck review: {0}</h1><p id=\"about\">{1} rows; the gallery shows {2} ({3}).</p>\n<section id=\"summary\">",
-        esc(&source),
-        rows.len(),
-        shown.len(),
-        if all {
-            "every row"
-        } else {
-            "rows that are not MATCH"
+    let which = if all {
+        "every row"
+    } else {
+        "rows that are not MATCH"
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { "labelcheck review: " (source) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "labelcheck review: " (source) }
+                p id="about" {
+                    (rows.len()) " rows; the gallery shows " (shown.len()) " (" (which) ")."
+                }
+                section id="summary" {
+                    (table("by-verdict", "verdict", &every.verdicts))
+                    (table("by-reason", "reason", &every.reasons))
+                    @if !every.errors.is_empty() {
+                        (table("by-error", "error", &every.errors))
+                    }
+                    (histogram(
+                        "photo-blur",
+                        "Photo blur score (normalised variance of the Laplacian)",
+                        &every.photo_blur,
+                        t.photo_blur_min,
+                    ))
+                    (histogram(
+                        "region-blur",
+                        "Serial field blur score",
+                        &every.region_blur,
+                        t.region_blur_min,
+                    ))
+                }
+                section id="filters" {
+                    (options("filter-verdict", "Verdict", &gallery.verdicts))
+                    (options("filter-reason", "Reason", &gallery.filter_tags))
+                    span id="shown-count" {}
+                }
+                section id="gallery" {
+                    @for (row, problem) in shown.iter().zip(images) {
+                        (card(row, problem.as_ref()))
+                    }
+                }
+                script { (PreEscaped(SCRIPT)) }
+            }
         }
-    );
-    html += &table("by-verdict", "verdict", &verdicts);
-    html += &table("by-reason", "reason", &reasons);
-    if !errors.is_empty() {
-        html += &table("by-error", "error", &errors);
-    }
-    html += &histogram(
-        "photo-blur",
-        "Photo blur score (normalised variance of the Laplacian)",
-        &photo_blur,
-        t.photo_blur_min,
-    );
-    html += &histogram(
-        "region-blur",
-        "Serial field blur score",
-        &region_blur,
-        t.region_blur_min,
-    );
-    html += "</section>\n<section id=\"filters\">";
-    html += &options("filter-verdict", "Verdict", &shown_verdicts);
-    html += &options("filter-reason", "Reason", &shown_reasons);
-    html += "<span id=\"shown-count\"></span></section>\n<section id=\"gallery\">\n";
-    for (row, problem) in shown.iter().zip(images) {
-        html += &card(row, problem.as_ref());
-    }
-    html + "</section>\n<script>" + SCRIPT + "</script></body></html>\n"
+    };
+    markup.into_string() + "\n"
 }
 
 /// Where a batch's photos are found: the manifest's folder (the `photo` column is relative to it).
@@ -515,16 +505,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+    fn text_from_the_rows_is_escaped() {
+        let row = Row {
+            row: 7,
+            photo: "<script>alert('x')</script>.jpg".into(),
+            outcome: Err(("bad\"code".into(), "a <b>message</b> & more".into())),
+        };
+        let html = card(&row, None).into_string();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(
+            html.contains("a &lt;b&gt;message&lt;/b&gt; &amp; more"),
+            "{html}"
         );
+        assert!(html.contains("data-reasons=\"bad&quot;code\""), "{html}");
     }
 
     #[test]
     fn the_histogram_puts_every_score_in_a_bar() {
-        let svg = histogram("h", "t", &[0.0, 5.0, 50.0, 500.0, 5000.0], 150.0);
+        let svg = histogram("h", "t", &[0.0, 5.0, 50.0, 500.0, 5000.0], 150.0).into_string();
         let total: usize = svg
             .split("<title>")
             .skip(1)
