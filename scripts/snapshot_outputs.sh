@@ -13,7 +13,7 @@ out=${1:?usage: scripts/snapshot_outputs.sh OUT_DIR}
 mkdir -p "$out"
 export OMP_THREAD_LIMIT=1
 cargo build --release --quiet --bin labelcheck
-BIN=./target/release/labelcheck
+BIN=${CARGO_TARGET_DIR:-target}/release/labelcheck
 
 cargo test --release --quiet --test accuracy --test motion -- --nocapture --test-threads 1 2>&1 \
   | grep -vE '^(test result|running|     Running|    Finished)' \
