@@ -205,6 +205,61 @@ fn settings_out_of_range_are_refused() {
     assert!(stderr(&out).contains("max-pixels"), "{}", stderr(&out));
 }
 
+/// Every command's flags are validated before it does anything: each refusal exits 2 and names
+/// the flag.
+#[test]
+fn each_commands_bad_flags_are_refused_naming_the_flag() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "rescore",
+                "in.jsonl",
+                "--out",
+                "out.jsonl",
+                "--photo-blur-min=-1",
+            ],
+            "--photo-blur-min",
+        ),
+        (
+            &["load", "--manifest", "m.csv", "--concurrency", "0"],
+            "--concurrency",
+        ),
+        (
+            &["load", "--manifest", "m.csv", "--duration", "0"],
+            "--duration",
+        ),
+        (
+            &["batch", "m.csv", "--out", "o.jsonl", "--jobs", "0"],
+            "--jobs",
+        ),
+        (
+            &["check", "photo.jpg", "--serial", "DS-2CD2143G2-I"],
+            "--serial",
+        ),
+    ];
+    for (args, flag) in cases {
+        let out = labelcheck(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("labelcheck: {flag}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A file the command cannot use is named, with exit code 2.
+#[test]
+fn a_missing_manifest_is_named() {
+    let out = labelcheck(&["load", "--manifest", "/nonexistent/m.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/nonexistent/m.csv"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 fn manifest_row(prefix: &str) -> (String, String, String) {
     let name = common::photo_by_prefix(prefix);
     let text = String::from_utf8(common::read_testdata("manifest.csv")).expect("utf-8");
