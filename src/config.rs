@@ -2,8 +2,9 @@
 //!
 //! Every command's raw flags ([`crate::cli`]) are turned here into settings that check ranges,
 //! parse the reported serial and load the models, so the rest of the program only ever sees
-//! settings known to work. This is the one module that reads `cli`'s types: the commands and the
-//! adapters below them take settings.
+//! settings known to work. Below `main` and the commands (which read only the log format and
+//! `ghz-payload`'s three plain arguments), this is the one module that reads `cli`'s types: the
+//! adapters and the core take settings.
 
 use std::path::{Path, PathBuf};
 

@@ -265,10 +265,12 @@ impl Threshold {
         }
     }
 
-    /// The largest value accepted.
-    fn max(self) -> f64 {
+    /// The largest value accepted: a request's sharpness thresholds stop at [`MAX_BLUR_MIN`];
+    /// a re-scoring may set any finite sharpness (1e9 counts every region as blurred).
+    fn max(self, only_raise: bool) -> f64 {
         match self {
-            Threshold::RegionBlurMin | Threshold::PhotoBlurMin => MAX_BLUR_MIN,
+            Threshold::RegionBlurMin | Threshold::PhotoBlurMin if only_raise => MAX_BLUR_MIN,
+            Threshold::RegionBlurMin | Threshold::PhotoBlurMin => f64::MAX,
             Threshold::MinCharConfidence => 100.0,
         }
     }
@@ -296,10 +298,10 @@ pub struct ThresholdRefused {
 
 impl Thresholds {
     /// These thresholds with `overrides` applied: the one place thresholds are validated, for
-    /// `labelcheck rescore`'s flags and a request's options alike. A value must be finite and
-    /// within `0..=`[`MAX_BLUR_MIN`] (sharpness) or `0..=100` (confidence); with `only_raise`,
-    /// also not below this threshold's own value (a request may tighten the server's thresholds,
-    /// never loosen them).
+    /// `labelcheck rescore`'s flags and a request's options alike. A value must be finite, not
+    /// negative, and a confidence at most 100. With `only_raise` (a request), it must also be
+    /// no lower than this threshold's own value (a request may tighten the server's thresholds,
+    /// never loosen them), and a sharpness at most [`MAX_BLUR_MIN`].
     pub fn overridden(
         self,
         overrides: ThresholdOverrides,
@@ -307,9 +309,15 @@ impl Thresholds {
     ) -> Result<Thresholds, ThresholdRefused> {
         let check = |threshold: Threshold, base: f64, value: f64| {
             let floor = if only_raise { base } else { 0.0 };
-            if value.is_finite() && (floor..=threshold.max()).contains(&value) {
+            let max = threshold.max(only_raise);
+            if value.is_finite() && (floor..=max).contains(&value) {
                 return Ok(value);
             }
+            let range = if max == f64::MAX {
+                format!("is not a finite number of at least {floor}")
+            } else {
+                format!("is outside {floor}..={max}")
+            };
             let why = if only_raise {
                 " (a request may only raise it)"
             } else {
@@ -317,7 +325,7 @@ impl Thresholds {
             };
             Err(ThresholdRefused {
                 threshold,
-                reason: format!("{value} is outside {floor}..={}{why}", threshold.max()),
+                reason: format!("{value} {range}{why}"),
             })
         };
         let mut t = self;
@@ -731,7 +739,7 @@ mod tests {
                 ..Default::default()
             },
             ThresholdOverrides {
-                region_blur_min: Some(MAX_BLUR_MIN * 2.0),
+                region_blur_min: Some(f64::INFINITY),
                 ..Default::default()
             },
             ThresholdOverrides {
@@ -741,6 +749,18 @@ mod tests {
         ] {
             assert!(base.overridden(bad, false).is_err(), "{bad:?}");
         }
+        // A request's sharpness stops at MAX_BLUR_MIN; a re-scoring's does not.
+        let huge = ThresholdOverrides {
+            region_blur_min: Some(MAX_BLUR_MIN * 2.0),
+            ..Default::default()
+        };
+        assert!(base.overridden(huge, true).is_err());
+        assert_eq!(
+            base.overridden(huge, false)
+                .expect("rescore")
+                .region_blur_min,
+            MAX_BLUR_MIN * 2.0
+        );
     }
     use crate::pipeline::barcode::CodeRead;
     use crate::pipeline::serial::{parse_full, parse_reported};
