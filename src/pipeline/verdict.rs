@@ -247,15 +247,6 @@ pub enum Threshold {
 }
 
 impl Threshold {
-    /// Its name in JSON and in the proto's `VerifyOptions` (snake case).
-    pub fn name(self) -> &'static str {
-        match self {
-            Threshold::RegionBlurMin => "region_blur_min",
-            Threshold::PhotoBlurMin => "photo_blur_min",
-            Threshold::MinCharConfidence => "min_char_confidence",
-        }
-    }
-
     /// Its command-line flag, without the dashes.
     pub fn flag(self) -> &'static str {
         match self {
