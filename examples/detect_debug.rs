@@ -3,12 +3,14 @@
 //! ```text
 //! cargo run --release --example detect_debug -- PHOTO OUT_DIR
 //! ```
-//! Writes the detector's view (`view.png`) and its probability map (`map.png`) to OUT_DIR and
-//! prints the view's place in the photo and every line found (centre, length, text height and
-//! angle, photo px).
+//! Writes the detector's whole view (`view.png`) and its probability map (`map.png`) to OUT_DIR
+//! and prints the view's place in the photo, every line found on it, and the lines found with
+//! a close view added where one is taken ([`labelcheck::pipeline::detect::detector_views`]) (centre, length, text height and angle, photo px).
 use labelcheck::engines::EnginePair;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
-use labelcheck::pipeline::detect::{detector_view, lines_from_map};
+use labelcheck::pipeline::detect::{
+    detector_view, detector_views, find_lines_learned, lines_from_map,
+};
 use labelcheck::pipeline::locate::find_lines;
 use labelcheck::pipeline::ocr::Readers;
 
@@ -29,9 +31,12 @@ fn main() {
             l.centre.0, l.centre.1, l.length, l.text_height, l.chars
         );
     }
+    let mut engines =
+        EnginePair::open(&labelcheck::config::default_model_dir()).expect("the bundled models");
+    std::fs::create_dir_all(out).expect("mkdir");
     let view = detector_view(&gray, &located);
     println!(
-        "{} located lines; view {}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
+        "{} located lines; whole view {}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
         located.len(),
         view.image.width(),
         view.image.height(),
@@ -40,23 +45,41 @@ fn main() {
         view.scale.0,
         view.scale.1
     );
-    let mut engines =
-        EnginePair::open(&labelcheck::config::default_model_dir()).expect("the bundled models");
+    for close in detector_views(&gray, &located).iter().skip(1) {
+        println!(
+            "close view {}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
+            close.image.width(),
+            close.image.height(),
+            close.origin.0,
+            close.origin.1,
+            close.scale.0,
+            close.scale.1
+        );
+        close.image.save(format!("{out}/close.png")).expect("save");
+    }
     let map = engines
         .detect(&view.image)
         .expect("detect")
         .expect("a detector");
-    std::fs::create_dir_all(out).expect("mkdir");
     view.image.save(format!("{out}/view.png")).expect("save");
     map.save(format!("{out}/map.png")).expect("save");
-    for l in lines_from_map(&map, &view) {
+    let print = |what: &str, l: &labelcheck::pipeline::locate::TextLine| {
         println!(
-            "centre ({:.0}, {:.0}) length {:.0} height {:.1} angle {:.2}",
+            "{what} centre ({:.0}, {:.0}) length {:.0} height {:.1} angle {:.2}",
             l.centre.0,
             l.centre.1,
             l.length,
             l.text_height,
             l.angle.to_degrees()
-        );
+        )
+    };
+    for l in lines_from_map(&map, &view) {
+        print("whole view:", &l);
+    }
+    let lines = find_lines_learned(&gray, &located, &mut engines)
+        .expect("detect")
+        .expect("a detector");
+    for l in &lines {
+        print("with a close view:", l);
     }
 }

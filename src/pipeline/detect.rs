@@ -65,17 +65,30 @@ pub struct View {
 }
 
 /// The lines a learned detector finds on `gray`, around the text the locator found (`located`),
-/// or `None` when the readers have no detector.
+/// or `None` when the readers have no detector. The detector runs on each of
+/// [`detector_views`]; a closer view's lines replace those the wider view found inside it,
+/// unless the wider view found more there (a close view of blurred print can find none).
 pub fn find_lines_learned(
     gray: &GrayImage,
     located: &[TextLine],
     engine: &mut dyn Readers,
 ) -> Result<Option<Vec<TextLine>>> {
-    let view = detector_view(gray, located);
-    let Some(map) = engine.detect(&view.image)? else {
-        return Ok(None);
-    };
-    Ok(Some(lines_from_map(&map, &view)))
+    let mut found: Vec<Found> = Vec::new();
+    for view in detector_views(gray, located) {
+        let Some(map) = engine.detect(&view.image)? else {
+            return Ok(None);
+        };
+        let closer = found_in_map(&map, &view);
+        let (inside, outside): (Vec<Found>, Vec<Found>) =
+            found.into_iter().partition(|f| view.holds(f.centre));
+        found = outside;
+        found.extend(if closer.len() >= inside.len() {
+            closer
+        } else {
+            inside
+        });
+    }
+    Ok(Some(orient(found)))
 }
 
 /// Rounds up to a multiple of 32, at least 32.
@@ -88,6 +101,12 @@ fn multiple_of_32(v: f32) -> u32 {
 /// make lines of a few tall "characters"; counted once per line, they raised the median over
 /// the print's height and shrank the print under the detector.
 fn text_height(located: &[TextLine]) -> Option<f32> {
+    height_at_rank(located, 0.5)
+}
+
+/// The text height below which `rank` (0–1) of the located characters lie, each line counted
+/// once per character it holds.
+fn height_at_rank(located: &[TextLine], rank: f32) -> Option<f32> {
     let mut heights: Vec<(f32, usize)> = located
         .iter()
         .map(|l| (l.text_height, l.chars.max(1)))
@@ -97,35 +116,87 @@ fn text_height(located: &[TextLine]) -> Option<f32> {
     let mut seen = 0;
     heights.into_iter().find_map(|(height, chars)| {
         seen += chars;
-        (2 * seen >= total).then_some(height)
+        (seen as f32 >= rank * total as f32).then_some(height)
     })
+}
+
+/// Rank of the located characters whose height is taken for the label's small print.
+const SMALL_PRINT_RANK: f32 = 0.1;
+/// Lines up to this many times the small print's height make the close view's region.
+const PRINT_SPREAD: f32 = 3.0;
+/// Rank of the region's characters whose height sets the close view's scale.
+const CLOSE_TEXT_RANK: f32 = 0.1;
+/// Least gain in scale over the whole view for a close view to be worth a detector run.
+const MIN_CLOSE_GAIN: f32 = 1.5;
+/// Largest share of the whole view's region a close view may cover (beyond it, the whole view
+/// is about as close).
+const MAX_CLOSE_AREA: f32 = 0.35;
+
+/// The views the detector runs on: [`detector_view`], then, when that view shrinks the label's
+/// print, a close view of the print alone.
+///
+/// The whole view spans every located line and is scaled by the height most characters have,
+/// within [`MAX_DETECT_PIXELS`]. A small label in a large photo beside a row of tall marks (a
+/// device's vents, a stripe on the box) then gets a view spanning the photo, scaled for the
+/// marks: the label's text shrinks to a few pixels and goes undetected. The close view spans the
+/// lines no taller than [`PRINT_SPREAD`] × the [`SMALL_PRINT_RANK`] height of the located
+/// characters, scaled by the [`CLOSE_TEXT_RANK`] height of their characters; it is taken when
+/// it is at least [`MIN_CLOSE_GAIN`] closer than the whole view and covers at most
+/// [`MAX_CLOSE_AREA`] of its region.
+pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
+    let whole = detector_view(gray, located);
+    let close = height_at_rank(located, SMALL_PRINT_RANK).and_then(|small| {
+        let print: Vec<TextLine> = located
+            .iter()
+            .filter(|l| l.text_height <= PRINT_SPREAD * small)
+            .cloned()
+            .collect();
+        let text = height_at_rank(&print, CLOSE_TEXT_RANK)?;
+        let view = view_around(gray, &print, text);
+        let gain = view.scale.0 / whole.scale.0;
+        (gain >= MIN_CLOSE_GAIN && view.area() <= MAX_CLOSE_AREA * whole.area()).then_some(view)
+    });
+    std::iter::once(whole).chain(close).collect()
 }
 
 /// The detector's view of `gray` ([module docs](self)).
 pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
-    let (w, h) = (gray.width() as f32, gray.height() as f32);
-    let (region, scale) = match text_height(located) {
-        Some(text) => {
-            let margin = REGION_MARGIN * text;
-            let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-            for l in located {
-                let b = l.bbox();
-                r = [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)];
-            }
-            let region = [
-                (r[0] - margin).clamp(0.0, w - 1.0),
-                (r[1] - margin).clamp(0.0, h - 1.0),
-                (r[2] + margin).clamp(1.0, w),
-                (r[3] + margin).clamp(1.0, h),
-            ];
-            let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
-            let scale = (DETECT_TEXT_PX / text.max(1.0))
-                .min(MAX_UPSCALE)
-                .min((MAX_DETECT_PIXELS / area).sqrt());
-            (region, scale)
+    match text_height(located) {
+        Some(text) => view_around(gray, located, text),
+        None => {
+            let (w, h) = (gray.width() as f32, gray.height() as f32);
+            view_of(gray, [0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h))
         }
-        None => ([0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h)),
-    };
+    }
+}
+
+/// The view of the region of `lines` (with a margin of [`REGION_MARGIN`] × `text`), scaled so
+/// that text `text` px tall is [`DETECT_TEXT_PX`], at most [`MAX_UPSCALE`] and within
+/// [`MAX_DETECT_PIXELS`].
+fn view_around(gray: &GrayImage, lines: &[TextLine], text: f32) -> View {
+    let (w, h) = (gray.width() as f32, gray.height() as f32);
+    let margin = REGION_MARGIN * text;
+    let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    for l in lines {
+        let b = l.bbox();
+        r = [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)];
+    }
+    let region = [
+        (r[0] - margin).clamp(0.0, w - 1.0),
+        (r[1] - margin).clamp(0.0, h - 1.0),
+        (r[2] + margin).clamp(1.0, w),
+        (r[3] + margin).clamp(1.0, h),
+    ];
+    let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
+    let scale = (DETECT_TEXT_PX / text.max(1.0))
+        .min(MAX_UPSCALE)
+        .min((MAX_DETECT_PIXELS / area).sqrt());
+    view_of(gray, region, scale)
+}
+
+/// The view of `region` (x0, y0, x1, y1, photo px) at `scale`, its sides rounded up to
+/// multiples of 32.
+fn view_of(gray: &GrayImage, region: [f32; 4], scale: f32) -> View {
     let (x0, y0) = (region[0].floor(), region[1].floor());
     let (rw, rh) = (
         (region[2].ceil() - x0).max(1.0),
@@ -138,6 +209,23 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
         image,
         origin: (x0, y0),
         scale: (vw as f32 / rw, vh as f32 / rh),
+    }
+}
+
+impl View {
+    /// The photo's area the view covers, photo px².
+    fn area(&self) -> f32 {
+        (self.image.width() as f32 / self.scale.0) * (self.image.height() as f32 / self.scale.1)
+    }
+
+    /// Whether photo point `p` lies in the view.
+    fn holds(&self, p: (f32, f32)) -> bool {
+        let (x, y) = (
+            (p.0 - self.origin.0) * self.scale.0,
+            (p.1 - self.origin.1) * self.scale.1,
+        );
+        (0.0..self.image.width() as f32).contains(&x)
+            && (0.0..self.image.height() as f32).contains(&y)
     }
 }
 
@@ -168,6 +256,12 @@ struct Found {
 /// DB's post-processing of `map` (the detector's answer on `view`) into lines, in photo
 /// coordinates, oriented the way most of the text runs and ordered top to bottom.
 pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
+    orient(found_in_map(map, view))
+}
+
+/// DB's post-processing of `map` (the detector's answer on `view`) into grown boxes, in photo
+/// coordinates, not yet oriented.
+fn found_in_map(map: &GrayImage, view: &View) -> Vec<Found> {
     let mut binary = GrayImage::new(map.width(), map.height());
     for (b, &p) in binary.iter_mut().zip(map.iter()) {
         *b = if p > BINARY_THRESHOLD { 255 } else { 0 };
@@ -230,7 +324,7 @@ pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
         m.v = (m.v.0.min(v), m.v.1.max(v));
     }
     let pixel = 1.0 / ((sx + sy) / 2.0);
-    let found: Vec<Found> = moments
+    moments
         .iter()
         .zip(&angles)
         .filter(|(m, _)| m.n >= 1.0 && m.prob / m.n >= BOX_THRESHOLD)
@@ -255,8 +349,7 @@ pub fn lines_from_map(map: &GrayImage, view: &View) -> Vec<TextLine> {
                 height: grown,
             })
         })
-        .collect();
-    orient(found)
+        .collect()
 }
 
 /// Largest gap between two pieces of one line, along it, in text heights, between their padded
@@ -497,6 +590,37 @@ mod tests {
         // No text found: the whole photo at the fallback size.
         let view = detector_view(&gray, &[]);
         assert_eq!(view.image.width(), 960);
+    }
+
+    #[test]
+    fn a_small_label_beside_a_row_of_tall_marks_gets_a_close_view() {
+        let gray = GrayImage::from_pixel(4000, 3000, image::Luma([200]));
+        let line = |x: f32, y: f32, length: f32, h: f32, chars: usize| TextLine {
+            angle: 0.0,
+            centre: (x, y),
+            length,
+            text_height: h,
+            chars,
+            across: y,
+        };
+        let label: Vec<TextLine> = (0..10)
+            .map(|k| line(1200.0, 1700.0 + 30.0 * k as f32, 300.0, 20.0, 10))
+            .collect();
+        // The label alone: one view, scaled for its print.
+        let views = detector_views(&gray, &label);
+        assert_eq!(views.len(), 1);
+        assert!((views[0].scale.0 - 1.0).abs() < 0.1, "{:?}", views[0].scale);
+        // A stripe of tall marks across the top: the whole view spans the photo, and a close
+        // view holds the label at its print's scale.
+        let mut located = label.clone();
+        located.push(line(2000.0, 300.0, 3800.0, 170.0, 24));
+        let views = detector_views(&gray, &located);
+        assert_eq!(views.len(), 2);
+        assert!(views[0].scale.0 < 0.5, "{:?}", views[0].scale);
+        let close = &views[1];
+        assert!((close.scale.0 - 1.0).abs() < 0.1, "{:?}", close.scale);
+        assert!(close.holds((1200.0, 1700.0)) && close.holds((1340.0, 1970.0)));
+        assert!(!close.holds((2000.0, 300.0)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
 };
 use super::ocr::{Ask, CharRead, LineRead, Readers};
-use super::serial::{before_verification_code, find_in_text};
+use super::serial::{before_verification_code, find_in_text, parse_short};
 use super::sharpness::{crop_sharpness, smear};
 use super::vocabulary::OTHER_FIELD_WORDS;
 use crate::error::Result;
@@ -160,8 +160,26 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
                 x_start: model_start_x(&work[i].read, &work[i].crop),
             })
         }
-        None => None,
+        None => short_after_stray(&work[i]).map(|x_start| Value::At { line: i, x_start }),
     }
+}
+
+/// Crop column where a bare short serial starts on a line that reads as one stray character and
+/// a short serial (`2Z37666739`: the detector's box reaching a mark before the print), if the
+/// line reads so and names no other field. A bare short serial without the stray character is a
+/// value already ([`find_in_text`]); with it, it went unseen, and a slip printed with another
+/// device's serial beside a label was answered on the label's serial alone (a tuning photo).
+fn short_after_stray(line: &LineWork) -> Option<i32> {
+    let chars = &line.read.chars;
+    if chars.len() != 10 || has_other_field_word(&line.text) {
+        return None;
+    }
+    let rest: String = chars[1..]
+        .iter()
+        .map(|c| c.ch.to_ascii_uppercase())
+        .collect();
+    parse_short(&rest)?;
+    Some(cut_between(&line.crop, &chars[0], &chars[1]))
 }
 
 /// Cuts a line for a value re-read at `zoom`: [`cut_line`], then the motion streak undone when
@@ -773,6 +791,58 @@ mod tests {
             }
         }
         img
+    }
+
+    /// A line read as `text`, one character per 20 crop px (glyphs 12 px wide), on `crop`.
+    fn read_as(text: &str, crop: GrayImage) -> LineWork {
+        let chars = text
+            .chars()
+            .enumerate()
+            .map(|(i, ch)| CharRead {
+                ch,
+                confidence: 95.0,
+                x0: 20 * i as i32 + 4,
+                x1: 20 * i as i32 + 16,
+                word_start: i == 0,
+            })
+            .collect();
+        let line = TextLine {
+            angle: 0.0,
+            centre: (100.0, 20.0),
+            length: 200.0,
+            text_height: 32.0,
+            chars: text.len(),
+            across: 20.0,
+        };
+        LineWork {
+            line,
+            crop,
+            text: text.to_string(),
+            caption: None,
+            read: LineRead { chars },
+        }
+    }
+
+    #[test]
+    fn a_short_serial_after_one_stray_character_is_a_value() {
+        let glyphs: Vec<(u32, u32, u32, u32)> =
+            (0..10).map(|i| (20 * i + 4, 4, 20 * i + 16, 36)).collect();
+        let crop = blocks(200, 40, &glyphs);
+        // The slip's serial beside a label, its box reaching a mark before the print: cut in
+        // the middle of the gap after the stray character (columns 16–24).
+        let stray = read_as("2Z37666739", crop.clone());
+        assert_eq!(short_after_stray(&stray), Some(20));
+        // Neither a longer run, nor another field's number, nor a bare number of ten digits
+        // that is no short serial after its first.
+        assert_eq!(
+            short_after_stray(&read_as("22Z37666739", crop.clone())),
+            None
+        );
+        assert_eq!(
+            short_after_stray(&read_as("P/N3021577", crop.clone())),
+            None
+        );
+        assert_eq!(short_after_stray(&read_as("2Z3766673X", crop)), None);
     }
 
     #[test]
