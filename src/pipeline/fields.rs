@@ -19,7 +19,7 @@ use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
 };
 use super::ocr::{Ask, CharRead, LineRead, Readers};
-use super::serial::{before_verification_code, find_in_text, parse_short};
+use super::serial::{LabelSerial, before_verification_code, find_in_text, parse_short};
 use super::sharpness::{crop_sharpness, smear};
 use super::vocabulary::OTHER_FIELD_WORDS;
 use crate::error::Result;
@@ -55,6 +55,14 @@ enum Value {
     /// A caption with no line of a value after it or near it: the value may be print too small
     /// for the detector, after crop column `x_start` of the caption's line `line`.
     Past { line: usize, x_start: i32 },
+    /// A bare short serial with no caption, the line's whole value, on line `line` from crop
+    /// column `x_start` on: a value, unless a serial caption's value went unread
+    /// ([`weigh_bare_serials`]).
+    Bare { line: usize, x_start: i32 },
+    /// A bare short serial after one stray character ([`short_after_stray`]), on line `line`
+    /// from crop column `x_start` on: kept only when it differs from another field's serial
+    /// ([`weigh_bare_serials`]).
+    Stray { line: usize, x_start: i32 },
 }
 
 /// Finds every serial field on the lines read and reads each value with [`VALUE_READS`]
@@ -71,6 +79,8 @@ pub(super) fn find_fields(
     // unreadable).
     let mut planned: Vec<(usize, Option<ValueCut>)> = Vec::new();
     let mut used = vec![false; work.len()];
+    // What each planned field's value is: after a caption, bare, or after a stray character.
+    let mut kinds: Vec<Kind> = Vec::new();
     for i in 0..work.len() {
         if used[i] {
             continue;
@@ -86,6 +96,7 @@ pub(super) fn find_fields(
                     debug(&format!("value{}_zoom", planned.len()), &cut[1]);
                 }
                 planned.push((i, past.map(|cut| (line, cut))));
+                kinds.push(Kind::Captioned);
             }
             Some(Value::At { line, x_start }) => {
                 used[line] = true;
@@ -94,6 +105,23 @@ pub(super) fn find_fields(
                 debug(&format!("value{}", planned.len()), &cut[0]);
                 debug(&format!("value{}_zoom", planned.len()), &cut[1]);
                 planned.push((i, Some((line, cut))));
+                kinds.push(if work[i].caption.is_some() {
+                    Kind::Captioned
+                } else {
+                    Kind::Full
+                });
+            }
+            Some(Value::Bare { line, x_start } | Value::Stray { line, x_start }) => {
+                used[line] = true;
+                let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
+                debug(&format!("value{}", planned.len()), &cut[0]);
+                debug(&format!("value{}_zoom", planned.len()), &cut[1]);
+                planned.push((i, Some((line, cut))));
+                kinds.push(if short_after_stray(&work[i]).is_some() {
+                    Kind::Stray
+                } else {
+                    Kind::Bare
+                });
             }
         }
     }
@@ -114,9 +142,55 @@ pub(super) fn find_fields(
         })
         .collect();
     Ok(Fields {
-        fields,
+        fields: weigh_bare_serials(fields, &kinds),
         caption_seen,
     })
+}
+
+/// What a field's value was found as.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// After or near a serial caption, or a caption with no value found.
+    Captioned,
+    /// A full serial (or serial-like text) with no caption.
+    Full,
+    /// A bare short serial, the line's whole value, with no caption.
+    Bare,
+    /// A bare short serial after one stray character ([`short_after_stray`]).
+    Stray,
+}
+
+/// `fields` without the bare short serials that prove nothing. A short serial after a stray
+/// character only counts as a second serial beside a field read otherwise (a slip's or a
+/// sticker's serial beside the label), so it is kept only when it differs from another field's
+/// short serial. A bare short serial that is its line's whole value is a value, except when a
+/// serial caption's value went unread: then it too is kept only as such a contradiction. The
+/// nine characters left visible at the end of a full serial under tape read so (`637043539`
+/// beside `Serial Number` and a strip of tape, or `2Z77031776`, the `R` before them read as
+/// `2`), and taken as the value they MATCHed two occluded validation photos.
+fn weigh_bare_serials(fields: Vec<FieldRead>, kinds: &[Kind]) -> Vec<FieldRead> {
+    let caption_unread = fields
+        .iter()
+        .zip(kinds)
+        .any(|(f, &k)| k == Kind::Captioned && f.serial.is_none());
+    let only_contradicts = |k: Kind| k == Kind::Stray || (k == Kind::Bare && caption_unread);
+    let shorts: Vec<String> = fields
+        .iter()
+        .zip(kinds)
+        .filter(|pair| !only_contradicts(*pair.1))
+        .filter_map(|(f, _)| f.serial.as_ref().map(|serial| serial.short().to_string()))
+        .collect();
+    let contradicts = |f: &FieldRead| {
+        f.serial
+            .as_ref()
+            .is_some_and(|serial| !shorts.is_empty() && !shorts.iter().any(|k| k == serial.short()))
+    };
+    fields
+        .into_iter()
+        .zip(kinds)
+        .filter(|pair| !only_contradicts(*pair.1) || contradicts(&pair.0))
+        .map(|(f, _)| f)
+        .collect()
 }
 
 /// Where the value of a field starting on line `i` is: after its caption on the same line (cut
@@ -154,13 +228,21 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
                 Some(Value::Past { line: i, x_start })
             }
         }
-        None if !find_in_text(&work[i].text).is_empty() || serial_like(&work[i].text) => {
+        None if serial_like(&work[i].text)
+            || find_in_text(&work[i].text)
+                .iter()
+                .any(|s| matches!(s, LabelSerial::Full(_))) =>
+        {
             Some(Value::At {
                 line: i,
                 x_start: model_start_x(&work[i].read, &work[i].crop),
             })
         }
-        None => short_after_stray(&work[i]).map(|x_start| Value::At { line: i, x_start }),
+        None if !find_in_text(&work[i].text).is_empty() => Some(Value::Bare {
+            line: i,
+            x_start: model_start_x(&work[i].read, &work[i].crop),
+        }),
+        None => short_after_stray(&work[i]).map(|x_start| Value::Stray { line: i, x_start }),
     }
 }
 
@@ -457,10 +539,12 @@ fn small_value_past(
     let crop = &line.crop;
     let x0 = x_start.clamp(0, crop.width() as i32) as f32;
     let middle = crop.height() as f32 / 2.0;
-    let half = LINE_TEXT_PX / 2.0;
     let past = LOOK_PAST_CAPTION * LINE_TEXT_PX;
     let places = [
-        ((x0, x0 + past), (middle - half, middle + half)),
+        (
+            (x0, x0 + past),
+            (middle - 0.9 * LINE_TEXT_PX, middle + 0.9 * LINE_TEXT_PX),
+        ),
         (
             (0.0, x0 + past),
             (middle + 0.55 * LINE_TEXT_PX, middle + 2.0 * LINE_TEXT_PX),
@@ -843,6 +927,58 @@ mod tests {
             None
         );
         assert_eq!(short_after_stray(&read_as("2Z3766673X", crop)), None);
+    }
+
+    #[test]
+    fn bare_short_serials_count_as_values_only_where_nothing_went_unread() {
+        let field = |serial: Option<&str>| FieldRead {
+            serial: serial.map(|s| LabelSerial::Short(s.to_string())),
+            others: Vec::new(),
+            raw: serial.unwrap_or("Serial Number").to_string(),
+            others_raw: Vec::new(),
+            others_min_confidence: Vec::new(),
+            min_confidence: 90.0,
+            region_blur: 1000.0,
+            region_smear: None,
+            bbox: (0.0, 0.0, 10.0, 10.0),
+        };
+        let kept = |fields: Vec<FieldRead>, kinds: &[Kind]| -> Vec<String> {
+            weigh_bare_serials(fields, kinds)
+                .into_iter()
+                .map(|f| f.raw)
+                .collect()
+        };
+        // A short-serial label whose caption went unseen: its bare value is the value.
+        assert_eq!(
+            kept(vec![field(Some("L12345678"))], &[Kind::Bare]),
+            ["L12345678"]
+        );
+        // The tail of a full serial under tape, beside a caption whose value went unread: no
+        // value, nothing to contradict.
+        assert_eq!(
+            kept(
+                vec![field(None), field(Some("637043539"))],
+                &[Kind::Captioned, Kind::Bare]
+            ),
+            ["Serial Number"]
+        );
+        // After a stray character: alone it proves nothing; beside the label's own serial,
+        // another serial is a second serial, the same one nothing.
+        assert!(kept(vec![field(Some("Z37666739"))], &[Kind::Stray]).is_empty());
+        assert_eq!(
+            kept(
+                vec![field(Some("Z37666730")), field(Some("Z37666739"))],
+                &[Kind::Captioned, Kind::Stray]
+            ),
+            ["Z37666730", "Z37666739"]
+        );
+        assert_eq!(
+            kept(
+                vec![field(Some("Z37666730")), field(Some("Z37666730"))],
+                &[Kind::Captioned, Kind::Stray]
+            ),
+            ["Z37666730"]
+        );
     }
 
     #[test]
