@@ -526,7 +526,8 @@ const LOOK_PAST_CAPTION: f32 = 6.0;
 
 /// The crops of a value printed too small for the detector near a caption that has no value
 /// line: first in the [`LOOK_PAST_CAPTION`] text heights after crop column `x_start` of the
-/// caption's line, then under the caption (0.55–2 text heights below its middle, from its start
+/// caption's line (0.9 text heights either side of its middle: small print may be set at the
+/// caption's cap line), then under the caption (0.55–2 text heights below its middle, from its start
 /// to as far past its end). The value is the band of small print there ([`small_band`]) from
 /// its first inked column, followed to its end ([`extended_to_print_end`]); `None` when neither
 /// place holds small print.
