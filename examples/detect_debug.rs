@@ -9,7 +9,7 @@
 use labelcheck::engines::EnginePair;
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 use labelcheck::pipeline::detect::{
-    detector_view, detector_views, find_lines_learned, lines_from_map,
+    View, detector_view, detector_views, find_lines_learned, lines_from_map,
 };
 use labelcheck::pipeline::locate::find_lines;
 use labelcheck::pipeline::ocr::Readers;
@@ -34,27 +34,25 @@ fn main() {
     let mut engines =
         EnginePair::open(&labelcheck::config::default_model_dir()).expect("the bundled models");
     std::fs::create_dir_all(out).expect("mkdir");
+    let describe = |view: &View| {
+        format!(
+            "{}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
+            view.image.width(),
+            view.image.height(),
+            view.origin.0,
+            view.origin.1,
+            view.scale.0,
+            view.scale.1
+        )
+    };
     let view = detector_view(&gray, &located);
     println!(
-        "{} located lines; whole view {}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
+        "{} located lines; whole view {}",
         located.len(),
-        view.image.width(),
-        view.image.height(),
-        view.origin.0,
-        view.origin.1,
-        view.scale.0,
-        view.scale.1
+        describe(&view)
     );
     for close in detector_views(&gray, &located).iter().skip(1) {
-        println!(
-            "close view {}x{} at ({:.0}, {:.0}), scale {:.3}x{:.3}",
-            close.image.width(),
-            close.image.height(),
-            close.origin.0,
-            close.origin.1,
-            close.scale.0,
-            close.scale.1
-        );
+        println!("close view {}", describe(close));
         close.image.save(format!("{out}/close.png")).expect("save");
     }
     let map = engines

@@ -6,7 +6,9 @@
 //! do not count as large print), within [`MAX_DETECT_PIXELS`]; the whole photo at
 //! [`FALLBACK_LONG_SIDE`] when the locator found no text. Scaling by the text's own height keeps
 //! small print large enough to detect, where a fixed size for the whole photo would shrink it
-//! to a few pixels.
+//! to a few pixels. When that view still shrinks a small label's print (a row of tall marks
+//! beside the label sets its scale), the detector also runs on a close view of the print alone
+//! ([`detector_views`]).
 //!
 //! Its probability map becomes lines as DB's post-processing does: pixels above
 //! [`BINARY_THRESHOLD`] joined into components, each component's mean probability at least

@@ -111,16 +111,15 @@ pub(super) fn find_fields(
                     Kind::Full
                 });
             }
-            Some(Value::Bare { line, x_start } | Value::Stray { line, x_start }) => {
+            Some(value @ (Value::Bare { line, x_start } | Value::Stray { line, x_start })) => {
                 used[line] = true;
                 let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
                 debug(&format!("value{}", planned.len()), &cut[0]);
                 debug(&format!("value{}_zoom", planned.len()), &cut[1]);
                 planned.push((i, Some((line, cut))));
-                kinds.push(if short_after_stray(&work[i]).is_some() {
-                    Kind::Stray
-                } else {
-                    Kind::Bare
+                kinds.push(match value {
+                    Value::Stray { .. } => Kind::Stray,
+                    _ => Kind::Bare,
                 });
             }
         }
@@ -248,9 +247,9 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
 
 /// Crop column where a bare short serial starts on a line that reads as one stray character and
 /// a short serial (`2Z37666739`: the detector's box reaching a mark before the print), if the
-/// line reads so and names no other field. A bare short serial without the stray character is a
-/// value already ([`find_in_text`]); with it, it went unseen, and a slip printed with another
-/// device's serial beside a label was answered on the label's serial alone (a tuning photo).
+/// line reads so and names no other field. A bare short serial without the stray character is
+/// found by [`find_in_text`]; with it, it went unseen, and a slip printed with another device's
+/// serial beside a label was answered on the label's serial alone (a tuning photo).
 fn short_after_stray(line: &LineWork) -> Option<i32> {
     let chars = &line.read.chars;
     if chars.len() != 10 || has_other_field_word(&line.text) {
