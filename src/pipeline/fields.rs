@@ -227,21 +227,24 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
                 Some(Value::Past { line: i, x_start })
             }
         }
-        None if serial_like(&work[i].text)
-            || find_in_text(&work[i].text)
-                .iter()
-                .any(|s| matches!(s, LabelSerial::Full(_))) =>
-        {
-            Some(Value::At {
-                line: i,
-                x_start: model_start_x(&work[i].read, &work[i].crop),
-            })
+        None => {
+            let found = find_in_text(&work[i].text);
+            let full = found.iter().any(|s| matches!(s, LabelSerial::Full(_)));
+            let x_start = || model_start_x(&work[i].read, &work[i].crop);
+            if full || serial_like(&work[i].text) {
+                Some(Value::At {
+                    line: i,
+                    x_start: x_start(),
+                })
+            } else if !found.is_empty() {
+                Some(Value::Bare {
+                    line: i,
+                    x_start: x_start(),
+                })
+            } else {
+                short_after_stray(&work[i]).map(|x_start| Value::Stray { line: i, x_start })
+            }
         }
-        None if !find_in_text(&work[i].text).is_empty() => Some(Value::Bare {
-            line: i,
-            x_start: model_start_x(&work[i].read, &work[i].crop),
-        }),
-        None => short_after_stray(&work[i]).map(|x_start| Value::Stray { line: i, x_start }),
     }
 }
 
