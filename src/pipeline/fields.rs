@@ -98,28 +98,23 @@ pub(super) fn find_fields(
                 planned.push((i, past.map(|cut| (line, cut))));
                 kinds.push(Kind::Captioned);
             }
-            Some(Value::At { line, x_start }) => {
+            Some(
+                value @ (Value::At { line, x_start }
+                | Value::Bare { line, x_start }
+                | Value::Stray { line, x_start }),
+            ) => {
+                // A bare value's line is line `i` itself.
                 used[line] = true;
                 used[i] = true;
                 let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
                 debug(&format!("value{}", planned.len()), &cut[0]);
                 debug(&format!("value{}_zoom", planned.len()), &cut[1]);
                 planned.push((i, Some((line, cut))));
-                kinds.push(if work[i].caption.is_some() {
-                    Kind::Captioned
-                } else {
-                    Kind::Full
-                });
-            }
-            Some(value @ (Value::Bare { line, x_start } | Value::Stray { line, x_start })) => {
-                used[line] = true;
-                let cut = value_crops(gray, &work[line], (lines.flip, lines.streak), x_start);
-                debug(&format!("value{}", planned.len()), &cut[0]);
-                debug(&format!("value{}_zoom", planned.len()), &cut[1]);
-                planned.push((i, Some((line, cut))));
                 kinds.push(match value {
                     Value::Stray { .. } => Kind::Stray,
-                    _ => Kind::Bare,
+                    Value::Bare { .. } => Kind::Bare,
+                    _ if work[i].caption.is_some() => Kind::Captioned,
+                    _ => Kind::Full,
                 });
             }
         }
