@@ -113,3 +113,35 @@ fn a_blank_or_noisy_image_has_no_lines_and_reads_nothing() {
         TesseractEngine::new(&labelcheck::config::default_model_dir()).expect("engine");
     assert_eq!(read_serial(&noise, &mut engine), None);
 }
+
+/// The learned reader keeps its latest answers: a crop read again with another character set is
+/// decoded from the kept answer, and reads exactly as a fresh reader reads it.
+#[test]
+fn a_crop_read_again_reads_as_a_fresh_reader_reads_it() {
+    let model = labelcheck::model::Model::inspect(&labelcheck::config::default_model_dir())
+        .expect("model folder");
+    let img = label(0.0);
+    let line = find_lines(&img)
+        .into_iter()
+        .max_by(|a, b| a.length.total_cmp(&b.length))
+        .expect("a line");
+    let (crop, _) = cut_line(&img, &line, false, 1.0);
+    let mut reader = model.learned_reader().expect("reader");
+    let any = reader.read_line(&crop, Charset::Any).expect("read");
+    assert!(any.text().contains(SERIAL), "{}", any.text());
+    let again = reader.read_line(&crop, Charset::Serial).expect("read");
+    let fresh = model
+        .learned_reader()
+        .expect("reader")
+        .read_line(&crop, Charset::Serial)
+        .expect("read");
+    assert_eq!(again, fresh);
+    assert!(!again.text().contains(':'), "{}", again.text());
+    // Another crop is read afresh, not taken for the kept one.
+    let mut other = crop.clone();
+    image::imageops::flip_horizontal_in_place(&mut other);
+    assert_ne!(
+        reader.read_line(&other, Charset::Serial).expect("read"),
+        again
+    );
+}

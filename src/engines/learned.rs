@@ -16,6 +16,7 @@
 //! One [`LearnedReader`] per worker thread; each holds its own session with one intra-op thread,
 //! so that parallelism comes from the worker pool alone.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -114,6 +115,22 @@ pub(super) fn run_one<R>(
     answer(out_shape, values)
 }
 
+/// How many of the latest reads keep the graph's answer, so that the same crop read again with
+/// another character set is decoded from it rather than run again. A serial value printed on a
+/// line of its own is read from that line's crop: first with every character, then with the
+/// serial characters. Over a photo's dozen lines the answers kept take at most a few MiB.
+const RECENT_READS: usize = 16;
+
+/// The graph's answer for one crop.
+struct Answer {
+    /// The crop, compared pixel for pixel with a crop asked for again.
+    crop: GrayImage,
+    /// Class probabilities, steps × classes, row-major.
+    probs: Vec<f32>,
+    /// Crop pixels per input column.
+    scale: f32,
+}
+
 /// One PP-OCR recogniser session. Not shared: one per worker thread.
 pub struct LearnedReader {
     session: Session,
@@ -121,6 +138,8 @@ pub struct LearnedReader {
     classes: Vec<Option<char>>,
     /// Indices of the classes allowed under [`Charset::Serial`] (blank first).
     serial_classes: Vec<usize>,
+    /// The answers of the latest [`RECENT_READS`] crops read, newest last.
+    recent: VecDeque<Answer>,
 }
 
 impl LearnedReader {
@@ -147,6 +166,7 @@ impl LearnedReader {
             session,
             classes,
             serial_classes,
+            recent: VecDeque::with_capacity(RECENT_READS),
         })
     }
 }
@@ -262,14 +282,24 @@ impl Recognizer for LearnedReader {
         if w < 4 || h < 4 {
             return Ok(LineRead::default());
         }
-        let (data, width, scaled_w) = input_tensor(line);
-        let shape = [1usize, 3, INPUT_HEIGHT as usize, width as usize];
         let allowed = match charset {
             Charset::Any => None,
             Charset::Serial => Some(self.serial_classes.as_slice()),
         };
         let table = &self.classes;
-        run_one(&mut self.session, shape, &data, |out_shape, probs| {
+        if let Some(known) = self.recent.iter().find(|a| a.crop == *line) {
+            return Ok(decode(
+                &known.probs,
+                table.len(),
+                table,
+                allowed,
+                known.scale,
+            ));
+        }
+        let (data, width, scaled_w) = input_tensor(line);
+        let shape = [1usize, 3, INPUT_HEIGHT as usize, width as usize];
+        let scale = w as f32 / scaled_w as f32;
+        let (read, probs) = run_one(&mut self.session, shape, &data, |out_shape, probs| {
             let classes = out_shape.last().copied().unwrap_or(0) as usize;
             if classes != table.len() {
                 return Err(engine_error(format!(
@@ -277,14 +307,20 @@ impl Recognizer for LearnedReader {
                     table.len()
                 )));
             }
-            Ok(decode(
-                probs,
-                classes,
-                table,
-                allowed,
-                w as f32 / scaled_w as f32,
+            Ok((
+                decode(probs, classes, table, allowed, scale),
+                probs.to_vec(),
             ))
-        })
+        })?;
+        if self.recent.len() == RECENT_READS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Answer {
+            crop: line.clone(),
+            probs,
+            scale,
+        });
+        Ok(read)
     }
 }
 

@@ -574,13 +574,11 @@ fn cut_line_as_printed(
     let out_w = (((line.length + margin) * k).ceil() as u32).clamp(8, MAX_CROP_WIDTH_PX);
     let out_h = ((line.text_height * 1.45 * k).ceil() as u32).clamp(8, 200);
     let (w, h) = (gray.width() as i64, gray.height() as i64);
-    let px = |x: i64, y: i64| {
-        f32::from(gray.as_raw()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize])
-    };
+    let raw = gray.as_raw();
+    let px = |x: i64, y: i64| f32::from(raw[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize]);
     let sample = |x: f32, y: f32| {
-        let (x0, y0) = (x.floor(), y.floor());
-        let (fx, fy) = (x - x0, y - y0);
-        let (xi, yi) = (x0 as i64, y0 as i64);
+        let (xi, yi) = (floor(x), floor(y));
+        let (fx, fy) = (x - xi as f32, y - yi as f32);
         (px(xi, yi) * (1.0 - fx) + px(xi + 1, yi) * fx) * (1.0 - fy)
             + (px(xi, yi + 1) * (1.0 - fx) + px(xi + 1, yi + 1) * fx) * fy
     };
@@ -590,8 +588,8 @@ fn cut_line_as_printed(
         &[(0.0, 0.0)]
     };
     let mut out = GrayImage::new(out_w, out_h);
-    for oy in 0..out_h {
-        for ox in 0..out_w {
+    for (oy, row) in out.chunks_exact_mut(out_w as usize).enumerate() {
+        for (ox, pixel) in row.iter_mut().enumerate() {
             let mut acc = 0.0;
             for &(dx, dy) in offsets {
                 // Crop coordinates relative to its centre, in photo pixels.
@@ -599,14 +597,18 @@ fn cut_line_as_printed(
                 let v = (oy as f32 + 0.5 + dy - out_h as f32 / 2.0) / k;
                 acc += sample(cx + u * c - v * s - 0.5, cy + u * s + v * c - 0.5);
             }
-            out.put_pixel(
-                ox,
-                oy,
-                image::Luma([(acc / offsets.len() as f32).round().clamp(0.0, 255.0) as u8]),
-            );
+            // Rounded half up (the value is never negative); `as` saturates at 255.
+            *pixel = ((acc / offsets.len() as f32).clamp(0.0, 255.0) + 0.5) as u8;
         }
     }
     (out, k)
+}
+
+/// `x.floor()` as an integer, without a call into libm (the default x86-64 target has no floor
+/// instruction, and every crop pixel takes two): the same value for any |x| < 2²³.
+fn floor(x: f32) -> i64 {
+    let t = x as i64;
+    if t as f32 > x { t - 1 } else { t }
 }
 
 /// The part of `line` shown in columns `xs` and rows `ys` of its crop at `zoom` (a crop of
