@@ -4,8 +4,10 @@
 //! input columns and milliseconds per photo, plus the whole check's time.
 //!
 //! ```text
-//! OMP_THREAD_LIMIT=1 cargo run --release --example engine_profile -- MANIFEST [--limit N]
+//! OMP_THREAD_LIMIT=1 cargo run --release --example engine_profile -- MANIFEST [--limit N] [--crops DIR]
 //! ```
+//! `--crops DIR` writes every line crop the learned reader reads (PNG) to DIR, as inputs for
+//! `scripts/onnx_speed_trials.py`; use it on generated photos only.
 //! `OMP_THREAD_LIMIT=1` as the service runs Tesseract (the `labelcheck` binary sets it for
 //! itself); without it Tesseract's OpenMP threads make each of its reads several times slower.
 
@@ -32,6 +34,8 @@ struct Tally {
 struct Timed {
     inner: EnginePair,
     tallies: BTreeMap<&'static str, Tally>,
+    /// Where to write the learned reader's line crops, if anywhere.
+    crops: Option<std::path::PathBuf>,
 }
 
 /// The kind of call `ask` is, as printed.
@@ -58,6 +62,16 @@ impl Readers for Timed {
         let start = Instant::now();
         let read = self.inner.read(line, ask);
         self.add(kind(ask), line, start.elapsed().as_secs_f64());
+        if let Some(dir) = &self.crops
+            && ask == Ask::LINE
+        {
+            let n = self.tallies.get(kind(ask)).map_or(0, |t| t.calls);
+            line.save(dir.join(format!("line_{n:05}.png")))
+                .map_err(|e| labelcheck::Error::Internal {
+                    component: "engine_profile",
+                    detail: e.to_string(),
+                })?;
+        }
         read
     }
 
@@ -75,10 +89,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut args = std::env::args().skip(1);
     let manifest = std::path::PathBuf::from(args.next().ok_or("usage: engine_profile MANIFEST")?);
-    let mut limit = usize::MAX;
+    let (mut limit, mut crops) = (usize::MAX, None);
     while let Some(arg) = args.next() {
-        if arg == "--limit" {
-            limit = args.next().ok_or("--limit takes a number")?.parse()?;
+        match arg.as_str() {
+            "--limit" => limit = args.next().ok_or("--limit takes a number")?.parse()?,
+            "--crops" => {
+                let dir = std::path::PathBuf::from(args.next().ok_or("--crops takes a folder")?);
+                std::fs::create_dir_all(&dir)?;
+                crops = Some(dir);
+            }
+            other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let base = manifest.parent().unwrap_or(std::path::Path::new("."));
@@ -95,6 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut engine = Timed {
         inner: EnginePair::open(&model)?,
         tallies: BTreeMap::new(),
+        crops,
     };
     let config = PipelineConfig {
         parallel: false,
