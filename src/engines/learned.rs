@@ -21,7 +21,6 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use image::GrayImage;
-use image::imageops::FilterType;
 use ort::execution_providers::CPUExecutionProvider;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -29,6 +28,7 @@ use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
 use crate::pipeline::ocr::{CharRead, Charset, LineRead, Recognizer, SERIAL_CHARSET};
+use crate::pipeline::resample::scale;
 
 /// Input height of the PP-OCR recognisers, px.
 pub const INPUT_HEIGHT: u32 = 48;
@@ -197,7 +197,7 @@ fn input_tensor(line: &GrayImage) -> (Vec<f32>, u32, u32) {
     let scaled_w = ((w as f32 * STRETCH * INPUT_HEIGHT as f32 / h.max(1) as f32).round() as u32)
         .clamp(1, MAX_INPUT_WIDTH);
     let width = scaled_w.max(MIN_INPUT_WIDTH);
-    let scaled = image::imageops::resize(line, scaled_w, INPUT_HEIGHT, FilterType::Triangle);
+    let scaled = scale(line, scaled_w, INPUT_HEIGHT);
     let plane = (INPUT_HEIGHT * width) as usize;
     let mut data = vec![0.0f32; plane * 3];
     for (y, row) in scaled.rows().enumerate() {

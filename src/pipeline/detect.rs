@@ -21,11 +21,11 @@
 //! Nothing here looks at the reported serial.
 
 use image::GrayImage;
-use image::imageops::FilterType;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
 use super::locate::{TextLine, root};
 use super::ocr::Readers;
+use super::resample::scale_region;
 use crate::error::Result;
 
 /// Text height the detector's view is scaled to, view px (the DB detectors find text of about
@@ -205,8 +205,7 @@ fn view_of(gray: &GrayImage, region: [f32; 4], scale: f32) -> View {
         (region[3].ceil() - y0).max(1.0),
     );
     let (vw, vh) = (multiple_of_32(rw * scale), multiple_of_32(rh * scale));
-    let crop = image::imageops::crop_imm(gray, x0 as u32, y0 as u32, rw as u32, rh as u32);
-    let image = image::imageops::resize(&crop.to_image(), vw, vh, FilterType::Triangle);
+    let image = scale_region(gray, (x0 as u32, y0 as u32, rw as u32, rh as u32), vw, vh);
     View {
         image,
         origin: (x0, y0),

@@ -22,6 +22,7 @@ pub mod lines;
 pub mod locate;
 pub mod ocr;
 pub mod report;
+pub mod resample;
 pub mod serial;
 pub mod sharpness;
 pub mod verdict;
