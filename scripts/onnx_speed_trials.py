@@ -100,6 +100,13 @@ class Feed(CalibrationDataReader):
         return next(self.it, None)
 
 
+def int8(src, dst, name, calibration):
+    """A static int8 copy of `src` (QDQ, weights per channel), calibrated on `calibration`."""
+    quantize_static(src, dst, Feed(name, calibration), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+
+
 def trial_int8(crops, photos):
     os.makedirs(OUT, exist_ok=True)
     # Recogniser: calibrated on every 9th crop, compared on others.
@@ -107,11 +114,7 @@ def trial_int8(crops, photos):
     chars = [None] + {p.key: p.value for p in m.metadata_props}["character"].splitlines() + [" "]
     quant_pre_process(REC, f"{OUT}/rec_pre.onnx", skip_optimization=True, skip_symbolic_shape=True)
     name = session(REC).get_inputs()[0].name
-    quantize_static(f"{OUT}/rec_pre.onnx", f"{OUT}/rec_int8.onnx",
-                    Feed(name, [line_input(p) for p in crops[0::9][:100]]),
-                    quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
+    int8(f"{OUT}/rec_pre.onnx", f"{OUT}/rec_int8.onnx", name, [line_input(p) for p in crops[0::9][:100]])
     fp, q8 = session(REC), session(f"{OUT}/rec_int8.onnx")
     test = [line_input(p) for p in crops[1::7][:120]]
     t_fp = sum(median_ms(lambda: fp.run(None, {name: x}), 3) for x in test)
@@ -125,11 +128,7 @@ def trial_int8(crops, photos):
     m = onnx.version_converter.convert_version(onnx.load(f"{OUT}/det_pre0.onnx"), 17)
     onnx.save(m, f"{OUT}/det_pre.onnx")
     name = session(DET).get_inputs()[0].name
-    quantize_static(f"{OUT}/det_pre.onnx", f"{OUT}/det_int8.onnx",
-                    Feed(name, [view_input(p) for p in photos[0::30][:20]]),
-                    quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
+    int8(f"{OUT}/det_pre.onnx", f"{OUT}/det_int8.onnx", name, [view_input(p) for p in photos[0::30][:20]])
     compare_detectors("detector int8", session(DET), session(f"{OUT}/det_int8.onnx"), photos)
 
 
