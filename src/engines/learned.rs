@@ -128,7 +128,7 @@ struct Answer {
     /// Class probabilities, steps × classes, row-major.
     probs: Vec<f32>,
     /// Crop pixels per input column.
-    scale: f32,
+    px_per_column: f32,
 }
 
 /// One PP-OCR recogniser session. Not shared: one per worker thread.
@@ -293,12 +293,12 @@ impl Recognizer for LearnedReader {
                 table.len(),
                 table,
                 allowed,
-                known.scale,
+                known.px_per_column,
             ));
         }
         let (data, width, scaled_w) = input_tensor(line);
         let shape = [1usize, 3, INPUT_HEIGHT as usize, width as usize];
-        let scale = w as f32 / scaled_w as f32;
+        let px_per_column = w as f32 / scaled_w as f32;
         let (read, probs) = run_one(&mut self.session, shape, &data, |out_shape, probs| {
             let classes = out_shape.last().copied().unwrap_or(0) as usize;
             if classes != table.len() {
@@ -308,7 +308,7 @@ impl Recognizer for LearnedReader {
                 )));
             }
             Ok((
-                decode(probs, classes, table, allowed, scale),
+                decode(probs, classes, table, allowed, px_per_column),
                 probs.to_vec(),
             ))
         })?;
@@ -318,7 +318,7 @@ impl Recognizer for LearnedReader {
         self.recent.push_back(Answer {
             crop: line.clone(),
             probs,
-            scale,
+            px_per_column,
         });
         Ok(read)
     }
