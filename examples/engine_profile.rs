@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use image::GrayImage;
+use labelcheck::batch::manifest::{column, open_manifest, photo_path};
 use labelcheck::engines::EnginePair;
 use labelcheck::pipeline::ocr::{Ask, Charset, Engine, LineRead, Readers};
 use labelcheck::pipeline::serial::parse_reported;
@@ -101,15 +102,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let base = manifest.parent().unwrap_or(std::path::Path::new("."));
-    let mut reader = csv::Reader::from_path(&manifest)?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(name.to_string())
-    };
+    let (mut reader, headers) = open_manifest(&manifest)?;
+    let col = |name: &str| column(&headers, name).ok_or(name.to_string());
     let (p, s) = (col("photo")?, col("reported_serial")?);
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut engine = Timed {
@@ -126,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut totals = Vec::new();
     for row in reader.records().take(limit) {
         let row = row?;
-        let bytes = std::fs::read(base.join(&row[p]))?;
+        let bytes = std::fs::read(photo_path(&manifest, &row[p]))?;
         let serial = parse_reported(&row[s])?;
         let start = Instant::now();
         let report = check(&bytes, &serial, &config, &mut engine, &mut |_, _| {})?;
