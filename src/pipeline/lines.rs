@@ -184,16 +184,21 @@ fn read_upright(
         return Ok((work, nearest_upright));
     }
     let flip = !nearest_upright;
-    // Reading order is reversed when flipped: line i is work[position(i)].
-    let position = |i: usize, flipped: bool| if flipped { lines.len() - 1 - i } else { i };
     let mut longest: Vec<usize> = (0..lines.len()).collect();
     longest.sort_by(|&a, &b| text_length(&lines[b]).total_cmp(&text_length(&lines[a])));
     longest.truncate(ORIENTATION_PROBE_LINES);
     longest.sort_unstable();
     let probe = read_some(gray, lines, &longest, flip, engine)?;
+    // `work` is in reading order, reversed from `lines` when it was read turned.
     let first_way: Vec<&LineWork> = longest
         .iter()
-        .map(|&i| &work[position(i, nearest_upright)])
+        .map(|&i| {
+            &work[if nearest_upright {
+                lines.len() - 1 - i
+            } else {
+                i
+            }]
+        })
         .collect();
     if label_likeness(probe.iter()) <= label_likeness(first_way) {
         return Ok((work, nearest_upright));
