@@ -19,7 +19,9 @@ use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
 };
 use super::ocr::{Ask, CharRead, LineRead, Readers};
-use super::serial::{LabelSerial, before_verification_code, find_in_text, parse_short};
+use super::serial::{
+    LabelSerial, before_verification_code, find_in_text, find_spans_in_text, parse_short,
+};
 use super::sharpness::{crop_sharpness, smear};
 use super::vocabulary::OTHER_FIELD_WORDS;
 use crate::error::Result;
@@ -818,24 +820,33 @@ fn field_from_reads(
     first: &LineRead,
     rest: &[LineRead],
 ) -> FieldRead {
-    let others = rest
-        .iter()
-        .map(|r| find_in_text(&r.text()).into_iter().next())
-        .collect();
+    // Each read's first serial, and the lowest confidence of its characters: of the serial's
+    // own (a mark read past its end, as a code's module beside the value, is not part of it, as
+    // the grammar decided), or of the whole read when no serial parsed.
+    let serial_of = |read: &LineRead, text: &str| match find_spans_in_text(text).into_iter().next()
+    {
+        Some((serial, span)) => {
+            let chars = read.chars.get(span).unwrap_or_default();
+            (Some(serial), min_confidence_of(chars))
+        }
+        None => (None, min_confidence(read)),
+    };
+    let (others, others_min_confidence): (Vec<_>, Vec<_>) =
+        rest.iter().map(|r| serial_of(r, &r.text())).unzip();
     // The reads kept in the report stop before a verification code read on the same line.
     let others_raw = rest
         .iter()
         .map(|r| before_verification_code(&r.text()).to_string())
         .collect();
     let raw = before_verification_code(&first.text()).to_string();
-    let serial = find_in_text(&raw).into_iter().next();
+    let (serial, confidence) = serial_of(first, &raw);
     FieldRead {
         serial,
         others,
         others_raw,
-        others_min_confidence: rest.iter().map(min_confidence).collect(),
+        others_min_confidence,
         raw,
-        min_confidence: min_confidence(first),
+        min_confidence: confidence,
         region_blur: crop_sharpness(crop),
         region_smear: smear(crop),
         bbox: line.line.bbox(),
@@ -850,7 +861,12 @@ fn min_confidence(read: &LineRead) -> f32 {
         .chars()
         .filter(|c| !c.is_whitespace())
         .count();
-    read.chars[..kept.min(read.chars.len())]
+    min_confidence_of(&read.chars[..kept.min(read.chars.len())])
+}
+
+/// Lowest confidence of the letters and digits among `chars`, 0–100 (0 when there are none).
+fn min_confidence_of(chars: &[CharRead]) -> f32 {
+    chars
         .iter()
         .filter(|c| c.ch.is_ascii_alphanumeric())
         .map(|c| c.confidence)

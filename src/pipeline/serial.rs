@@ -13,6 +13,7 @@
 //! never MATCH.
 
 use std::fmt;
+use std::ops::Range;
 
 use super::vocabulary::{SERIAL_CAPTIONS, VERIFICATION_CAPTIONS};
 
@@ -412,7 +413,9 @@ pub fn compare(label: &LabelSerial, reported: &FullSerial) -> Comparison {
 /// printed without a caption; a feature suffix is glued to the digits), or at a glued tail after
 /// the eight digits that starts with `V` and is too long for a suffix and mostly letters (the
 /// caption misread: `…09VLWZ7RZ`), or at `VC` and six letters ending a word, glued to what was
-/// read before it (`…56WCVUVCGIDRIY`). A caption inside a model (`-VC…`, `/VC…`) does not cut.
+/// read before it (`…56WCVUVCGIDRIY`, its colon read as one more character: `…WRVC8LVJYSC`), or
+/// at a word starting `VERI` (the caption misread). A caption inside a model (`-VC…`, `/VC…`)
+/// does not cut.
 pub fn before_verification_code(text: &str) -> &str {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let upper: Vec<char> = chars.iter().map(|(_, c)| c.to_ascii_uppercase()).collect();
@@ -441,13 +444,27 @@ pub fn before_verification_code(text: &str) -> &str {
             tail.len() >= 7 && tail[1..].iter().filter(|c| c.is_ascii_uppercase()).count() >= 4
         };
         // `VC` and the six letters of a code glued to whatever was read before it
-        // (`…84054656WCVUVCGIDRIY`, `…A15552VCDVAJMP`): a word ending in `VC` and six letters
-        // (no serial ends so: a short serial ends in digits, a suffix is four letters).
+        // (`…84054656WCVUVCGIDRIY`, `…A15552VCDVAJMP`), its colon read as one more character
+        // or not (`…BAWRVC8LVJYSC`, `…WCVUVCREFIHAQ`): a word ending in `VC`, at most one
+        // character and six letters (no serial ends so: a short serial ends in digits, a suffix
+        // is at most six letters).
         let glued_code = i > 0 && upper[i..].starts_with(&['V', 'C']) && {
-            let tail = upper[i + 2..].iter().take_while(|c| !c.is_whitespace());
-            tail.clone().count() == 6 && tail.clone().all(char::is_ascii_uppercase)
+            let tail: Vec<char> = upper[i + 2..]
+                .iter()
+                .copied()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            matches!(tail.len(), 6 | 7)
+                && tail[tail.len() - 6..].iter().all(char::is_ascii_uppercase)
         };
-        if (caption && (word_start || after_short)) || bare_code || misread_caption || glued_code {
+        // The caption `VERIFICATION` misread after its first four letters (`VERIICATIOC04E`).
+        let misread_word = word_start && upper[i..].starts_with(&['V', 'E', 'R', 'I']);
+        if (caption && (word_start || after_short))
+            || bare_code
+            || misread_caption
+            || glued_code
+            || misread_word
+        {
             return text[..chars[i].0].trim_end();
         }
     }
@@ -461,6 +478,15 @@ pub fn before_verification_code(text: &str) -> &str {
 /// feature suffix: letters after a space are the next field (a verification code), never a
 /// suffix. Text from the verification code on is left out ([`before_verification_code`]).
 pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
+    find_spans_in_text(text)
+        .into_iter()
+        .map(|(serial, _)| serial)
+        .collect()
+}
+
+/// [`find_in_text`], each serial with the span of `text`'s characters it was read from, counted
+/// without white space (as [`super::ocr::LineRead::chars`] are).
+pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
     let upper = before_verification_code(text).to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().filter(|c| !c.is_whitespace()).collect();
     // Whether a space came before each character of `chars`.
@@ -500,9 +526,10 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
                         None => continue,
                     }
                 }
+                let span = start..start + full.text().chars().count();
                 let serial = LabelSerial::Full(full);
-                if !found.contains(&serial) {
-                    found.push(serial);
+                if !found.iter().any(|(s, _)| *s == serial) {
+                    found.push((serial, span));
                 }
                 break;
             }
@@ -512,11 +539,11 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
     // parse of the same text that starts after it.
     let remnant = |p: &str| !p.is_empty() && SERIAL_CAPTIONS.iter().any(|cap| cap.ends_with(p));
     let all = found.clone();
-    found.retain(|serial| {
+    found.retain(|(serial, _)| {
         let LabelSerial::Full(a) = serial else {
             return true;
         };
-        !all.iter().any(|other| match other {
+        !all.iter().any(|(other, _)| match other {
             LabelSerial::Full(b) => {
                 b.model.len() < a.model.len()
                     && a.text().ends_with(&b.text())
@@ -534,11 +561,11 @@ pub fn find_in_text(text: &str) -> Vec<LabelSerial> {
     if let Some(cap) = SERIAL_CAPTIONS.iter().find(|cap| value.starts_with(*cap)) {
         value = &value[cap.len()..];
     }
-    let value = value
-        .trim_start_matches([':', '.', ';'])
-        .trim_end_matches(['.', ',', ';']);
+    let value = value.trim_start_matches([':', '.', ';']);
+    let lead = chars.len() - value.chars().count();
+    let value = value.trim_end_matches(['.', ',', ';']);
     if let Some(short) = parse_short(value) {
-        found.push(LabelSerial::Short(short));
+        found.push((LabelSerial::Short(short), lead..lead + 9));
     }
     found
 }
@@ -814,6 +841,14 @@ mod tests {
             "DS-7104NI-Q1/M0420240722CCRRC84054656WCVU"
         );
         assert_eq!(cut("D12345678BAWRVCLVJYSC"), "D12345678BAWR");
+        // The colon after `VC` read as a character, the caption misread.
+        assert_eq!(
+            cut("DS-7604NI-K1/4P0420250312CCRR794596582BAWRVC8LVJYSC"),
+            "DS-7604NI-K1/4P0420250312CCRR794596582BAWR"
+        );
+        assert_eq!(cut("R961243150WCVUVCREFIHAQ"), "R961243150WCVU");
+        assert_eq!(cut("VERIICATIOC04ENEETWV"), "");
+        assert_eq!(cut("L12345678 VERIFV: ABCDEF"), "L12345678");
         // Glued to a garbled read of the serial.
         assert_eq!(
             cut("DD1771-171557161795A15552VCDVAJMP"),
