@@ -510,7 +510,11 @@ pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
         // Character slices, not byte slices: OCR output may hold any Unicode.
         let boundary = start == 0
             || !chars[start - 1].is_ascii_alphanumeric()
-            || captions.iter().any(|cap| chars[..start].ends_with(cap));
+            || captions.iter().any(|cap| chars[..start].ends_with(cap))
+            // All the line holds before it is the end of a caption, its start cut off with the
+            // caption (`NDS-…` on a value cut after `S/N`): the serial may start here, and the
+            // parse from the line's start yields to this one (below).
+            || captions.iter().any(|cap| cap.ends_with(&chars[..start]));
         if !boundary || !chars[start].is_ascii_uppercase() {
             continue;
         }
@@ -875,6 +879,17 @@ mod tests {
     }
 
     #[test]
+    fn a_serials_span_counts_its_own_characters_without_spaces() {
+        // A mark read past the end (a code's module) and a caption before it are outside.
+        let spans = find_spans_in_text("S/N: DS-2CD2143G2-I20230415AAWRL12345678 4");
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].1, 4..4 + CAMERA.len());
+        let spans = find_spans_in_text("SN: L12345678.");
+        assert_eq!(spans, vec![(LabelSerial::Short("L12345678".into()), 3..12)]);
+        assert_eq!(find_spans_in_text("L12345678")[0].1, 0..9);
+    }
+
+    #[test]
     fn finds_serials_in_ocr_lines() {
         let found = find_in_text("S/N: DS-2CD2143G2-I20230415AAWRL12345678");
         assert_eq!(found, vec![LabelSerial::Full(reported(CAMERA))]);
@@ -902,6 +917,25 @@ mod tests {
         assert_eq!(
             find_in_text("S/N:DS-2CD2143G2-I20230415AAWRL12345678O"),
             vec![LabelSerial::Full(reported(CAMERA))]
+        );
+        // Only the end of the caption left at the line's start.
+        for line in [
+            "NDS-2CD2143G2-I20230415AAWRL12345678",
+            "/NDS-2CD2143G2-I20230415AAWRL12345678",
+            "BERDS-2CD2143G2-I20230415AAWRL12345678",
+        ] {
+            assert_eq!(
+                find_in_text(line),
+                vec![LabelSerial::Full(reported(CAMERA))],
+                "{line}"
+            );
+        }
+        // A model family that is no caption's end stays whole.
+        assert_eq!(
+            find_in_text("IDS-2CD2143G2-I20230415AAWRL12345678"),
+            vec![LabelSerial::Full(
+                parse_full("IDS-2CD2143G2-I20230415AAWRL12345678", false).expect("parses")
+            )]
         );
         // The model family is letters: "D5-" is "DS-".
         assert_eq!(
