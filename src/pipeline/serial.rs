@@ -505,16 +505,19 @@ pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
         .iter()
         .map(|c| c.chars().collect())
         .collect();
+    const SHORT_CAPTIONS: [&[char]; 2] = [&['S', '/', 'N'], &['S', 'N']];
     let mut found = Vec::new();
     for start in 0..chars.len() {
         // Character slices, not byte slices: OCR output may hold any Unicode.
         let boundary = start == 0
             || !chars[start - 1].is_ascii_alphanumeric()
             || captions.iter().any(|cap| chars[..start].ends_with(cap))
-            // All the line holds before it is the end of a caption, its start cut off with the
-            // caption (`NDS-…` on a value cut after `S/N`): the serial may start here, and the
-            // parse from the line's start yields to this one (below).
-            || captions.iter().any(|cap| cap.ends_with(&chars[..start]));
+            // All the line holds before it is the end of `S/N` or `SN` (captions printed tight
+            // against the value), their start cut off with the caption (`NDS-…`): the serial
+            // may start here, and the parse from the line's start yields to this one (below).
+            // The ends of the long captions are letters a model may start with (`OS-…` is a
+            // look-alike of `DS-…`, never a remnant of `Serial No`).
+            || SHORT_CAPTIONS.iter().any(|cap| cap.ends_with(&chars[..start]));
         if !boundary || !chars[start].is_ascii_uppercase() {
             continue;
         }
@@ -922,7 +925,6 @@ mod tests {
         for line in [
             "NDS-2CD2143G2-I20230415AAWRL12345678",
             "/NDS-2CD2143G2-I20230415AAWRL12345678",
-            "BERDS-2CD2143G2-I20230415AAWRL12345678",
         ] {
             assert_eq!(
                 find_in_text(line),
@@ -930,13 +932,17 @@ mod tests {
                 "{line}"
             );
         }
-        // A model family that is no caption's end stays whole.
-        assert_eq!(
-            find_in_text("IDS-2CD2143G2-I20230415AAWRL12345678"),
-            vec![LabelSerial::Full(
-                parse_full("IDS-2CD2143G2-I20230415AAWRL12345678", false).expect("parses")
-            )]
-        );
+        // A model family that is no short caption's end stays whole.
+        for line in [
+            "IDS-2CD2143G2-I20230415AAWRL12345678",
+            "OS-2CD2143G2-I20230415AAWRL12345678",
+        ] {
+            assert_eq!(
+                find_in_text(line),
+                vec![LabelSerial::Full(parse_full(line, false).expect("parses"))],
+                "{line}"
+            );
+        }
         // The model family is letters: "D5-" is "DS-".
         assert_eq!(
             find_in_text("D5-2CD2143G2-I20230415AAWRL12345678"),
