@@ -18,7 +18,7 @@ use super::lines::{LineWork, ReadLines};
 use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
 };
-use super::ocr::{Ask, CharRead, LineRead, Readers};
+use super::ocr::{Ask, CharRead, Engine, LineRead, Readers};
 use super::serial::{
     LabelSerial, before_verification_code, find_in_text, find_spans_in_text, parse_short,
 };
@@ -28,9 +28,10 @@ use crate::error::Result;
 
 /// The reads of a serial value, each the index of its crop in [`value_crops`] and what reads
 /// it: the field's reading (the learned reader), then the second, independent reading
-/// (Tesseract) of the same crop and of the line cut again at [`SECOND_ZOOM`]. Two Tesseract reads
-/// at two scales tell a sure reading (both the same) from one of its misreads, which are often
-/// confident but seldom repeat at another scale.
+/// (Tesseract) of the same crop and of the line cut again at [`SECOND_ZOOM`], that one with a
+/// line's start margin ([`with_start_margin`]). Two Tesseract reads at two scales and margins
+/// tell a sure reading (both the same) from one of its misreads, which are often confident but
+/// seldom repeat under other conditions.
 const VALUE_READS: [(usize, Ask); 3] = [
     (0, Ask::VALUE),
     (0, Ask::SECOND_READING),
@@ -121,10 +122,23 @@ pub(super) fn find_fields(
             }
         }
     }
+    // Tesseract reads the first crop as cut and the second with a line's start margin
+    // ([`with_start_margin`]): its two reads differ in scale and in margin.
+    let margined: Vec<[GrayImage; 2]> = planned
+        .iter()
+        .filter_map(|(_, value)| value.as_ref())
+        .map(|(_, cut)| [cut[0].clone(), with_start_margin(&cut[1], SECOND_ZOOM)])
+        .collect();
     let jobs: Vec<(&GrayImage, Ask)> = planned
         .iter()
         .filter_map(|(_, value)| value.as_ref())
-        .flat_map(|(_, cut)| VALUE_READS.map(|(crop, ask)| (&cut[crop], ask)))
+        .zip(&margined)
+        .flat_map(|((_, cut), margined)| {
+            VALUE_READS.map(|(crop, ask)| match ask.engine {
+                Engine::Tesseract => (&margined[crop], ask),
+                Engine::Learned => (&cut[crop], ask),
+            })
+        })
         .collect();
     let reads = engine.read_all(&jobs)?;
     let mut reads = reads.chunks(VALUE_READS.len());
@@ -771,6 +785,41 @@ fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
     Some(bands)
 }
 
+/// `crop` (a value's, its text [`LINE_TEXT_PX`] × `zoom` tall) with columns of its ground (the
+/// 90th percentile) added before it so that its first ink lies at least [`LINE_START_MARGIN`]
+/// text heights from its start, as on a line crop. A value cut after its caption on the same
+/// line starts a few pixels before its first character, and `labeltext` read that character as
+/// another at both scales: `A67525160` as `M…`, `254077590` as `T…`, `456765020` as `Z…`,
+/// `W38262794` as `V…`, a sure reading of another serial contradicting a right first reading.
+/// With the margin those crops read right or without their first character, but a margin makes
+/// `labeltext` put a stray letter before some full serials (`DIDS-…`, `NVDS-…`). So only the
+/// second crop takes it: a misread owed to the tight start, or to the margin, is then not
+/// repeated by the other read (tuning 256 → 259/291 MATCH; both crops with the margin: 257).
+/// A crop with margin enough is returned as it is.
+fn with_start_margin(crop: &GrayImage, zoom: f32) -> GrayImage {
+    let want = (LINE_START_MARGIN * LINE_TEXT_PX * zoom).round() as u32;
+    let Some(threshold) = ink_threshold(crop) else {
+        return crop.clone();
+    };
+    // The first column with ink in two rows at least (one dark pixel is noise).
+    let first_ink = (0..crop.width().min(want))
+        .find(|&x| {
+            (0..crop.height())
+                .filter(|&y| crop.get_pixel(x, y).0[0] < threshold)
+                .nth(1)
+                .is_some()
+        })
+        .unwrap_or(want);
+    if first_ink >= want {
+        return crop.clone();
+    }
+    let add = want - first_ink;
+    let [ground] = gray_levels_at_ranks(crop, [quantile_rank(crop, 0.9)]);
+    let mut out = GrayImage::from_pixel(crop.width() + add, crop.height(), image::Luma([ground]));
+    image::imageops::replace(&mut out, crop, i64::from(add), 0);
+    out
+}
+
 /// Paints the first `px` columns of a crop with its ground (the 90th percentile): the start
 /// margin of a value cut at its own size would otherwise show the end of its caption.
 fn blank_start(mut crop: GrayImage, px: f32) -> GrayImage {
@@ -889,6 +938,28 @@ mod tests {
             }
         }
         img
+    }
+
+    #[test]
+    fn a_value_starting_at_its_crops_edge_gets_a_lines_start_margin() {
+        // Glyphs 12 px wide every 20 px, the first 3 px from the start, on a 47 px crop.
+        let glyphs: Vec<(u32, u32, u32, u32)> =
+            (0..8).map(|i| (3 + 20 * i, 12, 15 + 20 * i, 36)).collect();
+        let tight = blocks(170, 47, &glyphs);
+        let margined = with_start_margin(&tight, 1.0);
+        // The ink now starts one text height (32 px at zoom 1) in, the crop's pixels unchanged.
+        assert_eq!(margined.width(), 170 + 29);
+        assert_eq!(margined.get_pixel(28, 20).0[0], 235);
+        assert_eq!(margined.get_pixel(32, 20).0[0], 20);
+        let moved = image::imageops::crop_imm(&margined, 29, 0, 170, 47).to_image();
+        assert_eq!(moved, tight);
+        // At zoom 1.25 the margin is 40 px; a crop with that much already is left as it is.
+        assert_eq!(with_start_margin(&tight, 1.25).width(), 170 + 37);
+        let roomy = blocks(230, 47, &[(40, 12, 52, 36), (60, 12, 72, 36)]);
+        assert_eq!(with_start_margin(&roomy, 1.0), roomy);
+        // No print at all: as it is.
+        let blank = GrayImage::from_pixel(100, 47, image::Luma([235]));
+        assert_eq!(with_start_margin(&blank, 1.0), blank);
     }
 
     /// A line read as `text`, one character per 20 crop px (glyphs 12 px wide), on `crop`.
