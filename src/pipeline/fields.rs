@@ -18,7 +18,7 @@ use super::lines::{LineWork, ReadLines};
 use super::locate::{
     LINE_START_MARGIN, LINE_TEXT_PX, MAX_CROP_WIDTH_PX, TextLine, cut_line, part_of_line,
 };
-use super::ocr::{Ask, CharRead, Engine, LineRead, Readers};
+use super::ocr::{Ask, CharRead, LineRead, Readers};
 use super::serial::{
     LabelSerial, before_verification_code, find_in_text, find_spans_in_text, parse_short,
 };
@@ -26,17 +26,14 @@ use super::sharpness::{crop_sharpness, smear};
 use super::vocabulary::OTHER_FIELD_WORDS;
 use crate::error::Result;
 
-/// The reads of a serial value, each the index of its crop in [`value_crops`] and what reads
-/// it: the field's reading (the learned reader), then the second, independent reading
-/// (Tesseract) of the same crop and of the line cut again at [`SECOND_ZOOM`], that one with a
-/// line's start margin ([`with_start_margin`]). Two Tesseract reads at two scales and margins
-/// tell a sure reading (both the same) from one of its misreads, which are often confident but
-/// seldom repeat under other conditions.
-const VALUE_READS: [(usize, Ask); 3] = [
-    (0, Ask::VALUE),
-    (0, Ask::SECOND_READING),
-    (1, Ask::SECOND_READING),
-];
+/// The reads of a serial value: the field's reading (the learned reader) of its crop
+/// ([`value_crops`]), then the second, independent reading (Tesseract) of the same crop and of
+/// the line cut again at [`SECOND_ZOOM`], that one with a line's start margin
+/// ([`with_start_margin`]), both ending where the field's reading found the verification code
+/// ([`second_reading_crops`]). Two Tesseract reads at two scales and margins tell a sure reading
+/// (both the same) from one of its misreads, which are often confident but seldom repeat under
+/// other conditions.
+const SECOND_READS: usize = 2;
 /// Zoom of the value's second crop (text at 1.25 × 32 px).
 const SECOND_ZOOM: f32 = 1.25;
 
@@ -68,7 +65,7 @@ enum Value {
     Stray { line: usize, x_start: i32 },
 }
 
-/// Finds every serial field on the lines read and reads each value with [`VALUE_READS`]
+/// Finds every serial field on the lines read and reads each value as [`SECOND_READS`] tells
 /// ([`value_crops`]), every value's reads in one batch. `debug` receives each value crop.
 pub(super) fn find_fields(
     gray: &GrayImage,
@@ -122,30 +119,32 @@ pub(super) fn find_fields(
             }
         }
     }
-    // Tesseract reads the first crop as cut and the second with a line's start margin
-    // ([`with_start_margin`]): its two reads differ in scale and in margin.
-    let margined: Vec<[GrayImage; 2]> = planned
+    let cuts: Vec<&[GrayImage; 2]> = planned
         .iter()
         .filter_map(|(_, value)| value.as_ref())
-        .map(|(_, cut)| [cut[0].clone(), with_start_margin(&cut[1], SECOND_ZOOM)])
+        .map(|(_, cut)| cut)
         .collect();
-    let jobs: Vec<(&GrayImage, Ask)> = planned
+    let firsts = engine.read_all(
+        &cuts
+            .iter()
+            .map(|cut| (&cut[0], Ask::VALUE))
+            .collect::<Vec<_>>(),
+    )?;
+    let second_crops: Vec<[GrayImage; 2]> = cuts
         .iter()
-        .filter_map(|(_, value)| value.as_ref())
-        .zip(&margined)
-        .flat_map(|((_, cut), margined)| {
-            VALUE_READS.map(|(crop, ask)| match ask.engine {
-                Engine::Tesseract => (&margined[crop], ask),
-                Engine::Learned => (&cut[crop], ask),
-            })
-        })
+        .zip(&firsts)
+        .map(|(cut, first)| second_reading_crops(cut, first))
         .collect();
-    let reads = engine.read_all(&jobs)?;
-    let mut reads = reads.chunks(VALUE_READS.len());
+    let second_jobs: Vec<(&GrayImage, Ask)> = second_crops
+        .iter()
+        .flat_map(|crops| crops.iter().map(|crop| (crop, Ask::SECOND_READING)))
+        .collect();
+    let seconds = engine.read_all(&second_jobs)?;
+    let mut reads = firsts.iter().zip(seconds.chunks(SECOND_READS));
     let fields = planned
         .iter()
         .map(|(caption_line, value)| match (value, reads.next()) {
-            (Some((line, cut)), Some([first, rest @ ..])) => {
+            (Some((line, cut)), Some((first, rest))) => {
                 field_from_reads(&work[*line], &cut[0], first, rest)
             }
             _ => unreadable_field(&work[*caption_line]),
@@ -785,6 +784,40 @@ fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
     Some(bands)
 }
 
+/// Tesseract's crops of a value whose crops are `cut` (at zoom 1 and [`SECOND_ZOOM`]) and whose
+/// first reading is `first`: each ends where `first` found the label's verification code
+/// ([`before_verification_code`]), so that the secret never reaches the second reading (whose
+/// raw text the report carries) however Tesseract reads its caption (`1Y1VWDWAQX` for
+/// `VC: WDWAQX` after a short serial); the second crop then takes a line's start margin
+/// ([`with_start_margin`]).
+fn second_reading_crops(cut: &[GrayImage; 2], first: &LineRead) -> [GrayImage; 2] {
+    let text = first.text();
+    let kept = before_verification_code(&text)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    // The code's first character's left edge, crop px at zoom 1; the crops end half a character
+    // step before it.
+    let end = first.chars.get(kept).map(|code| {
+        let step = kept
+            .checked_sub(1)
+            .and_then(|i| first.chars.get(i))
+            .map_or(0, |last| (code.x0 - last.x1).max(0));
+        (code.x0 - step / 2).max(1) as f32
+    });
+    let until = |crop: &GrayImage, zoom: f32| match end {
+        Some(x) => {
+            let w = ((x * zoom) as u32).clamp(1, crop.width());
+            image::imageops::crop_imm(crop, 0, 0, w, crop.height()).to_image()
+        }
+        None => crop.clone(),
+    };
+    [
+        until(&cut[0], 1.0),
+        with_start_margin(&until(&cut[1], SECOND_ZOOM), SECOND_ZOOM),
+    ]
+}
+
 /// `crop` (a value's, its text [`LINE_TEXT_PX`] × `zoom` tall) with columns of its ground (the
 /// 90th percentile) added before it so that its first ink lies at least [`LINE_START_MARGIN`]
 /// text heights from its start, as on a line crop. A value cut after its caption on the same
@@ -862,7 +895,7 @@ fn ink_threshold_at(crop: &GrayImage, share: f32) -> Option<u8> {
 }
 
 /// A field from the reads of its value: the field's reading and the others (in
-/// [`VALUE_READS`]' order).
+/// [`SECOND_READS`]' order).
 fn field_from_reads(
     line: &LineWork,
     crop: &GrayImage,
