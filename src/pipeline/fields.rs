@@ -66,7 +66,8 @@ enum Value {
 }
 
 /// Finds every serial field on the lines read and reads each value as [`SECOND_READS`] tells
-/// ([`value_crops`]), every value's reads in one batch. `debug` receives each value crop.
+/// ([`value_crops`]): every value's first reading in one batch, then every second reading in
+/// another. `debug` receives each value crop.
 pub(super) fn find_fields(
     gray: &GrayImage,
     lines: &ReadLines,
@@ -796,8 +797,8 @@ fn second_reading_crops(cut: &[GrayImage; 2], first: &LineRead) -> [GrayImage; 2
         .chars()
         .filter(|c| !c.is_whitespace())
         .count();
-    // The code's first character's left edge, crop px at zoom 1; the crops end half a character
-    // step before it.
+    // Where the crops end, crop px at zoom 1: midway between the last character kept and the
+    // code's first.
     let end = first.chars.get(kept).map(|code| {
         let step = kept
             .checked_sub(1)
@@ -993,6 +994,27 @@ mod tests {
         // No print at all: as it is.
         let blank = GrayImage::from_pixel(100, 47, image::Luma([235]));
         assert_eq!(with_start_margin(&blank, 1.0), blank);
+    }
+
+    #[test]
+    fn the_second_reading_never_sees_the_code_the_first_reading_found() {
+        // `L12345678VCABCDEF`, one character per 20 px (glyphs 12 px wide from 4 px on).
+        let text = "L12345678VCABCDEF";
+        let crop = |zoom: f32| {
+            let w = (20.0 * text.len() as f32 * zoom) as u32;
+            GrayImage::from_pixel(w, (47.0 * zoom) as u32, image::Luma([235]))
+        };
+        let first = read_as(text, crop(1.0)).read;
+        let crops = second_reading_crops(&[crop(1.0), crop(SECOND_ZOOM)], &first);
+        // The `V` starts at 184 px, the `8` ends at 176: cut at 180 (225 at zoom 1.25).
+        assert_eq!(crops[0].width(), 180);
+        assert_eq!(crops[1].width(), 225);
+        // No code read: the crops as cut (the second with its start margin, here none to add
+        // on a blank crop).
+        let first = read_as("L12345678", crop(1.0)).read;
+        let crops = second_reading_crops(&[crop(1.0), crop(SECOND_ZOOM)], &first);
+        assert_eq!(crops[0].width(), crop(1.0).width());
+        assert_eq!(crops[1].width(), crop(SECOND_ZOOM).width());
     }
 
     /// A line read as `text`, one character per 20 crop px (glyphs 12 px wide), on `crop`.
