@@ -15,7 +15,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::vocabulary::{SERIAL_CAPTIONS, VERIFICATION_CAPTIONS};
+use super::vocabulary::{SERIAL_CAPTIONS, TIGHT_SERIAL_CAPTIONS, VERIFICATION_CAPTIONS};
 
 /// Longest accepted serial, in characters.
 pub const MAX_SERIAL_LEN: usize = 64;
@@ -505,7 +505,10 @@ pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
         .iter()
         .map(|c| c.chars().collect())
         .collect();
-    const SHORT_CAPTIONS: [&[char]; 2] = [&['S', '/', 'N'], &['S', 'N']];
+    let tight: Vec<Vec<char>> = TIGHT_SERIAL_CAPTIONS
+        .iter()
+        .map(|c| c.chars().collect())
+        .collect();
     let mut found = Vec::new();
     for start in 0..chars.len() {
         // Character slices, not byte slices: OCR output may hold any Unicode.
@@ -517,7 +520,7 @@ pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
             // may start here, and the parse from the line's start yields to this one (below).
             // The ends of the long captions are letters a model may start with (`OS-…` is a
             // look-alike of `DS-…`, never a remnant of `Serial No`).
-            || SHORT_CAPTIONS.iter().any(|cap| cap.ends_with(&chars[..start]));
+            || tight.iter().any(|cap| cap.ends_with(&chars[..start]));
         if !boundary || !chars[start].is_ascii_uppercase() {
             continue;
         }

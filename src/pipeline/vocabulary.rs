@@ -6,6 +6,10 @@
 /// `SN`).
 pub const SERIAL_CAPTIONS: &[&str] = &["SERIALNUMBER", "SERIALNO.", "SERIALNO", "S/N", "SN"];
 
+/// The serial captions printed tight against their value (`S/N: L12345678`): a crop cut after
+/// one may keep its end (`N`), read as the value's first letters.
+pub const TIGHT_SERIAL_CAPTIONS: &[&str] = &["S/N", "SN"];
+
 /// `S/N` as OCR reads it when the slash is blurred or thin: the slash taken for `I`, `J`, `L`, `1`
 /// or `|`. Like `SN`, these count as a caption only standing alone or before punctuation.
 pub const SERIAL_CAPTION_SLASH_MISREADS: &[&str] = &["SIN", "SJN", "SLN", "S1N", "S|N"];
