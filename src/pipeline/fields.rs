@@ -792,19 +792,15 @@ fn print_bands(crop: &GrayImage, share: f32) -> Option<Vec<(u32, u32, u32)>> {
 /// `VC: WDWAQX` after a short serial); the second crop then takes a line's start margin
 /// ([`with_start_margin`]).
 fn second_reading_crops(cut: &[GrayImage; 2], first: &LineRead) -> [GrayImage; 2] {
-    let text = first.text();
-    let kept = before_verification_code(&text)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .count();
+    let kept = chars_before_code(first);
     // Where the crops end, crop px at zoom 1: midway between the last character kept and the
     // code's first.
     let end = first.chars.get(kept).map(|code| {
-        let step = kept
+        let gap = kept
             .checked_sub(1)
             .and_then(|i| first.chars.get(i))
             .map_or(0, |last| (code.x0 - last.x1).max(0));
-        (code.x0 - step / 2).max(1) as f32
+        (code.x0 - gap / 2).max(1) as f32
     });
     let until = |crop: &GrayImage, zoom: f32| match end {
         Some(x) => {
@@ -939,12 +935,17 @@ fn field_from_reads(
 /// Lowest confidence of a read's letters and digits before a verification code read after the
 /// value (not the serial's, and left out of the report), 0–100 (0 when it has none).
 fn min_confidence(read: &LineRead) -> f32 {
-    let text = read.text();
-    let kept = before_verification_code(&text)
+    let kept = chars_before_code(read);
+    min_confidence_of(&read.chars[..kept.min(read.chars.len())])
+}
+
+/// How many of `read`'s characters come before a verification code read after the value
+/// ([`before_verification_code`]); all of them when none was read.
+fn chars_before_code(read: &LineRead) -> usize {
+    before_verification_code(&read.text())
         .chars()
         .filter(|c| !c.is_whitespace())
-        .count();
-    min_confidence_of(&read.chars[..kept.min(read.chars.len())])
+        .count()
 }
 
 /// Lowest confidence of the letters and digits among `chars`, 0–100 (0 when there are none).
