@@ -312,15 +312,18 @@ fn read_some(
     read_batch(cut, engine)
 }
 
-/// How much the reads look like a label the right way up: label words found, then the mean
-/// character confidence (as an integer, for ordering).
+/// How much the reads look like a label the right way up: label words found at the start of a
+/// word, then the mean character confidence (as an integer, for ordering).
 fn label_likeness<'a>(work: impl IntoIterator<Item = &'a LineWork> + Clone) -> (usize, i64) {
     let words = work
         .clone()
         .into_iter()
         .map(|w| {
             let text = w.text.to_ascii_uppercase();
-            LABEL_WORDS.iter().filter(|k| text.contains(*k)).count()
+            LABEL_WORDS
+                .iter()
+                .filter(|k| starts_a_word(&text, k))
+                .count()
         })
         .sum();
     let confidences: Vec<f32> = work
@@ -333,6 +336,18 @@ fn label_likeness<'a>(work: impl IntoIterator<Item = &'a LineWork> + Clone) -> (
         confidences.iter().sum::<f32>() / confidences.len() as f32
     };
     (words, (mean * 100.0) as i64)
+}
+
+/// Whether `word` appears in `text` at the start of a word (after the text's start or a character
+/// that is not a letter or digit). Text read upside down holds label words inside other words by
+/// chance: a model's `ISU/SL` turned by 180° reads `1S/nSI`, which holds `S/N`.
+fn starts_a_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric())
+    })
 }
 
 #[cfg(test)]
@@ -463,5 +478,16 @@ mod tests {
         // Only as a word of its own: not the start of another word.
         assert_eq!(caption("SINGLE PHASE"), None);
         assert_eq!(caption("SNOW"), None);
+    }
+
+    #[test]
+    fn a_label_word_counts_for_the_way_up_only_at_the_start_of_a_word() {
+        assert!(starts_a_word("S/N: L12345678", "S/N"));
+        assert!(starts_a_word("MODEL: DS-2CD2143G2-I", "MODEL"));
+        assert!(starts_a_word("(S/N) L12345678", "S/N"));
+        // `ISU/SL` turned by 180 degrees, as read and upper-cased.
+        assert!(!starts_a_word("1S/NSI", "S/N"));
+        // A later match at a word's start still counts.
+        assert!(starts_a_word("XS/N S/N:", "S/N"));
     }
 }
