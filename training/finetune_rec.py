@@ -16,6 +16,7 @@ Seeded; one process, `--threads` intra-op threads. Checkpoints every `--save-eve
 """
 import argparse
 import glob
+import io
 import math
 import os
 import random
@@ -32,6 +33,8 @@ from PIL import Image, ImageFilter
 HEIGHT = 48
 MAX_WIDTH = 1600
 MIN_WIDTH = 320
+# Share of training lines shrunk to small print and scaled back up (`small_print`).
+SMALL_PRINT = 0.35
 
 
 def fix_padding(m):
@@ -111,9 +114,31 @@ def trim(img, rng):
     return img.crop((left, 0, right, h))
 
 
+def small_print(img, rng):
+    """The line as a photo holds small print: its text 5-13 px tall (the crop's text is cut about
+    32 px tall, `LINE_TEXT_PX`), half of them defocused and most JPEG-compressed at that size,
+    then scaled back up bilinearly as the pipeline cuts a line from the photo. Detail is lost, not
+    only blurred: the reads a label's smallest print gets."""
+    w, h = img.size
+    s = rng.uniform(0.16, 0.4)
+    sw, sh = max(4, round(w * s)), max(4, round(h * s))
+    small = img.resize((sw, sh), Image.BOX)
+    if rng.random() < 0.5:
+        # Defocus in photo pixels, as the generator's mild blur (0.3-1.1 px).
+        small = small.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    if rng.random() < 0.6:
+        buf = io.BytesIO()
+        small.save(buf, format="JPEG", quality=rng.randrange(45, 92))
+        small = Image.open(io.BytesIO(buf.getvalue())).convert("L")
+    return small.resize((w, h), Image.BILINEAR)
+
+
 def augment(img, rng):
-    """Photo-like damage: tight ends, blur, contrast and brightness, noise, a little stretch."""
+    """Photo-like damage: tight ends, small print, blur, contrast and brightness, noise, a little
+    stretch."""
     img = trim(img, rng)
+    if rng.random() < SMALL_PRINT:
+        img = small_print(img, rng)
     if rng.random() < 0.3:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2) * img.size[1] / 48))
     a = np.asarray(img, dtype=np.float32)
