@@ -8,7 +8,7 @@
 #      with look-alikes, captions, other fields, in every installed font);
 #   3. training/finetune_rec.py: the stock graph converted to PyTorch, its head cut to the
 #      characters labels print, trained with CTC, exported as models/labelrec.onnx.
-# Usage: training/finetune_rec.sh   (environment: STEPS, BATCH, LR, SYNTHETIC)
+# Usage: training/finetune_rec.sh   (environment: STEPS, BATCH, LR, SYNTHETIC, SMALL_PRINT)
 # Python packages are pinned in training/requirements-finetune.txt and installed into
 # target/finetune-venv (PyTorch's wheel from PyPI, about 3 GB with its CUDA libraries; training
 # runs on the CPU). A step whose output exists is skipped; training resumes from its checkpoint.
@@ -18,6 +18,7 @@ steps=${STEPS:-1100}
 batch=${BATCH:-16}
 lr=${LR:-1.5e-4}
 synthetic=${SYNTHETIC:-4000}
+small_print=${SMALL_PRINT:-0}
 work=target/training
 log() { echo "finetune: $(date +%T) $*" >&2; }
 
@@ -44,6 +45,7 @@ if [ ! -f $work/rec-lines/done ]; then
 fi
 log "fine-tuning: $steps steps of $batch lines"
 $venv/bin/python -W ignore training/finetune_rec.py --stock models/PP-OCRv6_rec_small.onnx \
-  --lines $work/rec-lines --out $work/labelrec.onnx --steps "$steps" --batch "$batch" --lr "$lr"
+  --lines $work/rec-lines --out $work/labelrec.onnx --steps "$steps" --batch "$batch" --lr "$lr" \
+  --small-print "$small_print"
 cp $work/labelrec.onnx models/labelrec.onnx
 log "models/labelrec.onnx: $(sha256sum models/labelrec.onnx | cut -d' ' -f1)"
