@@ -256,6 +256,22 @@ pub fn reference_downscale(gray: &GrayImage) -> Option<GrayImage> {
     downscale_box(gray, NORMALIZED_LONG_SIDE)
 }
 
+/// Long side of the coarse view, px: the reference view area-averaged 8×.
+pub const COARSE_LONG_SIDE: u32 = 160;
+
+/// Laplacian variance of `reference` (the [`reference_downscale`] view) area-averaged to a
+/// [`COARSE_LONG_SIDE`] px long side. Sensor grain averages out there while a sharp label's
+/// edges, bars and blocks of print still step from one pixel to the next; a photo blurred beyond
+/// reading scores low even when its grain scores it sharp at the reference resolution. Units:
+/// squared gray levels.
+pub fn coarse_laplacian_variance(reference: &GrayImage) -> f64 {
+    laplacian_variance(
+        downscale_box(reference, COARSE_LONG_SIDE)
+            .as_ref()
+            .unwrap_or(reference),
+    )
+}
+
 /// Laplacian variance at the reference resolution ([`NORMALIZED_LONG_SIDE`] px long side), so
 /// photos of the same scene from different phones score alike. Units: squared gray levels.
 pub fn normalized_laplacian_variance(gray: &GrayImage) -> f64 {

@@ -151,6 +151,7 @@ fn gather_evidence(
         text_smear: lines.text_smear,
         streak_px: lines.streak,
         photo_blur: scored.blur_score_normalized.0,
+        photo_coarse_blur: Some(scored.blur_score_coarse),
         codes: Vec::new(),
     }
 }

@@ -70,6 +70,10 @@ pub struct Evidence {
     pub streak_px: Option<f32>,
     /// Normalised blur score of the whole photo.
     pub photo_blur: f64,
+    /// Coarse blur score of the whole photo ([`super::blur::coarse_laplacian_variance`]); `None`
+    /// in reports stored before it was measured.
+    #[serde(default)]
+    pub photo_coarse_blur: Option<f64>,
     /// The QR codes and barcodes found and decoded ([`super::barcode`]), with the serial each
     /// holds; never their other content.
     #[serde(default)]

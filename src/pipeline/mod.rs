@@ -130,6 +130,8 @@ pub(crate) struct Scored {
     pub downscaled: Option<image::GrayImage>,
     pub blur_score: BlurScore,
     pub blur_score_normalized: BlurScore,
+    /// [`blur::coarse_laplacian_variance`] of the reference view.
+    pub blur_score_coarse: f64,
     pub timings: StageTimings,
 }
 
@@ -154,12 +156,15 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
         downscaled.as_ref().unwrap_or(&photo.gray),
         config.parallel,
     ));
+    let blur_score_coarse =
+        blur::coarse_laplacian_variance(downscaled.as_ref().unwrap_or(&photo.gray));
     let blur_ms = elapsed_ms(start);
     Ok(Scored {
         photo,
         downscaled,
         blur_score,
         blur_score_normalized,
+        blur_score_coarse,
         timings: StageTimings { decode_ms, blur_ms },
     })
 }

@@ -4,7 +4,8 @@
 //! 1. Nothing serial-like could be read: BLURRY if the text (or, with no text found, the photo)
 //!    is below the sharpness threshold or the text is smeared by motion ([`SMEAR_RANGE`], or a
 //!    streak had to be undone: [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
-//!    read but its value was not; NOT_FOUND otherwise.
+//!    read but its value was not; NOT_FOUND otherwise, unless the photo is blurred at the coarse
+//!    scale, where grain no longer hides blur ([`COARSE_BLUR_MIN`]): BLURRY.
 //! 2. Two different serials in the photo: INCONCLUSIVE.
 //! 3. The serial's region is below the sharpness threshold or smeared by motion: BLURRY (a
 //!    blurred read is no evidence, so blur wins over MISMATCH). Where the streak was undone the
@@ -199,6 +200,22 @@ fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
         *SMEAR_RANGE.start()
     };
     smear.is_some_and(|s| s < min || s > *SMEAR_RANGE.end())
+}
+
+/// Lowest coarse sharpness ([`Evidence::photo_coarse_blur`], squared gray levels at a 160 px
+/// long side) of a photo answered NOT_FOUND; below it the photo is BLURRY. Sensor grain can
+/// score a photo blurred beyond reading as sharp at 1280 px (up to 2,294 on tuning's
+/// blurred-illegible photos). Of tuning's blurred-illegible photos answered NOT_FOUND without
+/// it, five score 27–55 at 160 px, one 76 and five (smeared along one direction only) over 150;
+/// tuning's no-serial and out-of-frame photos answered NOT_FOUND score 105 and up. The
+/// threshold sits between 55 and 105 (their geometric middle is 76, a little under it).
+pub const COARSE_BLUR_MIN: f64 = 70.0;
+
+/// Whether the photo is blurred at the coarse scale ([`COARSE_BLUR_MIN`]).
+fn coarse_blurry(evidence: &Evidence) -> bool {
+    evidence
+        .photo_coarse_blur
+        .is_some_and(|b| b < COARSE_BLUR_MIN)
 }
 
 /// Lowest character confidence (0–100) of a second read that can make the second reading sure
@@ -559,6 +576,9 @@ fn nothing_read(evidence: &Evidence, t: &Thresholds) -> Decision {
         return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], first_field);
     }
     if evidence.lines == 0 {
+        if coarse_blurry(evidence) {
+            return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], None);
+        }
         return decision(Verdict::NotFound, vec![Reason::NoText], None);
     }
     let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
@@ -585,6 +605,9 @@ fn nothing_read(evidence: &Evidence, t: &Thresholds) -> Decision {
             vec![Reason::SerialUnreadable],
             first_field,
         );
+    }
+    if coarse_blurry(evidence) {
+        return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], None);
     }
     decision(Verdict::NotFound, vec![Reason::NoSerialField], None)
 }
@@ -800,6 +823,7 @@ mod tests {
             text_smear: Some(1.0),
             streak_px: None,
             photo_blur: 500.0,
+            photo_coarse_blur: Some(500.0),
             codes: Vec::new(),
         }
     }
@@ -1112,6 +1136,17 @@ mod tests {
         e.text_blur = Some(1000.0);
         e.photo_blur = 20.0;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        // Grain can score a blurred photo sharp at 1280 px; the coarse score still sees the blur,
+        // with lines found or none.
+        e.photo_blur = 500.0;
+        e.photo_coarse_blur = Some(30.0);
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        e.lines = 0;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        // A report stored before the coarse score was measured decides as before.
+        e.photo_coarse_blur = None;
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
+        e.photo_coarse_blur = Some(500.0);
         let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
         e.caption_seen = true;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
