@@ -132,6 +132,8 @@ pub(crate) struct Scored {
     pub blur_score_normalized: BlurScore,
     /// [`blur::coarse_laplacian_variance`] of the reference view.
     pub blur_score_coarse: f64,
+    /// [`blur::directional_smear`] of the reference view.
+    pub smear: Option<f64>,
     pub timings: StageTimings,
 }
 
@@ -156,8 +158,9 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
         downscaled.as_ref().unwrap_or(&photo.gray),
         config.parallel,
     ));
-    let blur_score_coarse =
-        blur::coarse_laplacian_variance(downscaled.as_ref().unwrap_or(&photo.gray));
+    let reference = downscaled.as_ref().unwrap_or(&photo.gray);
+    let blur_score_coarse = blur::coarse_laplacian_variance(reference);
+    let smear = blur::directional_smear(reference);
     let blur_ms = elapsed_ms(start);
     Ok(Scored {
         photo,
@@ -165,6 +168,7 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
         blur_score,
         blur_score_normalized,
         blur_score_coarse,
+        smear,
         timings: StageTimings { decode_ms, blur_ms },
     })
 }

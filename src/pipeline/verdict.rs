@@ -5,7 +5,8 @@
 //!    is below the sharpness threshold or the text is smeared by motion ([`SMEAR_RANGE`], or a
 //!    streak had to be undone: [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
 //!    read but its value was not; NOT_FOUND otherwise, unless the photo is blurred at the coarse
-//!    scale, where grain no longer hides blur ([`COARSE_BLUR_MIN`]): BLURRY.
+//!    scale, where grain no longer hides blur ([`COARSE_BLUR_MIN`]), or smeared along one
+//!    direction ([`PHOTO_SMEAR_MIN`]): BLURRY.
 //! 2. Two different serials in the photo: INCONCLUSIVE.
 //! 3. The serial's region is below the sharpness threshold or smeared by motion: BLURRY (a
 //!    blurred read is no evidence, so blur wins over MISMATCH). Where the streak was undone the
@@ -211,11 +212,20 @@ fn smeared(smear: Option<f64>, deblurred: bool) -> bool {
 /// threshold sits between 55 and 105 (their geometric middle is 76, a little under it).
 pub const COARSE_BLUR_MIN: f64 = 70.0;
 
-/// Whether the photo is blurred at the coarse scale ([`COARSE_BLUR_MIN`]).
+/// Lowest [`Evidence::photo_smear`] of a photo answered NOT_FOUND; below it the photo is BLURRY
+/// (smeared by motion along one direction). On tuning, the motion-blurred illegible photos
+/// answered NOT_FOUND without it score 0.02–0.25; every no-serial, out-of-frame and occluded
+/// photo answered NOT_FOUND scores 0.35 and up. The threshold sits between them, nearer the
+/// smeared ones: a sharp photo that MATCHes scored 0.29.
+pub const PHOTO_SMEAR_MIN: f64 = 0.28;
+
+/// Whether the photo as a whole is blurred at the coarse scale ([`COARSE_BLUR_MIN`]) or smeared
+/// along one direction ([`PHOTO_SMEAR_MIN`]).
 fn coarse_blurry(evidence: &Evidence) -> bool {
     evidence
         .photo_coarse_blur
         .is_some_and(|b| b < COARSE_BLUR_MIN)
+        || evidence.photo_smear.is_some_and(|s| s < PHOTO_SMEAR_MIN)
 }
 
 /// Lowest character confidence (0–100) of a second read that can make the second reading sure
@@ -824,6 +834,7 @@ mod tests {
             streak_px: None,
             photo_blur: 500.0,
             photo_coarse_blur: Some(500.0),
+            photo_smear: Some(0.5),
             codes: Vec::new(),
         }
     }
@@ -1147,6 +1158,11 @@ mod tests {
         e.photo_coarse_blur = None;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
         e.photo_coarse_blur = Some(500.0);
+        // Smeared along one direction by motion: BLURRY too.
+        e.photo_smear = Some(0.1);
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Blurry);
+        e.photo_smear = Some(0.5);
+        assert_eq!(decide(&e, &reported, &t).verdict, Verdict::NotFound);
         let mut e = evidence(vec![field("S/N: ???", "", 90.0, 2000.0)]);
         e.caption_seen = true;
         assert_eq!(decide(&e, &reported, &t).verdict, Verdict::Inconclusive);
