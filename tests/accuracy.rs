@@ -21,11 +21,11 @@
 //!
 //! Rates asserted (regression floors just under what is measured; the product target is 95% on
 //! each class, see docs/accuracy.md):
-//! - testdata: legible match photos ≥ 88% (measured 39/42), the other photos ≥ 95% (43/44);
-//! - validation: legible match photos ≥ 80% (measured 246/292), the other photos ≥ 90%
-//!   (312/338); under the targets, see docs/accuracy.md;
+//! - testdata: legible match photos ≥ 88% (measured 39/42), the other photos ≥ 95% (44/44);
+//! - validation: legible match photos ≥ 80% (measured 246/292), the other photos ≥ 92%
+//!   (319/338); under the targets, see docs/accuracy.md;
 //! - tampered: at least 80% answered from a code (measured 36/40);
-//! - slips: no MATCH (measured: of the 39 slip photos 38 INCONCLUSIVE, 1 NOT_FOUND, none MATCH).
+//! - slips: no MATCH (measured: all 39 slip photos INCONCLUSIVE).
 
 mod common;
 
@@ -256,10 +256,10 @@ fn verdicts_over_validation() {
 }
 
 /// Regression floors on validation, percent: a little under the figures measured with the
-/// fine-tuned recogniser (84.2% and 92.3%, docs/accuracy.md). Raised as the reader improves;
-/// never tuned against.
+/// fine-tuned recogniser and blur seen at coarse scale (84.2% and 94.4%, docs/accuracy.md).
+/// Raised as the reader improves; never tuned against.
 const VALIDATION_MATCH_FLOOR: usize = 80;
-const VALIDATION_OTHERS_FLOOR: usize = 90;
+const VALIDATION_OTHERS_FLOOR: usize = 92;
 
 #[test]
 fn lookalike_sweep_never_matches() {
