@@ -270,44 +270,6 @@ pub fn coarse_laplacian_variance(reference: &GrayImage) -> f64 {
     laplacian_variance_with(coarse.as_ref().unwrap_or(reference), false)
 }
 
-/// Long side of the view [`directional_smear`] measures, px: the reference view area-averaged 4×.
-pub const SMEAR_LONG_SIDE: u32 = 320;
-
-/// How evenly sharp `reference` (the [`reference_downscale`] view), area-averaged to a
-/// [`SMEAR_LONG_SIDE`] px long side, is in every direction: the least over the most variance of
-/// the second difference along the rows, the columns and the two diagonals. A photo smeared by
-/// motion keeps its edges across the motion and loses them along it: near 0. On tuning, sharp
-/// photos of a label score about 0.35–0.7. `None` for a flat or tiny view.
-pub fn directional_smear(reference: &GrayImage) -> Option<f64> {
-    let view = downscale_box(reference, SMEAR_LONG_SIDE);
-    let view = view.as_ref().unwrap_or(reference);
-    let (w, h) = (view.width() as usize, view.height() as usize);
-    if w < 3 || h < 3 {
-        return None;
-    }
-    let px = |x: usize, y: usize| f64::from(view.as_raw()[y * w + x]);
-    // Sum and sum of squares of the second difference along each direction (dx, dy).
-    let steps: [(isize, isize); 4] = [(1, 0), (0, 1), (1, 1), (1, -1)];
-    let mut sums = [(0.0f64, 0.0f64); 4];
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let c = 2.0 * px(x, y);
-            for (sum, &(dx, dy)) in sums.iter_mut().zip(&steps) {
-                let ahead = px(x.wrapping_add_signed(dx), y.wrapping_add_signed(dy));
-                let behind = px(x.wrapping_add_signed(-dx), y.wrapping_add_signed(-dy));
-                let d = ahead + behind - c;
-                sum.0 += d;
-                sum.1 += d * d;
-            }
-        }
-    }
-    let n = ((w - 2) * (h - 2)) as f64;
-    let variances = sums.map(|(s, s2)| s2 / n - (s / n).powi(2));
-    let most = variances.iter().copied().fold(0.0, f64::max);
-    let least = variances.iter().copied().fold(f64::INFINITY, f64::min);
-    (most > 0.0).then(|| least / most)
-}
-
 /// Laplacian variance at the reference resolution ([`NORMALIZED_LONG_SIDE`] px long side), so
 /// photos of the same scene from different phones score alike. Units: squared gray levels.
 pub fn normalized_laplacian_variance(gray: &GrayImage) -> f64 {
@@ -317,30 +279,6 @@ pub fn normalized_laplacian_variance(gray: &GrayImage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn directional_smear_sees_motion_along_one_direction() {
-        // Print-like blocks: 6 px squares every 10 px, sharp in every direction.
-        let blocks = GrayImage::from_fn(320, 240, |x, y| {
-            let ink = x % 10 < 6 && y % 10 < 6;
-            image::Luma([if ink { 30 } else { 220 }])
-        });
-        let sharp = directional_smear(&blocks).expect("not flat");
-        assert!(sharp > 0.3, "{sharp}");
-        // The same moved 12 px along the rows (a moving average): edges across the motion stay.
-        let moved = GrayImage::from_fn(320, 240, |x, y| {
-            let sum: u32 = (0..12)
-                .map(|k| u32::from(blocks.get_pixel((x + k).min(319), y).0[0]))
-                .sum();
-            image::Luma([(sum / 12) as u8])
-        });
-        let smeared = directional_smear(&moved).expect("not flat");
-        assert!(smeared < 0.1, "{smeared}");
-        assert_eq!(
-            directional_smear(&GrayImage::from_pixel(50, 50, image::Luma([9]))),
-            None
-        );
-    }
 
     fn img(w: u32, h: u32, px: &[u8]) -> GrayImage {
         GrayImage::from_raw(w, h, px.to_vec()).expect("buffer matches size")

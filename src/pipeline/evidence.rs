@@ -75,7 +75,7 @@ pub struct Evidence {
     #[serde(default)]
     pub photo_coarse_blur: Option<f64>,
     /// How evenly sharp the whole photo is in every direction
-    /// ([`super::blur::directional_smear`]): near 0 when motion smeared it along one direction;
+    /// ([`super::sharpness::directional_smear`]): near 0 when motion smeared it along one direction;
     /// `None` for a flat photo and in reports stored before it was measured.
     #[serde(default)]
     pub photo_smear: Option<f64>,

@@ -132,7 +132,7 @@ pub(crate) struct Scored {
     pub blur_score_normalized: BlurScore,
     /// [`blur::coarse_laplacian_variance`] of the reference view.
     pub blur_score_coarse: f64,
-    /// [`blur::directional_smear`] of the reference view.
+    /// [`sharpness::directional_smear`] of the reference view.
     pub smear: Option<f64>,
     pub timings: StageTimings,
 }
@@ -160,7 +160,7 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
     ));
     let reference = downscaled.as_ref().unwrap_or(&photo.gray);
     let blur_score_coarse = blur::coarse_laplacian_variance(reference);
-    let smear = blur::directional_smear(reference);
+    let smear = sharpness::directional_smear(reference);
     let blur_ms = elapsed_ms(start);
     Ok(Scored {
         photo,
