@@ -586,10 +586,7 @@ fn nothing_read(evidence: &Evidence, t: &Thresholds) -> Decision {
         return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], first_field);
     }
     if evidence.lines == 0 {
-        if coarse_blurry(evidence) {
-            return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], None);
-        }
-        return decision(Verdict::NotFound, vec![Reason::NoText], None);
+        return not_found(evidence, Reason::NoText);
     }
     let text_blurry = evidence.text_blur.is_some_and(|b| b < t.region_blur_min);
     let field_blurry = evidence
@@ -616,10 +613,17 @@ fn nothing_read(evidence: &Evidence, t: &Thresholds) -> Decision {
             first_field,
         );
     }
+    not_found(evidence, Reason::NoSerialField)
+}
+
+/// NOT_FOUND for `reason`, or BLURRY when the photo is blurred at the coarse scale
+/// ([`coarse_blurry`]).
+fn not_found(evidence: &Evidence, reason: Reason) -> Decision {
     if coarse_blurry(evidence) {
-        return decision(Verdict::Blurry, vec![Reason::PhotoBlurry], None);
+        decision(Verdict::Blurry, vec![Reason::PhotoBlurry], None)
+    } else {
+        decision(Verdict::NotFound, vec![reason], None)
     }
-    decision(Verdict::NotFound, vec![Reason::NoSerialField], None)
 }
 
 /// INCONCLUSIVE when the photo may hold a serial other than the one read: a label whose serial
