@@ -95,6 +95,18 @@ fn second_difference_variances<const N: usize>(
 mod tests {
     use super::*;
 
+    /// `img` moved `len` px along its rows: each pixel the mean of itself and the `len - 1`
+    /// after it (the last column repeated past the edge).
+    fn moved_along_rows(img: &GrayImage, len: u32) -> GrayImage {
+        let last = img.width() - 1;
+        GrayImage::from_fn(img.width(), img.height(), |x, y| {
+            let sum: u32 = (0..len)
+                .map(|k| u32::from(img.get_pixel((x + k).min(last), y)[0]))
+                .sum();
+            image::Luma([(sum / len) as u8])
+        })
+    }
+
     #[test]
     fn directional_smear_sees_motion_along_one_direction() {
         // Print-like blocks: 6 px squares every 10 px, sharp in every direction.
@@ -105,13 +117,7 @@ mod tests {
         let sharp = directional_smear(&blocks).expect("not flat");
         assert!(sharp > 0.3, "{sharp}");
         // The same moved 12 px along the rows (a moving average): edges across the motion stay.
-        let moved = GrayImage::from_fn(320, 240, |x, y| {
-            let sum: u32 = (0..12)
-                .map(|k| u32::from(blocks.get_pixel((x + k).min(319), y).0[0]))
-                .sum();
-            image::Luma([(sum / 12) as u8])
-        });
-        let smeared = directional_smear(&moved).expect("not flat");
+        let smeared = directional_smear(&moved_along_rows(&blocks, 12)).expect("not flat");
         assert!(smeared < 0.1, "{smeared}");
         assert_eq!(
             directional_smear(&GrayImage::from_pixel(50, 50, image::Luma([9]))),
@@ -129,13 +135,7 @@ mod tests {
         let sharp = smear(&print).expect("not flat");
         assert!((0.3..=3.0).contains(&sharp), "{sharp}");
         // The same smeared along the rows (a 9 px moving average).
-        let moved = GrayImage::from_fn(96, 32, |x, y| {
-            let sum: u32 = (0..9)
-                .map(|k| u32::from(print.get_pixel((x + k).min(95), y)[0]))
-                .sum();
-            image::Luma([(sum / 9) as u8])
-        });
-        let smeared = smear(&moved).expect("not flat");
+        let smeared = smear(&moved_along_rows(&print, 9)).expect("not flat");
         assert!(smeared < 0.2, "{smeared}");
         assert_eq!(
             smear(&GrayImage::from_pixel(20, 20, image::Luma([128]))),
