@@ -118,7 +118,10 @@ fn check_serial(
 pub fn batch(config: &Config, settings: &BatchSettings) -> Outcome {
     let stop = stop_on_signals()?;
     let summary = batch::run(
-        std::sync::Arc::new(crate::engines::ModelEngines(config.model.clone())),
+        std::sync::Arc::new(crate::engines::ModelEngines::new(
+            config.model.clone(),
+            settings.options.jobs,
+        )),
         &settings.pipeline,
         &settings.options,
         &stop,

@@ -17,10 +17,10 @@
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use image::GrayImage;
-use rayon::prelude::*;
 
 use crate::engines::EngineFactory;
 use crate::error::{Error, Result};
@@ -150,18 +150,48 @@ impl Readers for PoolReader<'_> {
         with_thread_engine(self.source, |engine| engine.read(line, ask))
     }
 
+    /// Reads the longest lines first: each of the pool's threads takes the next line from one
+    /// shared queue, longest (widest for its height) first, so that a photo's lines end at about
+    /// the same time on every thread rather than one thread finishing the widest line alone.
     fn read_all(&mut self, lines: &[(&GrayImage, Ask)]) -> Result<Vec<LineRead>> {
         let source = self.source;
-        lines
-            .par_iter()
-            .with_max_len(1)
-            .map(|&(line, ask)| with_thread_engine(source, |engine| engine.read(line, ask)))
+        let mut order: Vec<usize> = (0..lines.len()).collect();
+        order.sort_by(|&a, &b| length(lines[b].0).total_cmp(&length(lines[a].0)));
+        let next = AtomicUsize::new(0);
+        let reads: Vec<OnceLock<Result<LineRead>>> =
+            lines.iter().map(|_| OnceLock::new()).collect();
+        let take = || {
+            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let (line, ask) = lines[i];
+                let _ = reads[i].set(with_thread_engine(source, |engine| engine.read(line, ask)));
+            }
+        };
+        let helpers = rayon::current_num_threads()
+            .min(lines.len())
+            .saturating_sub(1);
+        rayon::scope(|s| {
+            for _ in 0..helpers {
+                s.spawn(|_| take());
+            }
+            take();
+        });
+        reads
+            .into_iter()
+            .map(|read| {
+                read.into_inner()
+                    .unwrap_or_else(|| Err(internal("a line was not read")))
+            })
             .collect()
     }
 
     fn detect(&mut self, view: &GrayImage) -> Result<Option<GrayImage>> {
         with_thread_engine(self.source, |engine| engine.detect(view))
     }
+}
+
+/// How long a line crop is for its height: what a read of it costs, roughly.
+fn length(line: &GrayImage) -> f32 {
+    line.width() as f32 / line.height().max(1) as f32
 }
 
 /// Runs `job` with a [`PoolReader`], turning a panic into [`Error::Internal`].
@@ -310,6 +340,59 @@ mod tests {
             "{} reads at once",
             MOST.load(Ordering::SeqCst)
         );
+    }
+
+    /// A fake engine that reads a crop's width as its text.
+    struct Widths;
+
+    impl Readers for Widths {
+        fn read(&mut self, line: &GrayImage, _ask: Ask) -> Result<LineRead> {
+            Ok(LineRead {
+                chars: line
+                    .width()
+                    .to_string()
+                    .chars()
+                    .map(|ch| crate::pipeline::ocr::CharRead {
+                        ch,
+                        confidence: 90.0,
+                        x0: 0,
+                        x1: 1,
+                        word_start: false,
+                    })
+                    .collect(),
+            })
+        }
+    }
+
+    struct WidthFakes;
+
+    impl EngineFactory for WidthFakes {
+        fn make(&self) -> Result<Box<dyn Readers + Send>> {
+            Ok(Box::new(Widths))
+        }
+    }
+
+    #[test]
+    fn reads_come_back_in_the_order_of_the_lines_whatever_order_they_ran_in() {
+        let workers = Workers::new(Arc::new(WidthFakes), 2, "order").expect("workers start");
+        let widths = [120u32, 900, 40, 610, 610, 75, 2000, 300];
+        let crops: Vec<GrayImage> = widths
+            .iter()
+            .map(|&w| GrayImage::from_pixel(w, 48, image::Luma([230])))
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        workers.spawn(
+            move |reader| {
+                let lines: Vec<(&GrayImage, Ask)> = crops.iter().map(|c| (c, Ask::LINE)).collect();
+                reader
+                    .read_all(&lines)
+                    .map(|reads| reads.iter().map(LineRead::text).collect::<Vec<_>>())
+            },
+            move |r| drop(tx.send(r)),
+        );
+        let texts = rx.recv().expect("an answer").expect("reads");
+        let expected: Vec<String> = widths.iter().map(u32::to_string).collect();
+        assert_eq!(texts, expected);
     }
 
     #[test]

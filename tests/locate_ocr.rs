@@ -145,3 +145,27 @@ fn a_crop_read_again_reads_as_a_fresh_reader_reads_it() {
         again
     );
 }
+
+#[test]
+fn the_detector_maps_a_view_the_same_on_one_thread_or_two() {
+    let model = labelcheck::model::Model::inspect(&labelcheck::config::default_model_dir())
+        .expect("model folder");
+    let img = label(8.0);
+    let view = image::imageops::crop_imm(&img, 0, 0, img.width() / 32 * 32, img.height() / 32 * 32)
+        .to_image();
+    let one = model
+        .learned_detector(1)
+        .expect("detector")
+        .probabilities(&view)
+        .expect("map");
+    let two = model
+        .learned_detector(2)
+        .expect("detector")
+        .probabilities(&view)
+        .expect("map");
+    assert!(
+        one.pixels().filter(|p| p.0[0] > 200).count() > 1000,
+        "no text found"
+    );
+    assert!(one == two, "the two maps differ");
+}

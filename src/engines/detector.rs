@@ -6,14 +6,20 @@
 //! line. That map is returned as 8-bit gray (probability × 255); turning it into lines is the
 //! pipeline's work (`crate::pipeline::detect`).
 //!
-//! One [`LearnedDetector`] per worker thread, each with its own one-thread session.
+//! One [`LearnedDetector`] per worker thread, each with its own session. The detector is the one
+//! step of a photo that the pool cannot spread over its threads (the lines read after it are
+//! spread), so its session has as many intra-op threads as the pool has workers: one photo on an
+//! idle server then runs the detector on every core. Its map is the same bit for bit whatever
+//! the thread count (every testdata report identical with 1 and 2 threads), and a busy pool loses
+//! nothing: `labelcheck batch testdata/manifest.csv --jobs 2` took 20.2 / 19.6 s with one thread
+//! a session and 20.5 / 19.6 s with two, peak RSS 521–541 MiB either way (`docs/performance.md`).
 
 use std::path::Path;
 
 use image::GrayImage;
 use ort::session::Session;
 
-use super::learned::{engine_error, one_thread_session, run_one};
+use super::learned::{engine_error, run_one, session};
 use crate::error::Result;
 
 /// The detector graphs' input sides must be multiples of this, px.
@@ -26,10 +32,11 @@ pub struct LearnedDetector {
 
 impl LearnedDetector {
     /// Opens the detector graph `model` (ONNX Runtime must be loaded:
-    /// [`super::learned::init_runtime`]) with one intra-op thread.
-    pub fn new(model: &Path) -> Result<LearnedDetector> {
+    /// [`super::learned::init_runtime`]) with `threads` intra-op threads (at least 1): the
+    /// number of workers in the pool it serves.
+    pub fn new(model: &Path, threads: usize) -> Result<LearnedDetector> {
         Ok(LearnedDetector {
-            session: one_thread_session(model, true)?,
+            session: session(model, true, threads)?,
         })
     }
 

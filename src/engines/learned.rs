@@ -83,12 +83,20 @@ pub fn init_runtime(library: &Path) -> Result<()> {
 /// `/usr/bin/time`: peak RSS 889–892 MiB with both arenas, 594–603 MiB with the detector's
 /// alone, the same wall time within noise (`docs/performance.md`).
 pub(super) fn one_thread_session(model: &Path, arena: bool) -> Result<Session> {
+    session(model, arena, 1)
+}
+
+/// [`one_thread_session`] with `threads` intra-op threads (at least 1). The helpers sleep
+/// rather than spin between runs, so that a session's idle helpers take no CPU from the other
+/// workers.
+pub(super) fn session(model: &Path, arena: bool, threads: usize) -> Result<Session> {
     let cpu = CPUExecutionProvider::default()
         .with_arena_allocator(arena)
         .build();
     Session::builder()
         .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-        .and_then(|b| b.with_intra_threads(1))
+        .and_then(|b| b.with_intra_threads(threads.max(1)))
+        .and_then(|b| b.with_intra_op_spinning(false))
         .and_then(|b| b.with_inter_threads(1))
         .and_then(|b| b.with_memory_pattern(false))
         .and_then(|b| b.with_execution_providers([cpu]))

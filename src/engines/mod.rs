@@ -31,11 +31,18 @@ pub struct EnginePair {
 }
 
 impl EnginePair {
-    /// Both engines from a validated model folder; ONNX Runtime is loaded on first use.
+    /// Both engines from a validated model folder, each on one thread; ONNX Runtime is loaded
+    /// on first use.
     pub fn new(model: &Model) -> Result<EnginePair> {
+        Self::for_pool(model, 1)
+    }
+
+    /// [`EnginePair::new`] for one worker of a pool of `threads`: the detector gets that many
+    /// intra-op threads ([`LearnedDetector`]).
+    pub fn for_pool(model: &Model, threads: usize) -> Result<EnginePair> {
         Ok(EnginePair {
             learned: model.learned_reader()?,
-            detector: model.learned_detector()?,
+            detector: model.learned_detector(threads)?,
             tesseract: model.engine()?,
         })
     }
@@ -66,12 +73,28 @@ pub trait EngineFactory: Send + Sync + 'static {
     fn make(&self) -> Result<Box<dyn Readers + Send>>;
 }
 
-/// The real engines from a validated model folder.
+/// The real engines from a validated model folder, for a pool of a given number of workers.
 #[derive(Debug, Clone)]
-pub struct ModelEngines(pub Model);
+pub struct ModelEngines {
+    model: Model,
+    pool_threads: usize,
+}
+
+impl ModelEngines {
+    /// Engines from `model` for the workers of a pool of `pool_threads` ([`EnginePair::for_pool`]).
+    pub fn new(model: Model, pool_threads: usize) -> ModelEngines {
+        ModelEngines {
+            model,
+            pool_threads,
+        }
+    }
+}
 
 impl EngineFactory for ModelEngines {
     fn make(&self) -> Result<Box<dyn Readers + Send>> {
-        Ok(Box::new(EnginePair::new(&self.0)?))
+        Ok(Box::new(EnginePair::for_pool(
+            &self.model,
+            self.pool_threads,
+        )?))
     }
 }

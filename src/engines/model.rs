@@ -218,12 +218,12 @@ impl Model {
             .map_err(|e| model_error(&self.recogniser, format!("cannot load it: {e}")))
     }
 
-    /// A learned text detector with this folder's graph, ONNX Runtime loaded first (once per
-    /// process).
-    pub fn learned_detector(&self) -> Result<super::LearnedDetector> {
+    /// A learned text detector with this folder's graph and `threads` intra-op threads, ONNX
+    /// Runtime loaded first (once per process).
+    pub fn learned_detector(&self, threads: usize) -> Result<super::LearnedDetector> {
         super::learned::init_runtime(&self.onnxruntime)
             .map_err(|e| model_error(&self.onnxruntime, format!("cannot load it: {e}")))?;
-        super::LearnedDetector::new(&self.detector)
+        super::LearnedDetector::new(&self.detector, threads)
             .map_err(|e| model_error(&self.detector, format!("cannot load it: {e}")))
     }
 
@@ -233,7 +233,7 @@ impl Model {
         let model = Self::inspect(dir)?;
         model.try_init_tesseract()?;
         model.learned_reader()?;
-        model.learned_detector()?;
+        model.learned_detector(1)?;
         Ok(model)
     }
 

@@ -104,7 +104,10 @@ impl ServeConfig {
     pub fn engines(&self) -> Arc<dyn crate::engines::EngineFactory> {
         match &self.engines {
             Some(Engines(factory)) => Arc::clone(factory),
-            None => Arc::new(crate::engines::ModelEngines(self.model.clone())),
+            None => Arc::new(crate::engines::ModelEngines::new(
+                self.model.clone(),
+                self.workers,
+            )),
         }
     }
 }
