@@ -344,6 +344,26 @@ pub fn differ_only_by_lookalikes(a: &LabelSerial, b: &LabelSerial) -> bool {
     }
 }
 
+/// Whether `label` is another serial than `reported` beyond look-alike characters: it differs
+/// ([`Comparison::Mismatch`]) and not only by [`CONFUSABLE`] characters, wherever they stand. A
+/// second reading that differs only so (`0IWR` for `DIWR`: Tesseract reads a small `D` as `0`)
+/// is a misread of the same print, not a reading of another serial. Every look-alike group holds
+/// one digit at most, so serials differing in a digit (neighbouring devices) always differ
+/// beyond look-alikes.
+pub fn differs_beyond_lookalikes(label: &LabelSerial, reported: &FullSerial) -> bool {
+    if !matches!(compare(label, reported), Comparison::Mismatch) {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = match label {
+        LabelSerial::Full(full) => (
+            full.text().chars().collect(),
+            reported.text().chars().collect(),
+        ),
+        LabelSerial::Short(short) => (short.chars().collect(), reported.short.chars().collect()),
+    };
+    confusable_only(&a, &b, |_| true).is_none()
+}
+
 /// Whether a model read could be `reported` with characters lost: shorter, and either every
 /// character of it appears in `reported` in order, or `reported` ends with what follows its
 /// first dash (a value cut off before its model, its first letters misread: `NXI-K2/8P08` for

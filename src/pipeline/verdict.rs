@@ -44,7 +44,9 @@ use serde::{Deserialize, Serialize};
 
 use super::evidence::{Evidence, FieldRead};
 
-use super::serial::{Comparison, FullSerial, LabelSerial, MatchKind, compare};
+use super::serial::{
+    Comparison, FullSerial, LabelSerial, MatchKind, compare, differs_beyond_lookalikes,
+};
 
 /// The answer for one photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -674,11 +676,12 @@ fn equal_serial(
         MatchKind::FullSerial => Reason::FullSerialEqual,
         MatchKind::ShortSerial => Reason::ShortSerialEqual,
     }];
-    // The second reading contradicts when it is a sure reading of another serial, beyond
-    // look-alikes and beyond a serial read in part: [`sure_second_reading`]. An unreadable or
-    // unsure one neither confirms nor contradicts.
-    let contradicted = sure_second_reading(field)
-        .is_some_and(|s| matches!(compare(s, reported), Comparison::Mismatch));
+    // The second reading contradicts when it is a sure reading ([`sure_second_reading`]) of
+    // another serial, beyond look-alikes wherever they stand and beyond a serial read in part
+    // ([`differs_beyond_lookalikes`]). An unreadable or unsure one neither confirms nor
+    // contradicts.
+    let contradicted =
+        sure_second_reading(field).is_some_and(|s| differs_beyond_lookalikes(s, reported));
     if !confident {
         reasons.push(Reason::LowConfidence);
     }
@@ -963,6 +966,45 @@ mod tests {
         assert_eq!(decided([(NEIGHBOUR, 95.0), (REPORTED, 95.0)]), Match);
         assert_eq!(decided([(NEIGHBOUR, 95.0), ("L12345670", 95.0)]), Match);
         assert_eq!(decided([(REPORTED, 95.0), (REPORTED, 95.0)]), Match);
+    }
+
+    /// A sure second reading that differs from the learned one only by look-alikes contradicts
+    /// nothing, wherever they stand (`0IWR` or `OIWR` for `DIWR`); one
+    /// that differs in a digit does.
+    #[test]
+    fn a_second_reading_differing_only_by_lookalikes_contradicts_nothing() {
+        const BLOCK: &str = "DS-2CD2027G2-LU20220127DIWR382676451";
+        let reported = parse_reported(BLOCK).expect("reported");
+        let find = |t: &str| crate::pipeline::serial::find_in_text(t).into_iter().next();
+        let decided = |second: &str| {
+            let mut f = field(BLOCK, "", 95.0, 2000.0);
+            f.others = vec![find(second), find(second)];
+            f.others_raw = vec![second.to_string(), second.to_string()];
+            f.others_min_confidence = vec![95.0, 95.0];
+            decide(&evidence(vec![f]), &reported, &Thresholds::default()).verdict
+        };
+        use Verdict::*;
+        assert_eq!(decided("DS-2CD2027G2-LU202201270IWR382676451"), Match);
+        assert_eq!(decided("DS-2CD2027G2-LU20220127OIWR382676451"), Match);
+        assert_eq!(decided("DS-2CD2027G2-LU20220127DLWR382676451"), Match);
+        // Another digit, another device: a contradiction, whatever else is a look-alike.
+        assert_eq!(
+            decided("DS-2CD2027G2-LU20220127DIWR382676452"),
+            Inconclusive
+        );
+        assert_eq!(
+            decided("DS-2CD2027G2-LU202201270IWR382676459"),
+            Inconclusive
+        );
+        assert_eq!(
+            decided("DS-2CD2027G2-LU20220128DIWR382676451"),
+            Inconclusive
+        );
+        // Another letter beyond look-alikes.
+        assert_eq!(
+            decided("DS-2CD2027G2-LU20220127DIMR382676451"),
+            Inconclusive
+        );
     }
 
     /// The read failures seen on unseen label photos, each as OCR text: never MATCH, and never
