@@ -917,6 +917,7 @@ fn field_from_reads(
         .iter()
         .map(|r| before_verification_code(&r.text()).to_string())
         .collect();
+    let first = &without_marks_at_ends(first, crop);
     let raw = before_verification_code(&first.text()).to_string();
     let (serial, confidence) = serial_of(first, &raw);
     FieldRead {
@@ -930,6 +931,95 @@ fn field_from_reads(
         region_smear: smear(crop),
         bbox: line.line.bbox(),
     }
+}
+
+/// How far beyond the line's print band, above it and below it, a mark's ink reaches, in print
+/// heights: a code's module or a bar beside the value runs past the characters' tops and
+/// bottoms, a slash or a bracket hardly does.
+const MARK_REACH: f32 = 0.25;
+/// Share of a character's columns that must hold ink in a row for the row to be inked.
+const INKED_ROW: f32 = 0.3;
+/// Most characters a mark at one end of a value is read as.
+const MAX_MARK_CHARS: usize = 2;
+
+/// `read` without the characters at its ends that are marks rather than print: ink reaching
+/// [`MARK_REACH`] of the print's height beyond the band most characters keep to, both above and
+/// below it, as the modules of a QR code or the bars of a barcode printed against the value's
+/// end, or a frame's edge across it, do: at most [`MAX_MARK_CHARS`] at each end. Characters
+/// inside the read are never dropped, and nothing is when the crop shows no band (too few
+/// characters, or no contrast).
+fn without_marks_at_ends(read: &LineRead, crop: &GrayImage) -> LineRead {
+    let (w, h) = crop.dimensions();
+    if read.chars.len() < 5 || w == 0 || h < 8 {
+        return read.clone();
+    }
+    let mut levels: Vec<u8> = crop.as_raw().clone();
+    levels.sort_unstable();
+    let dark = u16::from(levels[levels.len() / 10]);
+    // Ink is darker than halfway from the print to the ground beside it, the lightest pixel
+    // within one crop height: the ground of a photo darkens along a line under uneven light.
+    let column_light: Vec<u16> = (0..w)
+        .map(|x| {
+            (0..h)
+                .map(|y| u16::from(crop.get_pixel(x, y)[0]))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let ink: Vec<u16> = (0..w as usize)
+        .map(|x| {
+            let window =
+                &column_light[x.saturating_sub(h as usize)..(x + h as usize + 1).min(w as usize)];
+            let light = window.iter().copied().max().unwrap_or(0);
+            if light < dark + 32 {
+                0
+            } else {
+                (dark + light) / 2
+            }
+        })
+        .collect();
+    // Each character's inked rows: the first and last row with ink across enough of its columns.
+    let extent = |c: &CharRead| {
+        let (x0, x1) = (
+            c.x0.clamp(0, w as i32) as u32,
+            c.x1.clamp(0, w as i32) as u32,
+        );
+        let need = ((x1.saturating_sub(x0)) as f32 * INKED_ROW).ceil().max(1.0) as usize;
+        let inked = |y: u32| {
+            (x0..x1)
+                .filter(|&x| u16::from(crop.get_pixel(x, y)[0]) < ink[x as usize])
+                .count()
+                >= need
+        };
+        let top = (0..h).find(|&y| inked(y))?;
+        let bottom = (0..h).rev().find(|&y| inked(y))?;
+        Some((top as f32, bottom as f32 + 1.0))
+    };
+    let extents: Vec<Option<(f32, f32)>> = read.chars.iter().map(extent).collect();
+    let mut tops: Vec<f32> = extents.iter().flatten().map(|e| e.0).collect();
+    let mut bottoms: Vec<f32> = extents.iter().flatten().map(|e| e.1).collect();
+    if tops.len() < 5 {
+        return read.clone();
+    }
+    tops.sort_by(f32::total_cmp);
+    bottoms.sort_by(f32::total_cmp);
+    let (top, bottom) = (tops[tops.len() / 2], bottoms[bottoms.len() / 2]);
+    let reach = MARK_REACH * (bottom - top).max(1.0);
+    let is_mark =
+        |e: &Option<(f32, f32)>| e.is_some_and(|(t, b)| t <= top - reach && b >= bottom + reach);
+    // A run of more such characters at an end is print under something else (a frame's edge
+    // along the line, the next line's ink), not a mark: kept whole.
+    let run = |n: usize| if n <= MAX_MARK_CHARS { n } else { 0 };
+    let start = run(extents.iter().take_while(|e| is_mark(e)).count());
+    let end = extents.len() - run(extents.iter().rev().take_while(|e| is_mark(e)).count());
+    if start == 0 && end == extents.len() {
+        return read.clone();
+    }
+    let mut chars = read.chars[start..end.max(start)].to_vec();
+    if let Some(first) = chars.first_mut() {
+        first.word_start = true;
+    }
+    LineRead { chars }
 }
 
 /// Lowest confidence of a read's letters and digits before a verification code read after the
@@ -961,6 +1051,55 @@ fn min_confidence_of(chars: &[CharRead]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A read of one character per 20 px column pair of `text`, starting at x = 10.
+    fn read_at_columns(text: &str) -> LineRead {
+        LineRead {
+            chars: text
+                .chars()
+                .enumerate()
+                .map(|(i, ch)| CharRead {
+                    ch,
+                    confidence: 95.0,
+                    x0: 10 + 20 * i as i32,
+                    x1: 24 + 20 * i as i32,
+                    word_start: i == 0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_mark_beside_the_value_is_dropped_and_characters_are_kept() {
+        // Eight characters of print in rows 12..36 of a 48 px crop, then a code's modules
+        // through the whole height; a darker ground towards the end, as under uneven light.
+        let mut rects: Vec<(u32, u32, u32, u32)> =
+            (0..8).map(|i| (10 + 20 * i, 12, 24 + 20 * i, 36)).collect();
+        rects.push((170, 0, 184, 48));
+        let mut crop = blocks(200, 48, &rects);
+        for (x, _, p) in crop.enumerate_pixels_mut() {
+            if p[0] > 100 {
+                p[0] = 235 - (x / 2) as u8;
+            }
+        }
+        let read = read_at_columns("L12345675");
+        assert_eq!(without_marks_at_ends(&read, &crop).text(), "L1234567");
+        // The same print with no mark: nothing dropped, a shaded ground or not.
+        let plain = blocks(200, 48, &rects[..8]);
+        let eight = read_at_columns("L1234567");
+        assert_eq!(without_marks_at_ends(&eight, &plain), eight);
+        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
+        // A frame's edges above and below the first three characters: print, kept whole.
+        let mut framed = rects[..8].to_vec();
+        framed.extend([(0, 0, 70, 3), (0, 45, 70, 48)]);
+        let crop = blocks(200, 48, &framed);
+        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
+        // A tall mark inside the value is never dropped.
+        let mut inner = rects[..8].to_vec();
+        inner[4] = (90, 0, 104, 48);
+        let crop = blocks(200, 48, &inner);
+        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
+    }
 
     /// A white image with black rectangles `(x0, y0, x1, y1)`.
     fn blocks(w: u32, h: u32, rects: &[(u32, u32, u32, u32)]) -> GrayImage {
