@@ -248,10 +248,18 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
                     x_start: x_start(),
                 })
             } else if !found.is_empty() {
-                Some(Value::Bare {
-                    line: i,
-                    x_start: x_start(),
-                })
+                // A short serial after a misread caption starts past it.
+                let chars = &work[i].read.chars;
+                let start = find_spans_in_text(&work[i].text)
+                    .first()
+                    .map_or(0, |(_, span)| span.start);
+                let x_start = match start.checked_sub(1).and_then(|k| chars.get(k)) {
+                    Some(prev) if start < chars.len() => {
+                        cut_between(&work[i].crop, prev, &chars[start])
+                    }
+                    _ => x_start(),
+                };
+                Some(Value::Bare { line: i, x_start })
             } else {
                 short_after_stray(&work[i]).map(|x_start| Value::Stray { line: i, x_start })
             }

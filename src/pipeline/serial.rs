@@ -491,6 +491,46 @@ pub fn before_verification_code(text: &str) -> &str {
     text
 }
 
+/// Most edits (letters changed, added or dropped) a misread long caption may be from
+/// `SERIALNUMBER` or `SERIALNO`, per letter of the caption ([`after_misread_caption`]).
+const CAPTION_EDITS_PER_LETTER: usize = 3;
+
+/// The last word of `upper` (upper-case OCR text) when the words before it are a long serial
+/// caption misread and end with a colon: `SONIDL NUMBIER: Y23090748` for `Serial Number:`, in a
+/// font the reader knows less well. The words' letters must be within one edit in
+/// [`CAPTION_EDITS_PER_LETTER`] of `SERIALNUMBER` or `SERIALNO` (`PART NUMBER`, `MODEL NUMBER`
+/// and `LOT NUMBER` are not). The word after them is a value only if it is a short serial.
+fn after_misread_caption(upper: &str) -> Option<&str> {
+    let (caption, value) = upper.trim_end().rsplit_once(':')?;
+    let value = value.trim();
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        return None;
+    }
+    let letters: Vec<char> = caption.chars().filter(char::is_ascii_alphabetic).collect();
+    let near = |word: &str| {
+        let word: Vec<char> = word.chars().collect();
+        edit_distance(&letters, &word) * CAPTION_EDITS_PER_LETTER <= word.len()
+    };
+    (letters.len() >= 6 && (near("SERIALNUMBER") || near("SERIALNO"))).then_some(value)
+}
+
+/// Levenshtein distance between two character strings.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Finds serials in one line of OCR text: a full serial anywhere, else a short serial that is the
 /// line's whole value, with look-alikes normalised. A full serial may start at the line's
 /// start, after a non-alphanumeric character or right after a caption (`SN`, `S/N`, `Serial
@@ -590,6 +630,8 @@ pub fn find_spans_in_text(text: &str) -> Vec<(LabelSerial, Range<usize>)> {
     let mut value = compact.as_str();
     if let Some(cap) = SERIAL_CAPTIONS.iter().find(|cap| value.starts_with(*cap)) {
         value = &value[cap.len()..];
+    } else if let Some(after) = after_misread_caption(&upper) {
+        value = after;
     }
     let value = value.trim_start_matches([':', '.', ';']);
     let lead = chars.len() - value.chars().count();
@@ -913,6 +955,34 @@ mod tests {
         let spans = find_spans_in_text("SN: L12345678.");
         assert_eq!(spans, vec![(LabelSerial::Short("L12345678".into()), 3..12)]);
         assert_eq!(find_spans_in_text("L12345678")[0].1, 0..9);
+    }
+
+    #[test]
+    fn a_short_serial_after_a_misread_long_caption_is_found() {
+        let short = || vec![LabelSerial::Short("Y23090748".into())];
+        for line in [
+            "Sonidl Numbier: Y23090748",
+            "Serlal Nurnber: Y23090748",
+            "Seriai No: Y23090748",
+        ] {
+            assert_eq!(find_in_text(line), short(), "{line}");
+        }
+        for line in [
+            // Other fields' captions.
+            "Part Number: Y23090748",
+            "Model Number: Y23090748",
+            "Lot Number: Y23090748",
+            // No colon, a value of two words, or no value beyond the caption.
+            "Sonidl Numbier Y23090748",
+            "Sonidl Numbier: Y2309 0748",
+            "Sonidl Numbier:",
+            // Nine characters cut from a longer value.
+            "Sonidl Numbier: AWRY23090748",
+        ] {
+            assert!(find_in_text(line).is_empty(), "{line}");
+        }
+        assert_eq!(edit_distance(&['A', 'B'], &['B']), 1);
+        assert_eq!(edit_distance(&[], &['A', 'B']), 2);
     }
 
     #[test]
