@@ -925,7 +925,7 @@ fn field_from_reads(
         .iter()
         .map(|r| before_verification_code(&r.text()).to_string())
         .collect();
-    let first = &without_marks_at_ends(first, crop);
+    let first = &without_marks_at_end(first, crop);
     let raw = before_verification_code(&first.text()).to_string();
     let (serial, confidence) = serial_of(first, &raw);
     FieldRead {
@@ -945,18 +945,22 @@ fn field_from_reads(
 /// heights: a code's module or a bar beside the value runs past the characters' tops and
 /// bottoms, a slash or a bracket hardly does.
 const MARK_REACH: f32 = 0.25;
-/// Share of a character's columns that must hold ink in a row for the row to be inked.
-const INKED_ROW: f32 = 0.3;
-/// Most characters a mark at one end of a value is read as.
+/// Share of a character's columns that must hold ink in a row for the row to be inked. The
+/// reader's column span for a value's last character reaches into what follows it: at 0.3, a
+/// last digit printed against a code was taken for a mark.
+const INKED_ROW: f32 = 0.6;
+/// Most characters a mark at a value's end is read as.
 const MAX_MARK_CHARS: usize = 2;
 
-/// `read` without the characters at its ends that are marks rather than print: ink reaching
+/// `read` without the characters at its end that are marks rather than print: ink reaching
 /// [`MARK_REACH`] of the print's height beyond the band most characters keep to, both above and
 /// below it, as the modules of a QR code or the bars of a barcode printed against the value's
-/// end, or a frame's edge across it, do: at most [`MAX_MARK_CHARS`] at each end. Characters
-/// inside the read are never dropped, and nothing is when the crop shows no band (too few
-/// characters, or no contrast).
-fn without_marks_at_ends(read: &LineRead, crop: &GrayImage) -> LineRead {
+/// end do: at most [`MAX_MARK_CHARS`]. Only the end is trimmed: at a value's start, what the
+/// cut leaves of a caption or a frame's edge across the first characters looked so too (a
+/// testdata and a tuning value lost their first characters). Characters inside the read are
+/// never dropped, and nothing is when the crop shows no band (too few characters, or no
+/// contrast).
+fn without_marks_at_end(read: &LineRead, crop: &GrayImage) -> LineRead {
     let (w, h) = crop.dimensions();
     if read.chars.len() < 5 || w == 0 || h < 8 {
         return read.clone();
@@ -1018,16 +1022,10 @@ fn without_marks_at_ends(read: &LineRead, crop: &GrayImage) -> LineRead {
     // A run of more such characters at an end is print under something else (a frame's edge
     // along the line, the next line's ink), not a mark: kept whole.
     let run = |n: usize| if n <= MAX_MARK_CHARS { n } else { 0 };
-    let start = run(extents.iter().take_while(|e| is_mark(e)).count());
     let end = extents.len() - run(extents.iter().rev().take_while(|e| is_mark(e)).count());
-    if start == 0 && end == extents.len() {
-        return read.clone();
+    LineRead {
+        chars: read.chars[..end].to_vec(),
     }
-    let mut chars = read.chars[start..end.max(start)].to_vec();
-    if let Some(first) = chars.first_mut() {
-        first.word_start = true;
-    }
-    LineRead { chars }
 }
 
 /// Lowest confidence of a read's letters and digits before a verification code read after the
@@ -1091,22 +1089,22 @@ mod tests {
             }
         }
         let read = read_at_columns("L12345675");
-        assert_eq!(without_marks_at_ends(&read, &crop).text(), "L1234567");
+        assert_eq!(without_marks_at_end(&read, &crop).text(), "L1234567");
         // The same print with no mark: nothing dropped, a shaded ground or not.
         let plain = blocks(200, 48, &rects[..8]);
         let eight = read_at_columns("L1234567");
-        assert_eq!(without_marks_at_ends(&eight, &plain), eight);
-        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
-        // A frame's edges above and below the first three characters: print, kept whole.
+        assert_eq!(without_marks_at_end(&eight, &plain), eight);
+        assert_eq!(without_marks_at_end(&eight, &crop), eight);
+        // A frame's edges above and below the last three characters: print, kept whole.
         let mut framed = rects[..8].to_vec();
-        framed.extend([(0, 0, 70, 3), (0, 45, 70, 48)]);
+        framed.extend([(105, 0, 170, 3), (105, 45, 170, 48)]);
         let crop = blocks(200, 48, &framed);
-        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
+        assert_eq!(without_marks_at_end(&eight, &crop), eight);
         // A tall mark inside the value is never dropped.
         let mut inner = rects[..8].to_vec();
         inner[4] = (90, 0, 104, 48);
         let crop = blocks(200, 48, &inner);
-        assert_eq!(without_marks_at_ends(&eight, &crop), eight);
+        assert_eq!(without_marks_at_end(&eight, &crop), eight);
     }
 
     /// A white image with black rectangles `(x0, y0, x1, y1)`.
