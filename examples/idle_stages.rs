@@ -9,6 +9,7 @@
 //! does not).
 use std::sync::Arc;
 
+use labelcheck::batch::manifest::{column, open_manifest, photo_path};
 use labelcheck::engines::ModelEngines;
 use labelcheck::model::Model;
 use labelcheck::pipeline::serial::parse_reported;
@@ -27,20 +28,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unknown {arg}").into()),
         }
     }
-    let base = manifest.parent().unwrap_or(std::path::Path::new("."));
-    let mut photos = Vec::new();
-    let mut reader = csv::Reader::from_path(&manifest)?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or(format!("no {name}"))
-    };
+    let (mut reader, headers) = open_manifest(&manifest)?;
+    let col = |name: &str| column(&headers, name).ok_or(format!("no {name} column"));
     let (p, s) = (col("photo")?, col("reported_serial")?);
+    let mut photos = Vec::new();
     for row in reader.records() {
         let row = row?;
-        photos.push((std::fs::read(base.join(&row[p]))?, parse_reported(&row[s])?));
+        let bytes = std::fs::read(photo_path(&manifest, &row[p]))?;
+        photos.push((bytes, parse_reported(&row[s])?));
     }
     let model = Model::inspect(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))?;
     let pool = Workers::new(Arc::new(ModelEngines::new(model, workers)), workers, "idle")?;

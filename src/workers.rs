@@ -5,9 +5,10 @@
 //!
 //! A job (one photo) does not hold an engine. It reads through a [`PoolReader`]: each line read
 //! borrows the engine of the pool thread that runs it for that one read, and the lines a pipeline
-//! step reads together are spread over the pool. An idle pool thus puts every core on one photo,
-//! while a busy one runs no more reads at once than it has threads (rayon steals the waiting
-//! lines of one photo or the next photo, never more threads).
+//! step reads together are spread over the pool: its threads take them from one queue, longest
+//! first. An idle pool thus puts every core on one photo, while a busy one runs no more reads at
+//! once than it has threads (a free thread takes the waiting lines of one photo or the next
+//! photo; no thread is added).
 //!
 //! Async code never runs a photo itself: it hands a job to [`Workers::spawn`] and awaits the
 //! answer. A panic inside a job is caught and reported as [`Error::Internal`]; an engine that

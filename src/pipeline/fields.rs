@@ -965,9 +965,8 @@ fn without_marks_at_end(read: &LineRead, crop: &GrayImage) -> LineRead {
     if read.chars.len() < 5 || w == 0 || h < 8 {
         return read.clone();
     }
-    let mut levels: Vec<u8> = crop.as_raw().clone();
-    levels.sort_unstable();
-    let dark = u16::from(levels[levels.len() / 10]);
+    let [dark] = gray_levels_at_ranks(crop, [crop.as_raw().len() / 10]);
+    let dark = u16::from(dark);
     // Ink is darker than halfway from the print to the ground beside it, the lightest pixel
     // within one crop height: the ground of a photo darkens along a line under uneven light.
     let column_light: Vec<u16> = (0..w)
