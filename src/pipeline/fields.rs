@@ -239,8 +239,8 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
             }
         }
         None => {
-            let found = find_in_text(&work[i].text);
-            let full = found.iter().any(|s| matches!(s, LabelSerial::Full(_)));
+            let found = find_spans_in_text(&work[i].text);
+            let full = found.iter().any(|(s, _)| matches!(s, LabelSerial::Full(_)));
             let x_start = || model_start_x(&work[i].read, &work[i].crop);
             if full || serial_like(&work[i].text) {
                 Some(Value::At {
@@ -250,9 +250,7 @@ fn value_of(work: &[LineWork], i: usize, flip: bool, used: &[bool]) -> Option<Va
             } else if !found.is_empty() {
                 // A short serial after a misread caption starts past it.
                 let chars = &work[i].read.chars;
-                let start = find_spans_in_text(&work[i].text)
-                    .first()
-                    .map_or(0, |(_, span)| span.start);
+                let start = found.first().map_or(0, |(_, span)| span.start);
                 let x_start = match start.checked_sub(1).and_then(|k| chars.get(k)) {
                     Some(prev) if start < chars.len() => {
                         cut_between(&work[i].crop, prev, &chars[start])
