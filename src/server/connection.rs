@@ -6,7 +6,8 @@
 //! connection, and the stream ends the connection (as if the peer had closed it) once it has had
 //! no call in flight for the idle timeout. A connection with a call in flight is never idle, so
 //! a long photo check is never cut; keepalive pings do not count as activity, so an idle client
-//! that answers pings is still closed.
+//! that answers pings is still closed. Each accepted stream also has Nagle's algorithm turned off,
+//! as tonic does only on listeners it opens itself.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,8 +117,10 @@ impl Watched {
     /// sets on the listeners it opens itself): with it on, a reply's last small frame waited for
     /// the client's delayed acknowledgement, about 20 ms a call on an idle server.
     pub fn new(io: TcpStream, idle: Duration) -> Self {
-        // A socket that refuses the option still serves, only slower.
-        let _ = io.set_nodelay(true);
+        if let Err(error) = io.set_nodelay(true) {
+            // The connection still serves, its replies only slower.
+            tracing::warn!(%error, "cannot turn Nagle's algorithm off on a connection");
+        }
         Self {
             io,
             calls: Arc::new(CallCount::new()),
