@@ -8,7 +8,9 @@
 //! small print large enough to detect, where a fixed size for the whole photo would shrink it
 //! to a few pixels. When that view still shrinks a small label's print (a row of tall marks
 //! beside the label sets its scale), the detector also runs on a close view of the print alone
-//! ([`detector_views`]).
+//! ([`detector_views`]). A line of print the locator found, that the detector's views show
+//! under [`MISSED_VIEW_PX`] and that the detector found nothing along (small print beside a
+//! label's large captions), gets a view of its own, scaled for its print.
 //!
 //! Its probability map becomes lines as DB's post-processing does: pixels above
 //! [`BINARY_THRESHOLD`] joined into components, each component's mean probability at least
@@ -69,14 +71,19 @@ pub struct View {
 /// The lines a learned detector finds on `gray`, around the text the locator found (`located`),
 /// or `None` when the readers have no detector. The detector runs on each of
 /// [`detector_views`]; a closer view's lines replace those the wider view found inside it,
-/// unless the wider view found more there (a close view of blurred print can find none).
+/// unless the wider view found more there (a close view of blurred print can find none). Then
+/// each located line the detector missed ([`missed_lines`], at most [`MAX_MISSED_VIEWS`]) is
+/// looked at alone, scaled for its print; the lines found along it replace the pieces found
+/// there before when they cover more than [`MISSED_COVER`] of it.
 pub fn find_lines_learned(
     gray: &GrayImage,
     located: &[TextLine],
     engine: &mut dyn Readers,
 ) -> Result<Option<Vec<TextLine>>> {
     let mut found: Vec<Found> = Vec::new();
-    for view in detector_views(gray, located) {
+    let views = detector_views(gray, located);
+    let whole_scale = views.first().map_or(1.0, |v| v.scale.0);
+    for view in views {
         let Some(map) = engine.detect(&view.image)? else {
             return Ok(None);
         };
@@ -90,7 +97,82 @@ pub fn find_lines_learned(
             inside
         });
     }
+    let mut looked: Vec<View> = Vec::new();
+    for line in missed_lines(located, &found, whole_scale) {
+        if looked.len() >= MAX_MISSED_VIEWS || looked.iter().any(|v| v.holds(line.centre)) {
+            continue;
+        }
+        let view = view_around(
+            gray,
+            std::slice::from_ref(line),
+            line.text_height,
+            MISSED_MARGIN,
+        );
+        let Some(map) = engine.detect(&view.image)? else {
+            return Ok(None);
+        };
+        let mut closer: Vec<Found> = found_in_map(&map, &view)
+            .into_iter()
+            .filter(|f| f.length >= 2.0 * f.height && line_holds(line, f.centre))
+            .collect();
+        if closer.iter().map(|f| f.length).sum::<f32>() > MISSED_COVER * line.length {
+            found.retain(|f| !closer.iter().any(|c| c.holds(f.centre)));
+            found.append(&mut closer);
+        }
+        looked.push(view);
+    }
     Ok(Some(orient(found)))
+}
+
+/// Least character candidates in a located line for it to count as print the detector missed
+/// (a serial holds at least nine).
+const MISSED_MIN_CHARS: usize = 8;
+/// Located lines whose text the whole view shows below this height, view px, are looked at
+/// again when the detector found no line along them: DB detectors find text of 10–40 px, and
+/// the print beside a label's large captions can come out at 6–9 px.
+const MISSED_VIEW_PX: f32 = 12.0;
+/// Share of a located line's length the detector's lines must cover for it to count as found,
+/// and the share a closer look must find for its lines to be taken.
+const MISSED_COVER: f32 = 0.5;
+/// Most closer looks at missed lines on one photo.
+const MAX_MISSED_VIEWS: usize = 2;
+/// Margin around a missed line in its own view, text heights.
+const MISSED_MARGIN: f32 = 2.0;
+
+/// The located lines of at least [`MISSED_MIN_CHARS`] characters, shown by the whole view
+/// (`whole_scale` view px per photo px) under [`MISSED_VIEW_PX`], that the lines `found` cover
+/// for less than [`MISSED_COVER`] of their length, most characters first.
+fn missed_lines<'a>(
+    located: &'a [TextLine],
+    found: &[Found],
+    whole_scale: f32,
+) -> Vec<&'a TextLine> {
+    let mut missed: Vec<&TextLine> = located
+        .iter()
+        .filter(|l| l.chars >= MISSED_MIN_CHARS && l.text_height * whole_scale < MISSED_VIEW_PX)
+        .filter(|l| {
+            const SAMPLES: usize = 9;
+            let (s, c) = l.angle.sin_cos();
+            let covered = (0..SAMPLES)
+                .filter(|&i| {
+                    let u = (i as f32 / (SAMPLES - 1) as f32 - 0.5) * 0.8 * l.length;
+                    let p = (l.centre.0 + u * c, l.centre.1 + u * s);
+                    found.iter().any(|f| f.holds(p))
+                })
+                .count();
+            (covered as f32) < MISSED_COVER * SAMPLES as f32
+        })
+        .collect();
+    missed.sort_by_key(|l| std::cmp::Reverse(l.chars));
+    missed
+}
+
+/// Whether photo point `p` lies on `line`: within its length and within one text height of its
+/// axis.
+fn line_holds(line: &TextLine, p: (f32, f32)) -> bool {
+    let (s, c) = line.angle.sin_cos();
+    let (dx, dy) = (p.0 - line.centre.0, p.1 - line.centre.1);
+    (dx * c + dy * s).abs() <= line.length / 2.0 && (-dx * s + dy * c).abs() <= line.text_height
 }
 
 /// Rounds up to a multiple of 32, at least 32.
@@ -154,7 +236,7 @@ pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
             .cloned()
             .collect();
         let text = height_at_rank(&print, CLOSE_TEXT_RANK)?;
-        let view = view_around(gray, &print, text);
+        let view = view_around(gray, &print, text, REGION_MARGIN);
         let gain = view.scale.0 / whole.scale.0;
         (gain >= MIN_CLOSE_GAIN && view.area() <= MAX_CLOSE_AREA * whole.area()).then_some(view)
     });
@@ -164,7 +246,7 @@ pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
 /// The detector's view of `gray` ([module docs](self)).
 pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     match text_height(located) {
-        Some(text) => view_around(gray, located, text),
+        Some(text) => view_around(gray, located, text, REGION_MARGIN),
         None => {
             let (w, h) = (gray.width() as f32, gray.height() as f32);
             view_of(gray, [0.0, 0.0, w, h], FALLBACK_LONG_SIDE / w.max(h))
@@ -172,12 +254,12 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     }
 }
 
-/// The view of the region of `lines` (with a margin of [`REGION_MARGIN`] × `text`), scaled so
-/// that text `text` px tall is [`DETECT_TEXT_PX`], at most [`MAX_UPSCALE`] and within
+/// The view of the region of `lines` (with a margin of `margin` × `text`), scaled so that text
+/// `text` px tall is [`DETECT_TEXT_PX`], at most [`MAX_UPSCALE`] and within
 /// [`MAX_DETECT_PIXELS`].
-fn view_around(gray: &GrayImage, lines: &[TextLine], text: f32) -> View {
+fn view_around(gray: &GrayImage, lines: &[TextLine], text: f32, margin: f32) -> View {
     let (w, h) = (gray.width() as f32, gray.height() as f32);
-    let margin = REGION_MARGIN * text;
+    let margin = margin * text;
     let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
     for l in lines {
         let b = l.bbox();
@@ -252,6 +334,16 @@ struct Found {
     angle: f32,
     length: f32,
     height: f32,
+}
+
+impl Found {
+    /// Whether photo point `p` lies in the grown box.
+    fn holds(&self, p: (f32, f32)) -> bool {
+        let (s, c) = self.angle.sin_cos();
+        let (dx, dy) = (p.0 - self.centre.0, p.1 - self.centre.1);
+        (dx * c + dy * s).abs() <= self.length / 2.0
+            && (-dx * s + dy * c).abs() <= self.height / 2.0
+    }
 }
 
 /// DB's post-processing of `map` (the detector's answer on `view`) into lines, in photo
@@ -646,5 +738,92 @@ mod tests {
         assert_eq!(text_height(&located), Some(18.0));
         assert_eq!(text_height(&[line(30.0, 0)]), Some(30.0));
         assert_eq!(text_height(&[]), None);
+    }
+
+    /// A detector that, like DB, finds only print at least 8 view px tall: a pixel is text
+    /// where it is dark and its column's dark run through it is that tall.
+    struct TallInkDetector;
+
+    impl Readers for TallInkDetector {
+        fn read(
+            &mut self,
+            _line: &GrayImage,
+            _ask: crate::pipeline::ocr::Ask,
+        ) -> Result<crate::pipeline::ocr::LineRead> {
+            Ok(Default::default())
+        }
+
+        fn detect(&mut self, view: &GrayImage) -> Result<Option<GrayImage>> {
+            let mut map = GrayImage::new(view.width(), view.height());
+            for x in 0..view.width() {
+                let mut y = 0;
+                while y < view.height() {
+                    let start = y;
+                    while y < view.height() && view.get_pixel(x, y).0[0] < 128 {
+                        y += 1;
+                    }
+                    if y - start >= 8 {
+                        for t in start..y {
+                            map.put_pixel(x, t, image::Luma([255]));
+                        }
+                    }
+                    y = y.max(start + 1);
+                }
+            }
+            Ok(Some(map))
+        }
+    }
+
+    #[test]
+    fn a_small_line_the_whole_view_shrinks_out_of_sight_gets_a_look_of_its_own() {
+        let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
+        let mut ink = |x0: u32, y0: u32, w: u32, h: u32| {
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    gray.put_pixel(x, y, image::Luma([30]));
+                }
+            }
+        };
+        // Five captions 40 px tall, and a serial printed 8 px tall beside them.
+        for k in 0..5 {
+            ink(100, 100 + 80 * k, 600, 40);
+        }
+        ink(900, 600, 400, 8);
+        let line = |x: f32, y: f32, length: f32, h: f32, chars: usize| TextLine {
+            angle: 0.0,
+            centre: (x, y),
+            length,
+            text_height: h,
+            chars,
+            across: y,
+        };
+        let mut located: Vec<TextLine> = (0..5)
+            .map(|k| line(400.0, 120.0 + 80.0 * k as f32, 600.0, 40.0, 40))
+            .collect();
+        located.push(line(1100.0, 604.0, 400.0, 8.0, 12));
+        // The whole view is scaled for the captions: the serial is 4 px tall there, and no
+        // close view is taken.
+        let views = detector_views(&gray, &located);
+        assert_eq!(views.len(), 1);
+        assert!(views[0].scale.0 < 0.6, "{:?}", views[0].scale);
+        let map = TallInkDetector
+            .detect(&views[0].image)
+            .expect("a map")
+            .expect("a detector");
+        assert_eq!(lines_from_map(&map, &views[0]).len(), 5);
+        // Looked at on its own, the serial's line is found whole.
+        let lines = find_lines_learned(&gray, &located, &mut TallInkDetector)
+            .expect("lines")
+            .expect("a detector");
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        let serial = lines
+            .iter()
+            .find(|l| (l.centre.1 - 604.0).abs() < 4.0)
+            .expect("the serial's line");
+        assert!((serial.centre.0 - 1100.0).abs() < 8.0, "{serial:?}");
+        assert!(
+            serial.length >= 400.0 && serial.length < 440.0,
+            "{serial:?}"
+        );
     }
 }
