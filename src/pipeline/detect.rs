@@ -10,7 +10,9 @@
 //! beside the label sets its scale), the detector also runs on a close view of the print alone
 //! ([`detector_views`]). A line of print the locator found, that the detector's views show
 //! under [`MISSED_VIEW_PX`] and that the detector found nothing along (small print beside a
-//! label's large captions), gets a view of its own, scaled for its print.
+//! label's large captions), gets a view of its own, scaled for its print; so does a piece of
+//! print the detector found under [`SMALL_PIECE_PX`] in its view (it finds only part of a line
+//! at that size), followed along its line.
 //!
 //! Its probability map becomes lines as DB's post-processing does: pixels above
 //! [`BINARY_THRESHOLD`] joined into components, each component's mean probability at least
@@ -72,9 +74,10 @@ pub struct View {
 /// or `None` when the readers have no detector. The detector runs on each of
 /// [`detector_views`]; a closer view's lines replace those the wider view found inside it,
 /// unless the wider view found more there (a close view of blurred print can find none). Then
-/// each located line the detector missed ([`missed_lines`], at most [`MAX_MISSED_VIEWS`]) is
-/// looked at alone, scaled for its print; the lines found along it replace the pieces found
-/// there before when they cover more than [`MISSED_COVER`] of it.
+/// each located line the detector missed ([`missed_lines`]), then each piece of small print it
+/// found ([`small_pieces`]), is looked at alone, at most [`MAX_MISSED_VIEWS`] looks a photo;
+/// the lines found along it replace the pieces found there before when they reach the look's
+/// length ([`Look`]).
 pub fn find_lines_learned(
     gray: &GrayImage,
     located: &[TextLine],
@@ -97,17 +100,22 @@ pub fn find_lines_learned(
             inside
         });
     }
+    let mut looks: Vec<Look> = missed_lines(located, &found, whole_scale)
+        .into_iter()
+        .map(|line| Look {
+            line: line.clone(),
+            text: line.text_height,
+            enough: MISSED_COVER * line.length,
+        })
+        .collect();
+    looks.extend(small_pieces(&found));
     let mut looked: Vec<View> = Vec::new();
-    for line in missed_lines(located, &found, whole_scale) {
+    for look in looks {
+        let line = &look.line;
         if looked.len() >= MAX_MISSED_VIEWS || looked.iter().any(|v| v.holds(line.centre)) {
             continue;
         }
-        let view = view_around(
-            gray,
-            std::slice::from_ref(line),
-            line.text_height,
-            MISSED_MARGIN,
-        );
+        let view = view_around(gray, std::slice::from_ref(line), look.text, MISSED_MARGIN);
         let Some(map) = engine.detect(&view.image)? else {
             return Ok(None);
         };
@@ -115,7 +123,7 @@ pub fn find_lines_learned(
             .into_iter()
             .filter(|f| f.length >= 2.0 * f.height && line_holds(line, f.centre))
             .collect();
-        if closer.iter().map(|f| f.length).sum::<f32>() > MISSED_COVER * line.length {
+        if closer.iter().map(|f| f.length).sum::<f32>() > look.enough {
             found.retain(|f| !closer.iter().any(|c| c.holds(f.centre)));
             found.append(&mut closer);
         }
@@ -134,7 +142,7 @@ const MISSED_VIEW_PX: f32 = 12.0;
 /// Share of a located line's length the detector's lines must cover for it to count as found,
 /// and the share a closer look must find for its lines to be taken.
 const MISSED_COVER: f32 = 0.5;
-/// Most closer looks at missed lines on one photo.
+/// Most closer looks at missed lines and small pieces on one photo.
 const MAX_MISSED_VIEWS: usize = 2;
 /// Margin around a missed line in its own view, text heights.
 const MISSED_MARGIN: f32 = 2.0;
@@ -165,6 +173,56 @@ fn missed_lines<'a>(
         .collect();
     missed.sort_by_key(|l| std::cmp::Reverse(l.chars));
     missed
+}
+
+/// A closer look at a line: its place, the text height its view is scaled for (photo px), and
+/// the total length of lines found along it that the look must reach to be taken (photo px).
+struct Look {
+    line: TextLine,
+    text: f32,
+    enough: f32,
+}
+
+/// Text height in its view below which a detected piece is small print the view shrank, view px.
+const SMALL_PIECE_PX: f32 = 10.0;
+/// How far a small piece's look reaches along it on each side, in the piece's text heights: DB
+/// finds only part of a line of print at the bottom of its range.
+const PIECE_REACH: f32 = 12.0;
+
+/// Looks at the pieces of text the detector found under [`SMALL_PIECE_PX`] in their view, at
+/// least 1.5 times as long as tall and not inside a longer line, longest first: each reaching
+/// [`PIECE_REACH`] text heights along it on both sides, seen at [`MAX_UPSCALE`] (the pieces' own
+/// height is unsure at that size), taken when it finds lines along it 1.5 times as long as the
+/// piece.
+fn small_pieces(found: &[Found]) -> Vec<Look> {
+    let mut pieces: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.length >= 1.5 * f.height && f.view_px < SMALL_PIECE_PX)
+        .filter(|f| {
+            !found
+                .iter()
+                .any(|g| g.length > f.length && g.holds(f.centre))
+        })
+        .collect();
+    pieces.sort_by(|a, b| b.length.total_cmp(&a.length));
+    pieces
+        .into_iter()
+        .map(|f| {
+            let text_height = f.height / BOX_PER_TEXT_HEIGHT;
+            Look {
+                line: TextLine {
+                    angle: f.angle,
+                    centre: f.centre,
+                    length: f.length + 2.0 * PIECE_REACH * text_height,
+                    text_height,
+                    chars: 0,
+                    across: 0.0,
+                },
+                text: DETECT_TEXT_PX / MAX_UPSCALE,
+                enough: 1.5 * f.length,
+            }
+        })
+        .collect()
 }
 
 /// Whether photo point `p` lies on `line`: within its length and within one text height of its
@@ -334,6 +392,8 @@ struct Found {
     angle: f32,
     length: f32,
     height: f32,
+    /// Text height in the view it was found on, view px.
+    view_px: f32,
 }
 
 impl Found {
@@ -440,6 +500,7 @@ fn found_in_map(map: &GrayImage, view: &View) -> Vec<Found> {
                 angle,
                 length: length + 2.0 * END_PAD * text_height,
                 height: grown,
+                view_px: text_height * (sx + sy) / 2.0,
             })
         })
         .collect()
@@ -740,9 +801,9 @@ mod tests {
         assert_eq!(text_height(&[]), None);
     }
 
-    /// A detector that, like DB, finds only print at least 8 view px tall: a pixel is text
-    /// where it is dark and its column's dark run through it is that tall.
-    struct TallInkDetector;
+    /// A detector that, like DB, finds only print at least this many view px tall: a pixel is
+    /// text where it is dark and its column's dark run through it is that tall.
+    struct TallInkDetector(u32);
 
     impl Readers for TallInkDetector {
         fn read(
@@ -762,7 +823,7 @@ mod tests {
                     while y < view.height() && view.get_pixel(x, y).0[0] < 128 {
                         y += 1;
                     }
-                    if y - start >= 8 {
+                    if y - start >= self.0 {
                         for t in start..y {
                             map.put_pixel(x, t, image::Luma([255]));
                         }
@@ -806,13 +867,13 @@ mod tests {
         let views = detector_views(&gray, &located);
         assert_eq!(views.len(), 1);
         assert!(views[0].scale.0 < 0.6, "{:?}", views[0].scale);
-        let map = TallInkDetector
+        let map = TallInkDetector(8)
             .detect(&views[0].image)
             .expect("a map")
             .expect("a detector");
         assert_eq!(lines_from_map(&map, &views[0]).len(), 5);
         // Looked at on its own, the serial's line is found whole.
-        let lines = find_lines_learned(&gray, &located, &mut TallInkDetector)
+        let lines = find_lines_learned(&gray, &located, &mut TallInkDetector(8))
             .expect("lines")
             .expect("a detector");
         assert_eq!(lines.len(), 6, "{lines:?}");
@@ -825,5 +886,56 @@ mod tests {
             serial.length >= 400.0 && serial.length < 440.0,
             "{serial:?}"
         );
+    }
+
+    #[test]
+    fn a_piece_of_small_print_found_in_a_shrunk_view_is_followed_along_its_line() {
+        let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
+        let mut ink = |x0: u32, y0: u32, w: u32, h: u32| {
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    gray.put_pixel(x, y, image::Luma([30]));
+                }
+            }
+        };
+        for k in 0..5 {
+            ink(100, 100 + 80 * k, 600, 40);
+        }
+        // The serial's first characters print 10 px tall, the rest 8 px; the locator did not
+        // chain it.
+        ink(200, 560, 60, 10);
+        ink(260, 561, 150, 8);
+        let located: Vec<TextLine> = (0..5)
+            .map(|k| TextLine {
+                angle: 0.0,
+                centre: (400.0, 120.0 + 80.0 * k as f32),
+                length: 600.0,
+                text_height: 40.0,
+                chars: 40,
+                across: 120.0 + 80.0 * k as f32,
+            })
+            .collect();
+        let mut detector = TallInkDetector(5);
+        let views = detector_views(&gray, &located);
+        assert_eq!(views.len(), 1);
+        let map = detector
+            .detect(&views[0].image)
+            .expect("a map")
+            .expect("a detector");
+        let whole = lines_from_map(&map, &views[0]);
+        let piece = whole
+            .iter()
+            .find(|l| (l.centre.1 - 565.0).abs() < 6.0)
+            .expect("the piece");
+        assert!(piece.length < 120.0, "{piece:?}");
+        let lines = find_lines_learned(&gray, &located, &mut detector)
+            .expect("lines")
+            .expect("a detector");
+        let serial: Vec<&TextLine> = lines
+            .iter()
+            .filter(|l| (l.centre.1 - 565.0).abs() < 6.0)
+            .collect();
+        assert_eq!(serial.len(), 1, "{lines:?}");
+        assert!(serial[0].length >= 210.0, "{:?}", serial[0]);
     }
 }
