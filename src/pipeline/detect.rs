@@ -119,12 +119,23 @@ pub fn find_lines_learned(
         let Some(map) = engine.detect(&view.image)? else {
             return Ok(None);
         };
+        // A line found before that is longer than a look's line is kept whole: the look's view
+        // can cut a long line at its edges.
         let mut closer: Vec<Found> = found_in_map(&map, &view)
             .into_iter()
             .filter(|f| f.length >= 2.0 * f.height && line_holds(line, f.centre))
+            .filter(|c| {
+                !found
+                    .iter()
+                    .any(|f| f.length > c.length && f.holds(c.centre))
+            })
             .collect();
         if closer.iter().map(|f| f.length).sum::<f32>() > look.enough {
-            found.retain(|f| !closer.iter().any(|c| c.holds(f.centre)));
+            found.retain(|f| {
+                !closer
+                    .iter()
+                    .any(|c| c.length >= f.length && c.holds(f.centre))
+            });
             found.append(&mut closer);
         }
         looked.push(view);
