@@ -18,8 +18,8 @@
 //!    contradiction is a sure reading of another serial beyond look-alikes (both scales read the
 //!    same serial); an unreadable or unsure second reading is none. Look-alikes the grammar cannot settle, a contradicted read
 //!    and low confidence are INCONCLUSIVE. A different serial is MISMATCH only when read surely
-//!    and corroborated: the second reading also differs from the reported serial beyond
-//!    look-alikes (or, in rule 5, a code holds another serial).
+//!    and corroborated: the second reading reads that same other serial, up to look-alikes
+//!    (or, in rule 5, a code holds another serial).
 //! 5. The label's codes ([`Evidence::codes`], exact reads: a check digit or Reed–Solomon) weigh
 //!    on the text's decision ([`weigh_codes`]); a code never turns a MISMATCH of the text into a
 //!    MATCH, and a code alone never MATCHes:
@@ -700,21 +700,41 @@ fn equal_serial(
     }
 }
 
+/// Whether `second` reads the serial `first` holds where `first` differs from `reported`: where
+/// they differ in the device's own part (date, letters, short serial), the same date, letters and
+/// short serial (a model garbled in the second reading does not matter there); where they differ
+/// only in the model or suffix, the same full serial up to look-alikes the grammar cannot settle;
+/// where either is a short serial only, the same short serial.
+fn reads_the_same(second: &LabelSerial, first: &LabelSerial, reported: &FullSerial) -> bool {
+    let same = |c: Comparison| matches!(c, Comparison::Match(_) | Comparison::Confusable { .. });
+    let own = |f: &FullSerial| (f.date.clone(), f.letters.clone(), f.short.clone());
+    match (second, first) {
+        (LabelSerial::Full(s), LabelSerial::Full(f)) if own(f) != own(reported) => own(s) == own(f),
+        (_, LabelSerial::Full(full)) => same(compare(second, full)),
+        (LabelSerial::Full(full), LabelSerial::Short(_)) => same(compare(first, full)),
+        (LabelSerial::Short(a), LabelSerial::Short(b)) => a == b,
+    }
+}
+
 /// The serial read differs from the reported one. A MISMATCH tells a rightful owner their
 /// device is wrong: the other serial must be read surely and corroborated by the second
-/// reading, which must also differ from the reported serial beyond look-alikes (a code can
-/// corroborate it too: see [`weigh_codes`]); else INCONCLUSIVE.
+/// reading, which must read that same serial (up to look-alikes, [`reads_the_same`]) and so
+/// differ from the reported serial beyond look-alikes too (a code can corroborate it as well:
+/// see [`weigh_codes`]); else INCONCLUSIVE. A second reading that differs from both is a misread
+/// of one of them, no corroboration.
 fn other_serial(
     field: &FieldRead,
     chosen: usize,
     confident: bool,
     reported: &FullSerial,
 ) -> Decision {
-    let corroborated = field
-        .others
-        .iter()
-        .flatten()
-        .any(|s| matches!(compare(s, reported), Comparison::Mismatch));
+    let corroborated = field.others.iter().flatten().any(|s| {
+        matches!(compare(s, reported), Comparison::Mismatch)
+            && field
+                .serial
+                .as_ref()
+                .is_some_and(|first| reads_the_same(s, first, reported))
+    });
     if confident && corroborated {
         decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
     } else {
@@ -859,7 +879,7 @@ mod tests {
         use Verdict::*;
         let reported = parse_reported(REPORTED).expect("reported");
         let t = Thresholds::default();
-        let table: [(&str, f32, &str, f32, Verdict, Reason); 14] = [
+        let table: [(&str, f32, &str, f32, Verdict, Reason); 17] = [
             // Both readers read the reported serial: MATCH.
             (REPORTED, 95.0, REPORTED, 95.0, Match, FullSerialEqual),
             (
@@ -909,11 +929,38 @@ mod tests {
                 Inconclusive,
                 FullSerialEqual,
             ),
-            // Another serial, read surely and corroborated by the second reading: MISMATCH.
+            // Another serial, read surely and corroborated by the second reading (that same
+            // serial, whole or its short serial): MISMATCH.
             (NEIGHBOUR, 95.0, NEIGHBOUR, 95.0, Mismatch, SerialDiffers),
-            (NEIGHBOUR, 95.0, "L12345670", 40.0, Mismatch, SerialDiffers),
-            // Not corroborated (the second reading unreadable, or the reported serial), or
-            // unsure: INCONCLUSIVE.
+            (NEIGHBOUR, 95.0, "L12345679", 40.0, Mismatch, SerialDiffers),
+            // ...its model garbled by the second reading: the device's own part is what differs.
+            (
+                NEIGHBOUR,
+                95.0,
+                "DDS-2CDU2143G2-I20230415AAWRL12345679",
+                95.0,
+                Mismatch,
+                SerialDiffers,
+            ),
+            // Not corroborated (the second reading unreadable, the reported serial, or a third
+            // serial: a misread of one of the two), or unsure: INCONCLUSIVE.
+            (
+                NEIGHBOUR,
+                95.0,
+                "L12345670",
+                95.0,
+                Inconclusive,
+                SerialDiffers,
+            ),
+            // Another model read, and a third model in the second reading: INCONCLUSIVE.
+            (
+                "DS-2CD2143G3-I20230415AAWRL12345678",
+                95.0,
+                "DS-2CD2143G5-I20230415AAWRL12345678",
+                95.0,
+                Inconclusive,
+                SerialDiffers,
+            ),
             (NEIGHBOUR, 95.0, "", 0.0, Inconclusive, SerialDiffers),
             (NEIGHBOUR, 95.0, REPORTED, 95.0, Inconclusive, SerialDiffers),
             (
