@@ -846,33 +846,43 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_small_line_the_whole_view_shrinks_out_of_sight_gets_a_look_of_its_own() {
+    /// A photo with five captions 40 px tall (their located lines, 40 characters each) and the
+    /// ink boxes `serial` (x, y, width, height), dark on light.
+    fn captions_and(serial: &[(u32, u32, u32, u32)]) -> (GrayImage, Vec<TextLine>) {
         let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
-        let mut ink = |x0: u32, y0: u32, w: u32, h: u32| {
+        let boxes = (0..5).map(|k| (100, 100 + 80 * k, 600, 40));
+        for (x0, y0, w, h) in boxes.chain(serial.iter().copied()) {
             for y in y0..y0 + h {
                 for x in x0..x0 + w {
                     gray.put_pixel(x, y, image::Luma([30]));
                 }
             }
-        };
-        // Five captions 40 px tall, and a serial printed 8 px tall beside them.
-        for k in 0..5 {
-            ink(100, 100 + 80 * k, 600, 40);
         }
-        ink(900, 600, 400, 8);
-        let line = |x: f32, y: f32, length: f32, h: f32, chars: usize| TextLine {
-            angle: 0.0,
-            centre: (x, y),
-            length,
-            text_height: h,
-            chars,
-            across: y,
-        };
-        let mut located: Vec<TextLine> = (0..5)
-            .map(|k| line(400.0, 120.0 + 80.0 * k as f32, 600.0, 40.0, 40))
+        let located = (0..5)
+            .map(|k| TextLine {
+                angle: 0.0,
+                centre: (400.0, 120.0 + 80.0 * k as f32),
+                length: 600.0,
+                text_height: 40.0,
+                chars: 40,
+                across: 120.0 + 80.0 * k as f32,
+            })
             .collect();
-        located.push(line(1100.0, 604.0, 400.0, 8.0, 12));
+        (gray, located)
+    }
+
+    #[test]
+    fn a_small_line_the_whole_view_shrinks_out_of_sight_gets_a_look_of_its_own() {
+        // A serial printed 8 px tall beside the captions, chained by the locator.
+        let (gray, mut located) = captions_and(&[(900, 600, 400, 8)]);
+        located.push(TextLine {
+            angle: 0.0,
+            centre: (1100.0, 604.0),
+            length: 400.0,
+            text_height: 8.0,
+            chars: 12,
+            across: 604.0,
+        });
         // The whole view is scaled for the captions: the serial is 4 px tall there, and no
         // close view is taken.
         let views = detector_views(&gray, &located);
@@ -901,31 +911,9 @@ mod tests {
 
     #[test]
     fn a_piece_of_small_print_found_in_a_shrunk_view_is_followed_along_its_line() {
-        let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
-        let mut ink = |x0: u32, y0: u32, w: u32, h: u32| {
-            for y in y0..y0 + h {
-                for x in x0..x0 + w {
-                    gray.put_pixel(x, y, image::Luma([30]));
-                }
-            }
-        };
-        for k in 0..5 {
-            ink(100, 100 + 80 * k, 600, 40);
-        }
         // The serial's first characters print 10 px tall, the rest 8 px; the locator did not
         // chain it.
-        ink(200, 560, 60, 10);
-        ink(260, 561, 150, 8);
-        let located: Vec<TextLine> = (0..5)
-            .map(|k| TextLine {
-                angle: 0.0,
-                centre: (400.0, 120.0 + 80.0 * k as f32),
-                length: 600.0,
-                text_height: 40.0,
-                chars: 40,
-                across: 120.0 + 80.0 * k as f32,
-            })
-            .collect();
+        let (gray, located) = captions_and(&[(200, 560, 60, 10), (260, 561, 150, 8)]);
         let mut detector = TallInkDetector(5);
         let views = detector_views(&gray, &located);
         assert_eq!(views.len(), 1);
