@@ -75,7 +75,7 @@ pub struct View {
 /// [`detector_views`]; a closer view's lines replace those the wider view found inside it,
 /// unless the wider view found more there (a close view of blurred print can find none). Then
 /// each located line the detector missed ([`missed_lines`]), then each piece of small print it
-/// found ([`small_pieces`]), is looked at alone, at most [`MAX_MISSED_VIEWS`] looks a photo;
+/// found ([`small_pieces`]), is looked at alone, at most [`MAX_LOOKS`] looks a photo;
 /// the lines found along it replace the pieces found there before when they reach the look's
 /// length ([`Look`]).
 pub fn find_lines_learned(
@@ -112,10 +112,10 @@ pub fn find_lines_learned(
     let mut looked: Vec<View> = Vec::new();
     for look in looks {
         let line = &look.line;
-        if looked.len() >= MAX_MISSED_VIEWS || looked.iter().any(|v| v.holds(line.centre)) {
+        if looked.len() >= MAX_LOOKS || looked.iter().any(|v| v.holds(line.centre)) {
             continue;
         }
-        let view = view_around(gray, std::slice::from_ref(line), look.text, MISSED_MARGIN);
+        let view = view_around(gray, std::slice::from_ref(line), look.text, LOOK_MARGIN);
         let Some(map) = engine.detect(&view.image)? else {
             return Ok(None);
         };
@@ -124,11 +124,7 @@ pub fn find_lines_learned(
         let mut closer: Vec<Found> = found_in_map(&map, &view)
             .into_iter()
             .filter(|f| f.length >= 2.0 * f.height && line_holds(line, f.centre))
-            .filter(|c| {
-                !found
-                    .iter()
-                    .any(|f| f.length > c.length && f.holds(c.centre))
-            })
+            .filter(|c| !inside_longer(c, &found))
             .collect();
         if closer.iter().map(|f| f.length).sum::<f32>() > look.enough {
             found.retain(|f| {
@@ -154,9 +150,9 @@ const MISSED_VIEW_PX: f32 = 12.0;
 /// and the share a closer look must find for its lines to be taken.
 const MISSED_COVER: f32 = 0.5;
 /// Most closer looks at missed lines and small pieces on one photo.
-const MAX_MISSED_VIEWS: usize = 2;
-/// Margin around a missed line in its own view, text heights.
-const MISSED_MARGIN: f32 = 2.0;
+const MAX_LOOKS: usize = 2;
+/// Margin around a looked-at line in its own view, text heights.
+const LOOK_MARGIN: f32 = 2.0;
 
 /// The located lines of at least [`MISSED_MIN_CHARS`] characters, shown by the whole view
 /// (`whole_scale` view px per photo px) under [`MISSED_VIEW_PX`], that the lines `found` cover
@@ -209,11 +205,7 @@ fn small_pieces(found: &[Found]) -> Vec<Look> {
     let mut pieces: Vec<&Found> = found
         .iter()
         .filter(|f| f.length >= 1.5 * f.height && f.view_px < SMALL_PIECE_PX)
-        .filter(|f| {
-            !found
-                .iter()
-                .any(|g| g.length > f.length && g.holds(f.centre))
-        })
+        .filter(|f| !inside_longer(f, found))
         .collect();
     pieces.sort_by(|a, b| b.length.total_cmp(&a.length));
     pieces
@@ -234,6 +226,13 @@ fn small_pieces(found: &[Found]) -> Vec<Look> {
             }
         })
         .collect()
+}
+
+/// Whether `piece`'s centre lies in a longer line of `found`.
+fn inside_longer(piece: &Found, found: &[Found]) -> bool {
+    found
+        .iter()
+        .any(|f| f.length > piece.length && f.holds(piece.centre))
 }
 
 /// Whether photo point `p` lies on `line`: within its length and within one text height of its

@@ -706,8 +706,10 @@ fn equal_serial(
 /// only in the model or suffix, the same full serial up to look-alikes the grammar cannot settle;
 /// where either is a short serial only, the same short serial.
 fn reads_the_same(second: &LabelSerial, first: &LabelSerial, reported: &FullSerial) -> bool {
+    fn own(f: &FullSerial) -> (&str, &str, &str) {
+        (&f.date, &f.letters, &f.short)
+    }
     let same = |c: Comparison| matches!(c, Comparison::Match(_) | Comparison::Confusable { .. });
-    let own = |f: &FullSerial| (f.date.clone(), f.letters.clone(), f.short.clone());
     match (second, first) {
         (LabelSerial::Full(s), LabelSerial::Full(f)) if own(f) != own(reported) => own(s) == own(f),
         (_, LabelSerial::Full(full)) => same(compare(second, full)),
