@@ -9,7 +9,11 @@
 # RSS slope after warm-up (the first fifth of the run), in MiB per 10,000 calls, by least squares;
 # and the calls each OCR engine has served. Bounded: every client stops at DURATION, the server
 # is stopped at the end.
-# Usage: load/soak.sh [DURATION] [WORKERS]
+# VALID_ONLY=1 drives the valid photos only, in rounds of ROUND seconds (default 55), each
+# followed by PAUSE seconds (default 5) with no call in flight, at the end of which RSS is sampled
+# again: what the server holds between checks, free of the 50 MiB swings of checks in flight that
+# the 10 s samples catch. The summary then adds the slope of those idle samples.
+# Usage: [VALID_ONLY=1 [ROUND=55] [PAUSE=5]] load/soak.sh [DURATION] [WORKERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-1800}
@@ -44,8 +48,21 @@ PY
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$SERVER/status; }
 
 load() { "$BIN" load --target 127.0.0.1:$PORT --duration "$DURATION" --json "$@"; }
-load --manifest testdata/manifest.csv --concurrency $((2 * WORKERS)) > "$OUT/valid.json" &
-if [ "${VALID_ONLY:-0}" != 1 ]; then
+start=$SECONDS
+if [ "${VALID_ONLY:-0}" = 1 ]; then
+  ROUND=${ROUND:-55}
+  PAUSE=${PAUSE:-5}
+  echo "seconds,calls,rss_mib" > "$OUT/idle.csv"
+  (
+    while [ $((SECONDS - start + ROUND + PAUSE)) -le "$DURATION" ]; do
+      "$BIN" load --target 127.0.0.1:$PORT --duration "$ROUND" --json \
+        --manifest testdata/manifest.csv --concurrency $((2 * WORKERS)) >> "$OUT/valid.jsonl"
+      sleep "$PAUSE"
+      echo "$((SECONDS - start)),$(calls),$(rss_mib)" >> "$OUT/idle.csv"
+    done
+  ) &
+else
+  load --manifest testdata/manifest.csv --concurrency $((2 * WORKERS)) > "$OUT/valid.json" &
   load --manifest "$OUT/bad.csv" --concurrency 1 > "$OUT/bad.json" &
   load --manifest testdata/manifest.csv --concurrency 2 --timeout-ms 150 > "$OUT/deadline.json" &
   (
@@ -59,7 +76,6 @@ if [ "${VALID_ONLY:-0}" != 1 ]; then
 fi
 
 echo "seconds,calls,rss_mib" | tee "$OUT/samples.csv"
-start=$SECONDS
 while [ $((SECONDS - start)) -lt "$DURATION" ]; do
   echo "$((SECONDS - start)),$(calls),$(rss_mib)" | tee -a "$OUT/samples.csv"
   sleep 10
@@ -72,20 +88,36 @@ kill -TERM $SERVER; wait $SERVER || true
 python3 - "$OUT" "$WORKERS" "$PEAK" <<'PY'
 import csv, json, sys
 out, workers, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-rows = [(float(r["seconds"]), float(r["calls"]), float(r["rss_mib"])) for r in csv.DictReader(open(f"{out}/samples.csv"))]
-warm = [r for r in rows if r[0] >= rows[-1][0] / 5]
-n = len(warm)
-mx = sum(r[1] for r in warm) / n
-my = sum(r[2] for r in warm) / n
-sxx = sum((r[1] - mx) ** 2 for r in warm)
-slope = sum((r[1] - mx) * (r[2] - my) for r in warm) / sxx if sxx else float("nan")
+import os
+def samples(name):
+    return [(float(r["seconds"]), float(r["calls"]), float(r["rss_mib"])) for r in csv.DictReader(open(f"{out}/{name}"))]
+rows = samples("samples.csv")
+def after_warmup(rs):
+    return [r for r in rs if r[0] >= rows[-1][0] / 5]
+def slope_of(rs):
+    n = len(rs)
+    if n < 2:
+        return float("nan")
+    mx = sum(r[1] for r in rs) / n
+    my = sum(r[2] for r in rs) / n
+    sxx = sum((r[1] - mx) ** 2 for r in rs)
+    return sum((r[1] - mx) * (r[2] - my) for r in rs) / sxx if sxx else float("nan")
+warm = after_warmup(rows)
+slope = slope_of(warm)
 def codes(name):
-    if not __import__("os").path.exists(f"{out}/{name}.json"):
+    if os.path.exists(f"{out}/{name}.jsonl"):  # rounds (VALID_ONLY=1): their codes summed
+        total = {}
+        for line in open(f"{out}/{name}.jsonl"):
+            for code, n in json.loads(line).get("codes", {}).items():
+                total[code] = total.get(code, 0) + n
+        return total
+    if not os.path.exists(f"{out}/{name}.json"):
         return None  # not driven (VALID_ONLY=1)
     try:
         return json.load(open(f"{out}/{name}.json")).get("codes", {})
     except Exception as e:
         return {"unreadable": str(e)}
+idle = after_warmup(samples("idle.csv")) if os.path.exists(f"{out}/idle.csv") else []
 bursts = [json.loads(l).get("codes", {}) for l in open(f"{out}/bursts.jsonl")] if __import__("os").path.exists(f"{out}/bursts.jsonl") else []
 calls = rows[-1][1]
 print(json.dumps({
@@ -101,5 +133,11 @@ print(json.dumps({
     "bad": codes("bad"),
     "short_deadline": codes("deadline"),
     "bursts": len(bursts),
+    "idle_samples_after_warmup": len(idle),
+    "idle_rss_mib_after_warmup": idle[0][2] if idle else None,
+    "idle_rss_mib_last": idle[-1][2] if idle else None,
+    "idle_rss_mib_min_max": [min(r[2] for r in idle), max(r[2] for r in idle)] if idle else None,
+    "idle_calls_between_first_and_last": idle[-1][1] - idle[0][1] if idle else None,
+    "idle_rss_slope_mib_per_10k_calls": slope_of(idle) * 10_000 if idle else None,
 }, indent=1))
 PY
