@@ -162,9 +162,9 @@ pub(super) fn read_lines(
 /// How many lines decide which way up the label reads: the longest, which hold most of the
 /// label's words. They are read the way nearest to upright first, and the other way too when
 /// they hold no label word or the text runs near vertical; the rest of the lines are then read
-/// once, the way that read more like a label. Before, every line was read the first way and,
-/// when that way was wrong, all of them again the other way: on the first 60 tuning photos,
-/// 10 were read twice in full (20–32 line reads against 11–12).
+/// once, the way that read more like a label. Reading every line the first way and, when that
+/// way was wrong, all of them again the other way read 10 of the first 60 tuning photos twice in
+/// full (20–32 line reads against 11–12).
 const ORIENTATION_PROBE_LINES: usize = 4;
 
 /// Reads every line once, the way up that reads more like a label, and returns the reads in
