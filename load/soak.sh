@@ -11,8 +11,10 @@
 # is stopped at the end.
 # VALID_ONLY=1 drives the valid photos only, in rounds of ROUND seconds (default 55), each
 # followed by PAUSE seconds (default 5) with no call in flight, at the end of which RSS is sampled
-# again: what the server holds between checks, free of the 50 MiB swings of checks in flight that
-# the 10 s samples catch. The summary then adds the slope of those idle samples.
+# again, with the C allocator's bytes in use (the server's labelcheck_heap_bytes metric): what the
+# server holds between checks, free of the swings of checks in flight that the 10 s samples catch.
+# The summary then adds the slopes of those idle samples. Idle RSS still swings by the freed
+# memory the allocator keeps for reuse; the heap in use does not, so a leak shows there.
 # Usage: [VALID_ONLY=1 [ROUND=55] [PAUSE=5]] load/soak.sh [DURATION] [WORKERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,19 +48,26 @@ print(int(sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("l
 PY
 }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$SERVER/status; }
+heap_mib() {
+  python3 - "$PORT" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{int(sys.argv[1]) + 1}/metrics", timeout=5).read().decode()
+print("%.1f" % (sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("labelcheck_heap_bytes ")) / 2**20))
+PY
+}
 
 load() { "$BIN" load --target 127.0.0.1:$PORT --duration "$DURATION" --json "$@"; }
 start=$SECONDS
 if [ "${VALID_ONLY:-0}" = 1 ]; then
   ROUND=${ROUND:-55}
   PAUSE=${PAUSE:-5}
-  echo "seconds,calls,rss_mib" > "$OUT/idle.csv"
+  echo "seconds,calls,rss_mib,heap_mib" > "$OUT/idle.csv"
   (
     while [ $((SECONDS - start + ROUND + PAUSE)) -le "$DURATION" ]; do
       "$BIN" load --target 127.0.0.1:$PORT --duration "$ROUND" --json \
         --manifest testdata/manifest.csv --concurrency $((2 * WORKERS)) >> "$OUT/valid.jsonl"
       sleep "$PAUSE"
-      echo "$((SECONDS - start)),$(calls),$(rss_mib)" >> "$OUT/idle.csv"
+      echo "$((SECONDS - start)),$(calls),$(rss_mib),$(heap_mib)" | tee -a "$OUT/idle.csv" | sed 's/^/idle,/'
     done
   ) &
 else
@@ -89,8 +98,8 @@ python3 - "$OUT" "$WORKERS" "$PEAK" <<'PY'
 import csv, json, sys
 out, workers, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 import os
-def samples(name):
-    return [(float(r["seconds"]), float(r["calls"]), float(r["rss_mib"])) for r in csv.DictReader(open(f"{out}/{name}"))]
+def samples(name, column="rss_mib"):
+    return [(float(r["seconds"]), float(r["calls"]), float(r[column])) for r in csv.DictReader(open(f"{out}/{name}"))]
 rows = samples("samples.csv")
 def after_warmup(rs):
     return [r for r in rs if r[0] >= rows[-1][0] / 5]
@@ -118,6 +127,7 @@ def codes(name):
     except Exception as e:
         return {"unreadable": str(e)}
 idle = after_warmup(samples("idle.csv")) if os.path.exists(f"{out}/idle.csv") else []
+heap = after_warmup(samples("idle.csv", "heap_mib")) if os.path.exists(f"{out}/idle.csv") else []
 bursts = [json.loads(l).get("codes", {}) for l in open(f"{out}/bursts.jsonl")] if __import__("os").path.exists(f"{out}/bursts.jsonl") else []
 calls = rows[-1][1]
 print(json.dumps({
@@ -139,5 +149,9 @@ print(json.dumps({
     "idle_rss_mib_min_max": [min(r[2] for r in idle), max(r[2] for r in idle)] if idle else None,
     "idle_calls_between_first_and_last": idle[-1][1] - idle[0][1] if idle else None,
     "idle_rss_slope_mib_per_10k_calls": slope_of(idle) * 10_000 if idle else None,
+    "idle_heap_mib_after_warmup": heap[0][2] if heap else None,
+    "idle_heap_mib_last": heap[-1][2] if heap else None,
+    "idle_heap_mib_min_max": [min(r[2] for r in heap), max(r[2] for r in heap)] if heap else None,
+    "idle_heap_slope_mib_per_10k_calls": slope_of(heap) * 10_000 if heap else None,
 }, indent=1))
 PY
