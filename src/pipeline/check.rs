@@ -17,11 +17,11 @@ use std::time::Instant;
 use image::GrayImage;
 
 use super::barcode::find_codes;
-use super::detect::find_lines_learned;
+use super::detect::{find_lines_learned, in_detector_region};
 use super::evidence::Evidence;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
-use super::locate::{TextLine, find_lines_in};
+use super::locate::{TextLine, find_print, touch};
 use super::ocr::{Ask, LineRead, Readers};
 use super::report::{CheckTimings, Report, clamped_box};
 use super::serial::{FullSerial, LabelSerial};
@@ -94,13 +94,22 @@ struct Located {
 /// Finds the text lines and keeps the most text-like within the reading budget: the locator's
 /// lines (found on the reference view, cut later from the full photo), replaced by the learned
 /// detector's where the readers have one (run on the region of the locator's lines,
-/// [`find_lines_learned`]).
+/// [`find_lines_learned`]); and the lines of small print away from that region, which the
+/// locator cannot chain and the detector never looked at: a slip with another device's serial
+/// may be one.
 fn locate(scored: &Scored, engine: &mut dyn Readers) -> Result<Located> {
     let gray = &scored.photo.gray;
-    let mut lines = find_lines_in(gray, scored.reference());
-    if let Some(learned) = find_lines_learned(gray, &lines, engine)? {
-        lines = learned;
-    }
+    let (located, small_print) = find_print(gray, scored.reference());
+    let away: Vec<TextLine> = small_print
+        .into_iter()
+        .filter(|s| !in_detector_region(&located, s.centre))
+        .collect();
+    let mut lines = find_lines_learned(gray, &located, engine)?.unwrap_or(located);
+    let away: Vec<TextLine> = away
+        .into_iter()
+        .filter(|s| !lines.iter().any(|l| touch(l, s)))
+        .collect();
+    lines.extend(away);
     let found = lines.len();
     Ok(Located {
         lines: most_text_like(lines, MAX_LINES_READ, MAX_TEXT_READ),

@@ -322,6 +322,23 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     }
 }
 
+/// Whether photo point `p` lies in the region the detector's whole view covers
+/// ([`detector_view`]): the box of the `located` lines with [`REGION_MARGIN`] text heights around
+/// it (the whole photo when none was located).
+pub fn in_detector_region(located: &[TextLine], p: (f32, f32)) -> bool {
+    let Some(text) = text_height(located) else {
+        return true;
+    };
+    let margin = REGION_MARGIN * text;
+    let r = located
+        .iter()
+        .map(TextLine::bbox)
+        .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |r, b| {
+            [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)]
+        });
+    (r[0] - margin..=r[2] + margin).contains(&p.0) && (r[1] - margin..=r[3] + margin).contains(&p.1)
+}
+
 /// The view of the region of `lines` (with a margin of `margin` × `text`), scaled so that text
 /// `text` px tall is [`DETECT_TEXT_PX`], at most [`MAX_UPSCALE`] and within
 /// [`MAX_DETECT_PIXELS`].
@@ -754,6 +771,32 @@ mod tests {
         // No text found: the whole photo at the fallback size.
         let view = detector_view(&gray, &[]);
         assert_eq!(view.image.width(), 960);
+    }
+
+    #[test]
+    fn the_detector_region_is_the_located_lines_and_their_margin() {
+        let gray = GrayImage::from_pixel(4000, 3000, image::Luma([200]));
+        let line = TextLine {
+            angle: 0.0,
+            centre: (2000.0, 1500.0),
+            length: 400.0,
+            text_height: 20.0,
+            chars: 20,
+            across: 1500.0,
+        };
+        let located = [line];
+        let view = detector_view(&gray, &located);
+        // The region is the line's box and 4 text heights around it, as the whole view shows.
+        for p in [(2000.0, 1500.0), (1750.0, 1500.0), (2000.0, 1580.0)] {
+            assert!(in_detector_region(&located, p), "{p:?}");
+            assert!(view.holds(p), "{p:?}");
+        }
+        for p in [(1650.0, 1500.0), (2000.0, 1650.0), (100.0, 100.0)] {
+            assert!(!in_detector_region(&located, p), "{p:?}");
+            assert!(!view.holds(p), "{p:?}");
+        }
+        // Nothing located: the detector looks at the whole photo.
+        assert!(in_detector_region(&[], (100.0, 100.0)));
     }
 
     #[test]

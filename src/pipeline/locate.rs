@@ -350,18 +350,25 @@ pub fn find_lines(gray: &GrayImage) -> Vec<TextLine> {
 /// overlaps lines of the first pass that are themselves light print (pieces of the dark ground
 /// between light letters), it replaces them; where it overlaps dark print, the dark print stays.
 pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
-    let mut lines = find_dark_print(gray, work);
+    find_print(gray, work).0
+}
+
+/// [`find_lines_in`], and the lines of [`small_print`] found beside them (dark print only): text
+/// under the locator's smallest character, which it cannot chain but which may hold a serial.
+pub fn find_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<TextLine>) {
+    let (mut lines, small) = find_dark_print(gray, work);
     let mut inverted = work.clone();
     for v in inverted.iter_mut() {
         *v = 255 - *v;
     }
     let light_print = |l: &TextLine| is_light_on_dark(&cut_line_as_printed(gray, l, false, 0.5).0);
     let light: Vec<TextLine> = find_dark_print(gray, &inverted)
+        .0
         .into_iter()
         .filter(light_print)
         .collect();
     if light.is_empty() {
-        return lines;
+        return (lines, small);
     }
     lines.retain(|d| !(light.iter().any(|l| overlap(d, l)) && light_print(d)));
     let light: Vec<TextLine> = light
@@ -370,7 +377,13 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
         .collect();
     lines.extend(light);
     lines.sort_by(|a, b| a.across.total_cmp(&b.across));
-    lines
+    (lines, small)
+}
+
+/// Whether two lines' boxes meet at all.
+pub fn touch(a: &TextLine, b: &TextLine) -> bool {
+    let (a, b) = (a.bbox(), b.bbox());
+    a.0.max(b.0) < a.2.min(b.2) && a.1.max(b.1) < a.3.min(b.3)
 }
 
 /// Whether two lines' boxes overlap by more than half the smaller one.
@@ -382,13 +395,13 @@ fn overlap(a: &TextLine, b: &TextLine) -> bool {
     w * h > 0.5 * area(a).min(area(b))
 }
 
-/// [`find_lines_in`] for dark print on a light ground only.
-fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
+/// [`find_print`] for dark print on a light ground only.
+fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<TextLine>) {
     let scale = work.width() as f32 / gray.width() as f32;
     let (labels, blobs) = components(&ink_mask(work));
     let chars: Vec<Blob> = blobs.iter().copied().filter(is_char).collect();
     if chars.len() < 4 {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let size = median(&mut chars.iter().map(|b| b.w().max(b.h())).collect::<Vec<_>>());
     let theta = text_direction(&chars, size);
@@ -402,7 +415,85 @@ fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
         .map(|l| text_line(&l, theta, frame, scale))
         .collect();
     out.sort_by(|a, b| a.across.total_cmp(&b.across));
-    out
+    let small = small_print(&labels, &blobs, theta, size, scale);
+    (out, small)
+}
+
+/// Smallest height across the text of a run of [`small_print`], working px: thinner runs are
+/// rules, borders and edges.
+const SMALL_PRINT_MIN_PX: f32 = 4.0;
+/// Least length of a run of [`small_print`], in its own heights: room for about a dozen
+/// characters (a short serial is 9), so that specks and words do not count.
+const SMALL_PRINT_MIN_LENGTH: f32 = 12.0;
+
+/// Lines of print whose characters run together into one component at working resolution: each
+/// longer than [`SMALL_PRINT_MIN_LENGTH`] times its height across its own axis, that height
+/// between [`SMALL_PRINT_MIN_PX`] and the largest a run of joined characters may have beside
+/// characters of `size` ([`run_item`]), with ink on 30–85% of its box along that axis (a rule
+/// or a border fills it). Unlike [`run_item`] it is measured along its own axis, not the label's
+/// text direction: a slip of paper laid beside a small label in a 12 MP photo shows its serial
+/// so (capitals of 12 px, 4 px at working resolution, 6° off the label's text). Each is
+/// returned as a line, pointing the way of the text (`theta`) as near as its own axis allows,
+/// its estimated characters as `chars`.
+fn small_print(
+    labels: &image::ImageBuffer<image::Luma<u32>, Vec<u32>>,
+    blobs: &[Blob],
+    theta: f32,
+    size: f32,
+    scale: f32,
+) -> Vec<TextLine> {
+    blobs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !is_char(b) && b.count >= 30 && b.w().max(b.h()) <= 400.0)
+        .filter(|(_, b)| b.w().max(b.h()) >= SMALL_PRINT_MIN_LENGTH * SMALL_PRINT_MIN_PX)
+        .filter_map(|(k, b)| {
+            let label = k as u32 + 1;
+            let pixels: Vec<(f32, f32)> = (b.y0..=b.y1)
+                .flat_map(|y| (b.x0..=b.x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| labels.get_pixel(x, y)[0] == label)
+                .map(|(x, y)| (x as f32 + 0.5, y as f32 + 0.5))
+                .collect();
+            let n = pixels.len() as f32;
+            let (mx, my) = pixels
+                .iter()
+                .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+            let (mut sxx, mut syy, mut sxy) = (0.0f32, 0.0f32, 0.0f32);
+            for &(x, y) in &pixels {
+                sxx += (x - mx) * (x - mx);
+                syy += (y - my) * (y - my);
+                sxy += (x - mx) * (y - my);
+            }
+            let mut angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+            if (angle - theta).cos() < 0.0 {
+                angle += std::f32::consts::PI;
+            }
+            let (s, c) = angle.sin_cos();
+            let mut e = [f32::MAX, f32::MIN, f32::MAX, f32::MIN];
+            for &(x, y) in &pixels {
+                let (u, v) = (x * c + y * s, -x * s + y * c);
+                e = [e[0].min(u), e[1].max(u), e[2].min(v), e[3].max(v)];
+            }
+            let (along, across) = (e[1] - e[0] + 1.0, e[3] - e[2] + 1.0);
+            let fill = n / (along * across);
+            let small = (SMALL_PRINT_MIN_PX..=1.5 * size).contains(&across)
+                && along >= SMALL_PRINT_MIN_LENGTH * across
+                && (0.3..=0.85).contains(&fill);
+            small.then(|| {
+                // The line's first and last characters may stand apart from the joined run.
+                let pad = 2.0 * across;
+                let (um, vm) = ((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0);
+                TextLine {
+                    angle,
+                    centre: ((um * c - vm * s) / scale, (um * s + vm * c) / scale),
+                    length: (along + 2.0 * pad) / scale,
+                    text_height: across / scale,
+                    chars: (along / (0.6 * across)).round() as usize,
+                    across: (-mx * theta.sin() + my * theta.cos()) / scale,
+                }
+            })
+        })
+        .collect()
 }
 
 /// Each character candidate in the text frame (`frame` is the text direction's sine and cosine):
@@ -697,6 +788,38 @@ mod tests {
             lines.iter().all(|l| (l.centre.1 - 251.0).abs() > 10.0),
             "the rule is no line: {lines:?}"
         );
+    }
+
+    #[test]
+    fn small_print_away_from_the_label_is_found_and_rules_are_not() {
+        // The page's label, and further down a line of print 5 px tall whose letters run
+        // together (a comb of strokes on a common foot, one component, 8° off the label's text),
+        // a rule 3 px thick and a solid bar 6 px thick.
+        let label = page();
+        let gray = GrayImage::from_fn(1280, 400, |x, y| {
+            let (xf, yf) = (x as f32, y as f32);
+            let v = yf - 320.0 - (xf - 700.0) * 0.14;
+            let small =
+                (700..860).contains(&x) && (0.0..5.0).contains(&v) && (x % 3 < 2 || v >= 4.0);
+            let rule = (300..600).contains(&x) && (300..303).contains(&y);
+            let bar = (900..1200).contains(&x) && (360..366).contains(&y);
+            if small || rule || bar {
+                image::Luma([20])
+            } else {
+                *label.get_pixel(x, y)
+            }
+        });
+        let (lines, small) = find_print(&gray, &gray);
+        assert!(!lines.is_empty());
+        // Below the label (whose joined run may count too: the caller keeps only print away
+        // from the label's lines).
+        let below: Vec<&TextLine> = small.iter().filter(|l| l.centre.1 > 200.0).collect();
+        assert_eq!(below.len(), 1, "{small:?}");
+        let line = below[0];
+        assert!((line.centre.0 - 780.0).abs() < 10.0, "{line:?}");
+        let off = (line.angle - 0.14f32.atan()).rem_euclid(std::f32::consts::PI);
+        assert!(off.min(std::f32::consts::PI - off) < 0.05, "{line:?}");
+        assert!(line.chars >= 20, "{line:?}");
     }
 
     #[test]
