@@ -134,23 +134,32 @@ thread_local! {
 pub fn check_photo(bytes: &[u8], reported: &str, name: &str) -> labelcheck::pipeline::Report {
     let reported =
         labelcheck::pipeline::serial::parse_reported(reported).expect("manifest serial parses");
+    // The engine is out of its slot while the check runs: `check` waits inside its own parallel
+    // steps (the blur's rows, the codes beside the locating), and rayon may meanwhile start
+    // another photo's `check_photo` on this same thread (work stealing). Holding the slot's
+    // borrow across the check made that second call panic on the borrow, now and then, with
+    // its message lost in another test's captured output; it now makes an engine of its own.
+    let taken = ENGINE.with(|cell| cell.borrow_mut().take());
+    let mut engine = taken.unwrap_or_else(|| {
+        // LABELCHECK_MODEL_DIR measures another model over the same photos.
+        let dir = std::env::var_os("LABELCHECK_MODEL_DIR")
+            .map_or_else(labelcheck::config::default_model_dir, PathBuf::from);
+        labelcheck::engines::EnginePair::open(&dir).expect("engines")
+    });
+    let report = labelcheck::pipeline::check(
+        bytes,
+        &reported,
+        &labelcheck::pipeline::PipelineConfig::default(),
+        &mut engine,
+        &mut |_, _| {},
+    );
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let engine = slot.get_or_insert_with(|| {
-            // LABELCHECK_MODEL_DIR measures another model over the same photos.
-            let dir = std::env::var_os("LABELCHECK_MODEL_DIR")
-                .map_or_else(labelcheck::config::default_model_dir, PathBuf::from);
-            labelcheck::engines::EnginePair::open(&dir).expect("engines")
-        });
-        labelcheck::pipeline::check(
-            bytes,
-            &reported,
-            &labelcheck::pipeline::PipelineConfig::default(),
-            engine,
-            &mut |_, _| {},
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-    })
+        if slot.is_none() {
+            *slot = Some(engine);
+        }
+    });
+    report.unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// GET `path` from `addr` (`host:port`) with a plain HTTP/1.1 request; the whole answer, status
