@@ -322,21 +322,22 @@ pub fn detector_view(gray: &GrayImage, located: &[TextLine]) -> View {
     }
 }
 
-/// Whether photo point `p` lies in the region the detector's whole view covers
-/// ([`detector_view`]): the box of the `located` lines with [`REGION_MARGIN`] text heights around
-/// it (the whole photo when none was located).
-pub fn in_detector_region(located: &[TextLine], p: (f32, f32)) -> bool {
-    let Some(text) = text_height(located) else {
-        return true;
-    };
-    let margin = REGION_MARGIN * text;
-    let r = located
+/// The region the detector's whole view covers ([`detector_view`]), photo px `(x0, y0, x1, y1)`:
+/// the box of the `located` lines with [`REGION_MARGIN`] text heights around it, not clamped to
+/// the photo. `None` when nothing was located: the view is then the whole photo.
+pub fn detector_region(located: &[TextLine]) -> Option<[f32; 4]> {
+    text_height(located).map(|text| region_around(located, REGION_MARGIN * text))
+}
+
+/// The box of `lines` with `margin` photo px around it, `(x0, y0, x1, y1)`.
+fn region_around(lines: &[TextLine], margin: f32) -> [f32; 4] {
+    let r = lines
         .iter()
         .map(TextLine::bbox)
         .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |r, b| {
             [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)]
         });
-    (r[0] - margin..=r[2] + margin).contains(&p.0) && (r[1] - margin..=r[3] + margin).contains(&p.1)
+    [r[0] - margin, r[1] - margin, r[2] + margin, r[3] + margin]
 }
 
 /// The view of the region of `lines` (with a margin of `margin` × `text`), scaled so that text
@@ -344,17 +345,12 @@ pub fn in_detector_region(located: &[TextLine], p: (f32, f32)) -> bool {
 /// [`MAX_DETECT_PIXELS`].
 fn view_around(gray: &GrayImage, lines: &[TextLine], text: f32, margin: f32) -> View {
     let (w, h) = (gray.width() as f32, gray.height() as f32);
-    let margin = margin * text;
-    let mut r = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    for l in lines {
-        let b = l.bbox();
-        r = [r[0].min(b.0), r[1].min(b.1), r[2].max(b.2), r[3].max(b.3)];
-    }
+    let r = region_around(lines, margin * text);
     let region = [
-        (r[0] - margin).clamp(0.0, w - 1.0),
-        (r[1] - margin).clamp(0.0, h - 1.0),
-        (r[2] + margin).clamp(1.0, w),
-        (r[3] + margin).clamp(1.0, h),
+        r[0].clamp(0.0, w - 1.0),
+        r[1].clamp(0.0, h - 1.0),
+        r[2].clamp(1.0, w),
+        r[3].clamp(1.0, h),
     ];
     let area = (region[2] - region[0]).max(1.0) * (region[3] - region[1]).max(1.0);
     let scale = (DETECT_TEXT_PX / text.max(1.0))
@@ -786,17 +782,21 @@ mod tests {
         };
         let located = [line];
         let view = detector_view(&gray, &located);
+        let region = detector_region(&located).expect("a region");
+        let inside = |p: (f32, f32)| {
+            (region[0]..=region[2]).contains(&p.0) && (region[1]..=region[3]).contains(&p.1)
+        };
         // The region is the line's box and 4 text heights around it, as the whole view shows.
         for p in [(2000.0, 1500.0), (1750.0, 1500.0), (2000.0, 1580.0)] {
-            assert!(in_detector_region(&located, p), "{p:?}");
+            assert!(inside(p), "{p:?}");
             assert!(view.holds(p), "{p:?}");
         }
         for p in [(1650.0, 1500.0), (2000.0, 1650.0), (100.0, 100.0)] {
-            assert!(!in_detector_region(&located, p), "{p:?}");
+            assert!(!inside(p), "{p:?}");
             assert!(!view.holds(p), "{p:?}");
         }
         // Nothing located: the detector looks at the whole photo.
-        assert!(in_detector_region(&[], (100.0, 100.0)));
+        assert_eq!(detector_region(&[]), None);
     }
 
     #[test]

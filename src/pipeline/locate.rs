@@ -356,13 +356,13 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
 /// [`find_lines_in`], and the lines of [`small_print`] found beside them (dark print only): text
 /// under the locator's smallest character, which it cannot chain but which may hold a serial.
 pub fn find_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<TextLine>) {
-    let (mut lines, small) = find_dark_print(gray, work);
+    let (mut lines, small) = find_dark_print(gray, work, true);
     let mut inverted = work.clone();
     for v in inverted.iter_mut() {
         *v = 255 - *v;
     }
     let light_print = |l: &TextLine| is_light_on_dark(&cut_line_as_printed(gray, l, false, 0.5).0);
-    let light: Vec<TextLine> = find_dark_print(gray, &inverted)
+    let light: Vec<TextLine> = find_dark_print(gray, &inverted, false)
         .0
         .into_iter()
         .filter(light_print)
@@ -395,8 +395,12 @@ fn overlap(a: &TextLine, b: &TextLine) -> bool {
     w * h > 0.5 * area(a).min(area(b))
 }
 
-/// [`find_print`] for dark print on a light ground only.
-fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<TextLine>) {
+/// [`find_print`] for dark print on a light ground only; its [`small_print`] too if `small`.
+fn find_dark_print(
+    gray: &GrayImage,
+    work: &GrayImage,
+    small: bool,
+) -> (Vec<TextLine>, Vec<TextLine>) {
     let scale = work.width() as f32 / gray.width() as f32;
     let (labels, blobs) = components(&ink_mask(work));
     let chars: Vec<Blob> = blobs.iter().copied().filter(is_char).collect();
@@ -415,7 +419,11 @@ fn find_dark_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<Te
         .map(|l| text_line(&l, theta, frame, scale))
         .collect();
     out.sort_by(|a, b| a.across.total_cmp(&b.across));
-    let small = small_print(&labels, &blobs, theta, size, scale);
+    let small = if small {
+        small_print(&labels, &blobs, theta, size, scale)
+    } else {
+        Vec::new()
+    };
     (out, small)
 }
 
