@@ -17,7 +17,7 @@ use std::time::Instant;
 use image::GrayImage;
 
 use super::barcode::find_codes;
-use super::detect::{detector_region, find_lines_learned};
+use super::detect::{detector_region, find_lines_learned, region_holds};
 use super::evidence::Evidence;
 use super::fields::{Fields, find_fields};
 use super::lines::{MAX_LINES_READ, MAX_TEXT_READ, ReadLines, most_text_like, read_lines};
@@ -102,11 +102,7 @@ fn locate(scored: &Scored, engine: &mut dyn Readers) -> Result<Located> {
     let (located, small_print) = find_print(gray, scored.reference());
     let region = detector_region(&located);
     let mut lines = find_lines_learned(gray, &located, engine)?.unwrap_or(located);
-    let away = |s: &TextLine| {
-        region.is_some_and(|r| {
-            !((r[0]..=r[2]).contains(&s.centre.0) && (r[1]..=r[3]).contains(&s.centre.1))
-        })
-    };
+    let away = |s: &TextLine| region.is_some_and(|r| !region_holds(r, s.centre));
     let away: Vec<TextLine> = small_print
         .into_iter()
         .filter(|s| away(s) && !lines.iter().any(|l| touch(l, s)))

@@ -329,6 +329,11 @@ pub fn detector_region(located: &[TextLine]) -> Option<[f32; 4]> {
     text_height(located).map(|text| region_around(located, REGION_MARGIN * text))
 }
 
+/// Whether photo point `p` lies in `region` (`(x0, y0, x1, y1)`, as [`detector_region`] gives).
+pub fn region_holds(region: [f32; 4], p: (f32, f32)) -> bool {
+    (region[0]..=region[2]).contains(&p.0) && (region[1]..=region[3]).contains(&p.1)
+}
+
 /// The box of `lines` with `margin` photo px around it, `(x0, y0, x1, y1)`.
 fn region_around(lines: &[TextLine], margin: f32) -> [f32; 4] {
     let r = lines
@@ -783,9 +788,7 @@ mod tests {
         let located = [line];
         let view = detector_view(&gray, &located);
         let region = detector_region(&located).expect("a region");
-        let inside = |p: (f32, f32)| {
-            (region[0]..=region[2]).contains(&p.0) && (region[1]..=region[3]).contains(&p.1)
-        };
+        let inside = |p: (f32, f32)| region_holds(region, p);
         // The region is the line's box and 4 text heights around it, as the whole view shows.
         for p in [(2000.0, 1500.0), (1750.0, 1500.0), (2000.0, 1580.0)] {
             assert!(inside(p), "{p:?}");
