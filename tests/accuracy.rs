@@ -44,6 +44,8 @@ struct Row {
     reported: String,
     printed: String,
     sha256: String,
+    /// Height of the printed serial's capitals in the photo, px (none where no serial shows).
+    cap_px: Option<f64>,
 }
 
 impl Row {
@@ -66,6 +68,7 @@ fn rows_at(manifest: &Path) -> Vec<Row> {
     common::manifest_at(manifest)
         .into_iter()
         .map(|mut f| {
+            let cap_px = f.get("serial_cap_px").and_then(|c| c.parse().ok());
             let mut take = |name: &str| {
                 f.remove(name)
                     .unwrap_or_else(|| panic!("{}: no column {name}", manifest.display()))
@@ -80,6 +83,7 @@ fn rows_at(manifest: &Path) -> Vec<Row> {
                 reported: take("reported_serial"),
                 printed: take("printed_serial"),
                 sha256: take("sha256"),
+                cap_px,
             }
         })
         .collect()
@@ -95,6 +99,23 @@ struct Outcome {
     wrong_match_with_codes: Vec<String>,
     /// Photos giving each reason, by its name.
     reasons: BTreeMap<String, usize>,
+}
+
+/// Bands of the serial's capital height in the photo (px) for the per-size line: each band's
+/// name and its upper bound.
+const CAP_BANDS: [(&str, f64); 4] = [
+    ("under 8 px", 8.0),
+    ("8-12 px", 12.0),
+    ("12-16 px", 16.0),
+    ("16 px and more", f64::INFINITY),
+];
+
+/// The [`CAP_BANDS`] index of a capital height in px.
+fn cap_band(cap_px: f64) -> usize {
+    CAP_BANDS
+        .iter()
+        .position(|&(_, upto)| cap_px < upto)
+        .unwrap_or(CAP_BANDS.len() - 1)
 }
 
 /// Checks every photo of the set in `dir` (with its `manifest.csv`) and prints a per-photo line
@@ -123,6 +144,8 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
         "photo", "expected", "got", "text", "conf"
     );
     let mut per_case: BTreeMap<&str, (usize, usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    // Legible match photos right, and of, per band of the serial's capital height.
+    let mut per_size = [(0usize, 0usize); CAP_BANDS.len()];
     let mut outcome = Outcome {
         wrong_match: Vec::new(),
         legible_match: (0, 0),
@@ -146,6 +169,12 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
             if r.codes.iter().any(|c| c.serial.is_some()) {
                 outcome.wrong_match_with_codes.push(row.photo.clone());
             }
+        }
+        if row.legible_match()
+            && let Some(band) = row.cap_px.map(cap_band)
+        {
+            per_size[band].0 += usize::from(ok);
+            per_size[band].1 += 1;
         }
         let tally = if row.legible_match() {
             &mut outcome.legible_match
@@ -181,6 +210,15 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
         println!("{case:<20} {right:>6} {n:>5}  {}", given.join(", "));
     }
     let pct = |(a, b): (usize, usize)| 100.0 * a as f64 / b.max(1) as f64;
+    let sizes: Vec<String> = CAP_BANDS
+        .iter()
+        .zip(per_size)
+        .map(|((name, _), (right, n))| format!("{name} {right}/{n}"))
+        .collect();
+    println!(
+        "\n{set}: legible match photos right by the serial's capital height in the photo: {}",
+        sizes.join(", ")
+    );
     println!(
         "\n{set}: legible match photos {}/{} ({:.1}%); other photos {}/{} ({:.1}%); \
          serial read exactly on legible photos {}/{} ({:.1}%); wrong MATCH {}",
