@@ -170,13 +170,11 @@ fn evaluate(set: &str, dir: &Path) -> Outcome {
                 outcome.wrong_match_with_codes.push(row.photo.clone());
             }
         }
-        if row.legible_match()
-            && let Some(band) = row.cap_px.map(cap_band)
-        {
-            per_size[band].0 += usize::from(ok);
-            per_size[band].1 += 1;
-        }
         let tally = if row.legible_match() {
+            if let Some(band) = row.cap_px.map(cap_band) {
+                per_size[band].0 += usize::from(ok);
+                per_size[band].1 += 1;
+            }
             &mut outcome.legible_match
         } else {
             &mut outcome.others

@@ -8,9 +8,9 @@
 //! Print varies size (capitals drawn 12–120 px in the photo, then shrunk with a label that must
 //! shrink to fit its part of the frame: a photo marked legible may show them under 8 px),
 //! letter-spacing, thermal-printer smear and dropouts, grey print, and white, silver, yellow and
-//! black labels. Photography varies 0.8–12 MP,
-//! any rotation, perspective up to 35°, defocus, motion and hand shake, low light, over-exposure,
-//! glare, JPEG quality 40–95 (4:2:0), and labels partly out of frame.
+//! black labels. Photography varies 0.8–12 MP, any rotation, perspective up to 35°, defocus,
+//! motion and hand shake, low light, over-exposure, glare, JPEG quality 40–95 (4:2:0), and labels
+//! partly out of frame.
 
 use std::path::Path;
 
