@@ -1,14 +1,18 @@
 //! Blur-score benchmarks on the 2 MP and 12 MP testdata photos' gray buffers.
 //!
 //! Baselines in the same run: one plain read pass over the buffer (the sum of its bytes, one
-//! thread), which bounds how fast any single-pass score can be, and the score on one thread.
+//! thread), which bounds how fast any single-pass score can be, and the score on one thread; the
+//! peak tile score against the whole 1280 px view's score on one thread.
 
 use std::hint::black_box;
 
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use labelcheck::pipeline::blur::{laplacian_variance, normalized_laplacian_variance};
+use labelcheck::pipeline::blur::{
+    laplacian_variance, laplacian_variance_with, normalized_laplacian_variance,
+    peak_sharpness, reference_downscale,
+};
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 
 fn gray(prefix: &str) -> image::GrayImage {
@@ -43,6 +47,14 @@ fn bench_blur(c: &mut Criterion) {
         });
         group.bench_function(format!("normalized/{label}"), |b| {
             b.iter(|| normalized_laplacian_variance(black_box(&img)))
+        });
+        // The sharpest tiles of the 1280 px view, against the whole view's score on one thread.
+        let view = reference_downscale(&img).unwrap_or_else(|| img.clone());
+        group.bench_function(format!("view_1thread/{label}"), |b| {
+            b.iter(|| laplacian_variance_with(black_box(&view), false))
+        });
+        group.bench_function(format!("peak_tiles/{label}"), |b| {
+            b.iter(|| peak_sharpness(black_box(&view)))
         });
     }
     group.finish();

@@ -168,6 +168,7 @@ fn gather_evidence(
         streak_px: lines.streak,
         photo_blur: scored.blur_score_normalized.0,
         photo_coarse_blur: Some(scored.blur_score_coarse),
+        photo_peak_blur: Some(scored.blur_score_peak),
         photo_smear: scored.smear,
         codes: Vec::new(),
     }

@@ -74,6 +74,10 @@ pub struct Evidence {
     /// in reports stored before it was measured.
     #[serde(default)]
     pub photo_coarse_blur: Option<f64>,
+    /// Blur score of the photo's sharpest part ([`super::blur::peak_sharpness`]);
+    /// `None` in reports stored before it was measured.
+    #[serde(default)]
+    pub photo_peak_blur: Option<f64>,
     /// How evenly sharp the whole photo is in every direction
     /// ([`super::sharpness::directional_smear`]): near 0 when motion smeared it along one direction;
     /// `None` for a flat photo and in reports stored before it was measured.

@@ -132,6 +132,8 @@ pub(crate) struct Scored {
     pub blur_score_normalized: BlurScore,
     /// [`blur::coarse_laplacian_variance`] of the reference view.
     pub blur_score_coarse: f64,
+    /// [`blur::peak_sharpness`] of the reference view.
+    pub blur_score_peak: f64,
     /// [`sharpness::directional_smear`] of the reference view.
     pub smear: Option<f64>,
     pub timings: StageTimings,
@@ -160,6 +162,7 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
     ));
     let reference = downscaled.as_ref().unwrap_or(&photo.gray);
     let blur_score_coarse = blur::coarse_laplacian_variance(reference);
+    let blur_score_peak = blur::peak_sharpness(reference);
     let smear = sharpness::directional_smear(reference);
     let blur_ms = elapsed_ms(start);
     Ok(Scored {
@@ -168,6 +171,7 @@ pub(crate) fn decode_and_score(bytes: &[u8], config: &PipelineConfig) -> Result<
         blur_score,
         blur_score_normalized,
         blur_score_coarse,
+        blur_score_peak,
         smear,
         timings: StageTimings { decode_ms, blur_ms },
     })
