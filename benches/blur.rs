@@ -10,8 +10,8 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labelcheck::pipeline::blur::{
-    laplacian_variance, laplacian_variance_with, normalized_laplacian_variance,
-    peak_sharpness, reference_downscale,
+    laplacian_variance, laplacian_variance_with, normalized_laplacian_variance, peak_sharpness,
+    reference_downscale,
 };
 use labelcheck::pipeline::decode::{DecodeLimits, decode};
 

@@ -271,10 +271,7 @@ pub const PEAK_SHARP_MIN: f64 = 200.0;
 /// blurred at the coarse scale or smeared along one direction ([`coarse_blurry`]).
 fn photo_blurred(evidence: &Evidence, t: &Thresholds) -> bool {
     evidence.photo_blur < t.photo_blur_min
-        && (evidence
-            .photo_peak_blur
-            .is_none_or(|p| p < PEAK_SHARP_MIN)
-            || coarse_blurry(evidence))
+        && (evidence.photo_peak_blur.is_none_or(|p| p < PEAK_SHARP_MIN) || coarse_blurry(evidence))
 }
 
 /// Lowest character confidence (0–100) of a second read that can make the second reading sure
