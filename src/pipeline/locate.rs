@@ -355,18 +355,25 @@ pub fn find_lines_in(gray: &GrayImage, work: &GrayImage) -> Vec<TextLine> {
 
 /// [`find_lines_in`], and the lines of [`small_print`] found beside them (dark print only): text
 /// under the locator's smallest character, which it cannot chain but which may hold a serial.
+///
+/// The dark print and the light print are looked for at once, on two of the current rayon pool's
+/// threads when one is free (the same result either way).
 pub fn find_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<TextLine>) {
-    let (mut lines, small) = find_dark_print(gray, work, true);
-    let mut inverted = work.clone();
-    for v in inverted.iter_mut() {
-        *v = 255 - *v;
-    }
     let light_print = |l: &TextLine| is_light_on_dark(&cut_line_as_printed(gray, l, false, 0.5).0);
-    let light: Vec<TextLine> = find_dark_print(gray, &inverted, false)
-        .0
-        .into_iter()
-        .filter(light_print)
-        .collect();
+    let ((mut lines, small), light) = rayon::join(
+        || find_dark_print(gray, work, true),
+        || {
+            let mut inverted = work.clone();
+            for v in inverted.iter_mut() {
+                *v = 255 - *v;
+            }
+            find_dark_print(gray, &inverted, false)
+                .0
+                .into_iter()
+                .filter(light_print)
+                .collect::<Vec<TextLine>>()
+        },
+    );
     if light.is_empty() {
         return (lines, small);
     }
