@@ -1,9 +1,10 @@
 //! Verdicts are data: the decision from the evidence, and the report that carries both.
 //!
 //! The rules, in order (a wrong MATCH hands a stranger a reset code, so doubt never matches):
-//! 1. Nothing serial-like could be read: BLURRY if the text (or, with no text found, the photo)
-//!    is below the sharpness threshold or the text is smeared by motion ([`SMEAR_RANGE`], or a
-//!    streak had to be undone: [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
+//! 1. Nothing serial-like could be read: BLURRY if the photo is below the sharpness threshold
+//!    and no part of it is sharp every way ([`PEAK_SHARP_MIN`]), or the text is below the
+//!    threshold or smeared by motion ([`SMEAR_RANGE`], or a streak had to be undone:
+//!    [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
 //!    read but its value was not; NOT_FOUND otherwise, unless the photo is blurred at the coarse
 //!    scale, where grain no longer hides blur ([`COARSE_BLUR_MIN`]), or smeared along one
 //!    direction ([`PHOTO_SMEAR_MIN`]): BLURRY.
@@ -254,15 +255,15 @@ fn coarse_blurry(evidence: &Evidence) -> bool {
 /// the 1280 px view, scored by its least sharp direction, [`super::blur::peak_sharpness`]) at
 /// which a photo under [`Thresholds::photo_blur_min`] is taken for flat rather than blurred:
 /// part of it is sharp every way, as print is, so its low mean comes from featureless housing or
-/// background (a label mostly out of frame), and the photo goes on to the text's rules. On the
-/// tuning split and three fresh draws of the generator (seeds 9100009, 9100011, 9100017), the
-/// 165 photos under the photo floor score: 152 at most where defocus or motion blurred them (a
+/// background (a label mostly out of frame), and the photo goes on to the text's rules. On
+/// testdata, the tuning split and three fresh draws of the generator (seeds 9100009, 9100011,
+/// 9100017), the 165 photos under the photo floor score: 152 at most where defocus or motion blurred them (a
 /// small label smeared 31 px, its QR code still sharp across the motion), 150 at most for mild
 /// blur, and 277 and 353 for the two sharp photos whose label is out of frame but for a corner.
 /// The threshold sits between 152 and 277 (their geometric middle is 205, a little over it). Two
 /// more out-of-frame photos stay BLURRY: one shows no label at all (1), one a strip of label
-/// under a tile wide (70).
-/// The rule only chooses among BLURRY, NOT_FOUND and INCONCLUSIVE: no serial was read.
+/// under a tile wide (70). The rule only chooses among BLURRY, NOT_FOUND and INCONCLUSIVE: no
+/// serial was read.
 pub const PEAK_SHARP_MIN: f64 = 200.0;
 
 /// Whether the photo is blurred as a whole: its mean sharpness is under
