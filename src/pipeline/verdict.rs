@@ -4,8 +4,8 @@
 //! 1. Nothing serial-like could be read: BLURRY if the photo is below the sharpness threshold
 //!    and no part of it is sharp every way ([`PEAK_SHARP_MIN`]), or the text is below the
 //!    threshold or smeared by motion ([`SMEAR_RANGE`], or a streak had to be undone:
-//!    [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was
-//!    read but its value was not; NOT_FOUND otherwise, unless the photo is blurred at the coarse
+//!    [`Evidence::streak_px`]); INCONCLUSIVE if a serial caption was read but its value was
+//!    not; NOT_FOUND otherwise, unless the photo is blurred at the coarse
 //!    scale, where grain no longer hides blur ([`COARSE_BLUR_MIN`]), or smeared along one
 //!    direction ([`PHOTO_SMEAR_MIN`]): BLURRY.
 //! 2. Two different serials in the photo: INCONCLUSIVE.
@@ -257,9 +257,10 @@ fn coarse_blurry(evidence: &Evidence) -> bool {
 /// part of it is sharp every way, as print is, so its low mean comes from featureless housing or
 /// background (a label mostly out of frame), and the photo goes on to the text's rules. On
 /// testdata, the tuning split and three fresh draws of the generator (seeds 9100009, 9100011,
-/// 9100017), the 165 photos under the photo floor score: 152 at most where defocus or motion blurred them (a
-/// small label smeared 31 px, its QR code still sharp across the motion), 150 at most for mild
-/// blur, and 277 and 353 for the two sharp photos whose label is out of frame but for a corner.
+/// 9100017), the 165 photos under the photo floor score: 152 at most where defocus or motion
+/// blurred them (a small label smeared 31 px, its QR code still sharp across the motion), 150 at
+/// most for mild blur, and 277 and 353 for the two sharp photos whose label is out of frame but
+/// for a corner.
 /// The threshold sits between 152 and 277 (their geometric middle is 205, a little over it). Two
 /// more out-of-frame photos stay BLURRY: one shows no label at all (1), one a strip of label
 /// under a tile wide (70). The rule only chooses among BLURRY, NOT_FOUND and INCONCLUSIVE: no
