@@ -751,7 +751,15 @@ fn extended_to_print_end(gray: &GrayImage, value: TextLine, flip: bool) -> (Text
         ..value.clone()
     };
     let (strip, _) = cut_line(gray, &strip_line, flip, 2.0);
-    let Some(threshold) = ink_threshold(&strip) else {
+    // Crop column of a distance from the value's start (the strip starts 2 text heights early).
+    let column = |d: f32| ((d + 2.0 * LINE_START_MARGIN * th) * k) as u32;
+    let end_col = column(value.length);
+    // Ink as the value's own print shows it: a code's black modules further on would otherwise
+    // set the level, and grey or soft small print would not count as ink.
+    let own = end_col.clamp(1, strip.width().max(1));
+    let Some(threshold) =
+        ink_threshold(&image::imageops::crop_imm(&strip, 0, 0, own, strip.height()).to_image())
+    else {
         return (value, false);
     };
     let middle = strip.height() as f32 / 2.0;
@@ -765,9 +773,6 @@ fn extended_to_print_end(gray: &GrayImage, value: TextLine, flip: bool) -> (Text
         ys.filter(|&y| y < strip.height() && strip.get_pixel(x, y).0[0] < threshold)
             .count()
     };
-    // Crop column of a distance from the value's start (the strip starts 2 text heights early).
-    let column = |d: f32| ((d + 2.0 * LINE_START_MARGIN * th) * k) as u32;
-    let end_col = column(value.length);
     let mut last_print = end_col;
     for x in end_col..strip.width() {
         if guards.iter().map(|g| inked(x, g.clone())).sum::<usize>() > 2 {
@@ -1457,6 +1462,32 @@ mod tests {
         let (grown, _) = extended_to_print_end(&blocks(400, 100, &with_code), line, false);
         let end = grown.centre.0 + grown.length / 2.0;
         assert!((186.0..200.0).contains(&end), "ends at {end}");
+    }
+
+    #[test]
+    fn grey_print_is_followed_though_a_black_code_comes_after_it() {
+        // Grey characters (level 150 on 235) every 10 px from x = 20 to 280, then a black code
+        // from x = 320 on: the print's own contrast says what is ink, not the code's.
+        let mut photo = blocks(400, 100, &[(320, 20, 380, 80)]);
+        for i in 0..27 {
+            for y in 45..55 {
+                for x in 20 + 10 * i..26 + 10 * i {
+                    photo.put_pixel(x, y, image::Luma([150]));
+                }
+            }
+        }
+        let line = TextLine {
+            angle: 0.0,
+            centre: (60.0, 50.0),
+            length: 80.0,
+            text_height: 10.0,
+            chars: 8,
+            across: 50.0,
+        };
+        let (grown, longer) = extended_to_print_end(&photo, line, false);
+        assert!(longer);
+        let end = grown.centre.0 + grown.length / 2.0;
+        assert!((276.0..=300.0).contains(&end), "ends at {end}");
     }
 
     #[test]
