@@ -764,42 +764,12 @@ fn reads_the_same(second: &LabelSerial, first: &LabelSerial, reported: &FullSeri
     }
 }
 
-/// Whether a sure second read holds, character for character, the eight digits of the short
-/// serial the field's reading found, where they differ from the reported serial's: the digits
-/// in which neighbouring devices differ. Tesseract often garbles a long value's model and date
-/// beyond parsing (`DS-724-432202507290QRV47265021` for `DS-7732NXI-K43220250722BBQRV47265021`)
-/// or drops a short serial's first letter (`75503587` for `Y75503587`) and still reads those
-/// digits whole: read the same by both readers, they corroborate the other serial. The second
-/// read must have every character at least [`SECOND_READING_SURE`] (a read stored without its
-/// confidence does not count). Digits never differ by look-alikes only (each look-alike group
-/// holds one digit at most), and a serial differing from the reported one only elsewhere (its
-/// first character, model, date or letters) is left to [`reads_the_same`].
-fn other_digits_read_again(field: &FieldRead, reported: &FullSerial) -> bool {
-    let Some(first) = &field.serial else {
-        return false;
-    };
-    let (Some(digits), Some(theirs)) = (first.short().get(1..), reported.short.get(1..)) else {
-        return false;
-    };
-    if digits.len() != 8 || digits == theirs {
-        return false;
-    }
-    field.others_raw.iter().enumerate().any(|(i, raw)| {
-        field
-            .others_min_confidence
-            .get(i)
-            .is_some_and(|&c| c >= SECOND_READING_SURE)
-            && raw.contains(digits)
-    })
-}
-
 /// The serial read differs from the reported one. A MISMATCH tells a rightful owner their
 /// device is wrong: the other serial must be read surely and corroborated by the second
 /// reading, which must read that same serial (up to look-alikes, [`reads_the_same`]) and so
 /// differ from the reported serial beyond look-alikes too (a code can corroborate it as well:
-/// see [`weigh_codes`]), or hold the digits of its short serial ([`other_digits_read_again`]);
-/// else INCONCLUSIVE. A second reading that differs from both is a misread of one of them, no
-/// corroboration.
+/// see [`weigh_codes`]); else INCONCLUSIVE. A second reading that differs from both is a misread
+/// of one of them, no corroboration.
 fn other_serial(
     field: &FieldRead,
     chosen: usize,
@@ -812,7 +782,7 @@ fn other_serial(
                 .serial
                 .as_ref()
                 .is_some_and(|first| reads_the_same(s, first, reported))
-    }) || other_digits_read_again(field, reported);
+    });
     if confident && corroborated {
         decision(Verdict::Mismatch, vec![Reason::SerialDiffers], Some(chosen))
     } else {
@@ -958,7 +928,7 @@ mod tests {
         use Verdict::*;
         let reported = parse_reported(REPORTED).expect("reported");
         let t = Thresholds::default();
-        let table: [(&str, f32, &str, f32, Verdict, Reason); 22] = [
+        let table: [(&str, f32, &str, f32, Verdict, Reason); 17] = [
             // Both readers read the reported serial: MATCH.
             (REPORTED, 95.0, REPORTED, 95.0, Match, FullSerialEqual),
             (
@@ -1019,44 +989,6 @@ mod tests {
                 "DDS-2CDU2143G2-I20230415AAWRL12345679",
                 95.0,
                 Mismatch,
-                SerialDiffers,
-            ),
-            // ...garbled beyond parsing but for the short serial's digits, read surely: they
-            // are where neighbours differ.
-            (
-                NEIGHBOUR,
-                95.0,
-                "DS-24-2CD21432023O415AWRL12345679",
-                95.0,
-                Mismatch,
-                SerialDiffers,
-            ),
-            ("L12345679", 95.0, "12345679", 95.0, Mismatch, SerialDiffers),
-            // ...the digits read unsurely, or the reported serial's digits: INCONCLUSIVE.
-            (
-                NEIGHBOUR,
-                95.0,
-                "DS-24-2CD21432023O415AWRL12345679",
-                40.0,
-                Inconclusive,
-                SerialDiffers,
-            ),
-            (
-                "L12345679",
-                95.0,
-                "12345678",
-                95.0,
-                Inconclusive,
-                SerialDiffers,
-            ),
-            // ...a serial differing only in its first letter, whose digits the second reading
-            // holds: the digits say nothing of the letter. INCONCLUSIVE.
-            (
-                "M12345678",
-                95.0,
-                "12345678",
-                95.0,
-                Inconclusive,
                 SerialDiffers,
             ),
             // Not corroborated (the second reading unreadable, the reported serial, or a third
