@@ -178,7 +178,6 @@ fn read_unparsed_wider(
     firsts: &mut [LineRead],
     engine: &mut dyn Readers,
 ) -> Result<()> {
-    let widening = VALUE_WIDENING;
     let holds_serial =
         |read: &LineRead| !find_spans_in_text(before_verification_code(&read.text())).is_empty();
     let again: Vec<usize> = (0..firsts.len())
@@ -191,7 +190,7 @@ fn read_unparsed_wider(
         .iter()
         .map(|&i| {
             let crop = &cuts[i][0];
-            let w = ((crop.width() as f32 * widening).round() as u32).max(1);
+            let w = ((crop.width() as f32 * VALUE_WIDENING).round() as u32).max(1);
             scale(crop, w, crop.height())
         })
         .collect();
@@ -199,8 +198,8 @@ fn read_unparsed_wider(
     for (&i, mut read) in again.iter().zip(reads) {
         if holds_serial(&read) {
             for c in &mut read.chars {
-                c.x0 = (c.x0 as f32 / widening).floor() as i32;
-                c.x1 = (c.x1 as f32 / widening).ceil() as i32;
+                c.x0 = (c.x0 as f32 / VALUE_WIDENING).floor() as i32;
+                c.x1 = (c.x1 as f32 / VALUE_WIDENING).ceil() as i32;
             }
             firsts[i] = read;
         }
@@ -1437,20 +1436,26 @@ mod tests {
         assert_eq!(small_band(&tall, 4.0, 20.0), None);
     }
 
-    #[test]
-    fn a_value_is_followed_to_its_print_end_and_not_into_a_code() {
-        // Characters 6 px wide, 10 px tall, every 10 px from x = 20 to 300, on a 400 × 100 photo.
-        let chars: Vec<(u32, u32, u32, u32)> = (0..28)
-            .map(|i| (20 + 10 * i, 45, 26 + 10 * i, 55))
-            .collect();
-        let line = TextLine {
+    /// A line of 8 characters 10 px tall from x = 20 to 100 across the middle of a 400 × 100
+    /// photo: the start of a value that goes on past it.
+    fn first_word_at_middle() -> TextLine {
+        TextLine {
             angle: 0.0,
             centre: (60.0, 50.0),
             length: 80.0,
             text_height: 10.0,
             chars: 8,
             across: 50.0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_value_is_followed_to_its_print_end_and_not_into_a_code() {
+        // Characters 6 px wide, 10 px tall, every 10 px from x = 20 to 300, on a 400 × 100 photo.
+        let chars: Vec<(u32, u32, u32, u32)> = (0..28)
+            .map(|i| (20 + 10 * i, 45, 26 + 10 * i, 55))
+            .collect();
+        let line = first_word_at_middle();
         let (grown, longer) = extended_to_print_end(&blocks(400, 100, &chars), line.clone(), false);
         assert!(longer);
         let end = grown.centre.0 + grown.length / 2.0;
@@ -1476,14 +1481,7 @@ mod tests {
                 }
             }
         }
-        let line = TextLine {
-            angle: 0.0,
-            centre: (60.0, 50.0),
-            length: 80.0,
-            text_height: 10.0,
-            chars: 8,
-            across: 50.0,
-        };
+        let line = first_word_at_middle();
         let (grown, longer) = extended_to_print_end(&photo, line, false);
         assert!(longer);
         let end = grown.centre.0 + grown.length / 2.0;
