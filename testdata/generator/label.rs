@@ -389,7 +389,13 @@ pub fn render<R: Rng>(spec: &LabelSpec, fonts: &Fonts, width: u32, rng: &mut R) 
         });
         let y0 = y;
         let mut caption_w = 0.0f32;
-        let (value_x, value_y, vw, value_size) = if spec.value_below {
+        // Beside its caption the value gets what the caption and the code leave of the line;
+        // where they leave none (a long caption and code at a large size), the value goes below
+        // the caption. (Any wider rule would redraw photos of the sets measured so far.)
+        let caption_fit =
+            (text_size(PxScale::from(body), caption_font, &spec.caption).0 as f32).min(text_w);
+        let below = spec.value_below || text_w - caption_fit - body * 0.45 - code_w <= 0.0;
+        let (value_x, value_y, vw, value_size) = if below {
             let (cw, s) = canvas.text(caption_font, &spec.caption, margin, y, body, text_w);
             caption_w = cw;
             y += s + gap * 0.5;
