@@ -218,9 +218,16 @@ impl Canvas {
                 .sum::<f32>()
                 + spacing * size * text.chars().count().saturating_sub(1) as f32
         };
+        // Each glyph's measured width has a part that does not shrink with the size (rounding
+        // up, one pixel), so one proportional step leaves a long value wider than `max_w` (up
+        // to a character, and into a QR code beside it): shrink until it fits.
         let mut size = size;
-        if width(size) > max_w {
-            size *= max_w / width(size);
+        for _ in 0..32 {
+            let wide = width(size);
+            if wide <= max_w {
+                break;
+            }
+            size *= max_w / wide;
         }
         let ink = self.ink;
         let mut cx = x;
