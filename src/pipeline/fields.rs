@@ -132,7 +132,7 @@ pub(super) fn find_fields(
             .map(|cut| (&cut[0], Ask::VALUE))
             .collect::<Vec<_>>(),
     )?;
-    read_unparsed_wider(&cuts, &mut firsts, engine)?;
+    read_again_wider(&cuts, &mut firsts, engine)?;
     let second_crops: Vec<[GrayImage; 2]> = cuts
         .iter()
         .zip(&firsts)
@@ -160,28 +160,47 @@ pub(super) fn find_fields(
 }
 
 /// How much wider than it is cut a value is read again when its first reading holds no serial
-/// ([`read_unparsed_wider`]). With the learned reader's own widening (1.2×) a value is read at
-/// 1.4× then. Fitted on a fresh draw of the generator (seed 9100011): 2 legible matching photos
-/// more MATCH (`…20221118…` and `…W16622701` read whole), no verdict changed on tuning. Reading
-/// every value wider (1.6× in all) lost 7 of tuning's matching photos to letters read twice
-/// (`WCVU` as `WVCVU`): the recogniser was fine-tuned on 1.0–1.2× widths.
+/// or holds one unsurely ([`read_again_wider`]). With the learned reader's own widening (1.2×)
+/// a value is read at 1.4× then. Fitted on fresh draws of the generator: for values with no
+/// serial, 2 legible matching photos more MATCH on seed 9100011 (`…20221118…` and `…W16622701`
+/// read whole), none changed on tuning; for unsure ones too, 1 more on tuning, 5 on seed 9100009
+/// and 1 on seed 9100011, and no verdict lost. Reading every value wider (1.6× in all) lost 7 of
+/// tuning's matching photos to letters read twice (`WCVU` as `WVCVU`): the recogniser was
+/// fine-tuned on 1.0–1.2× widths. Reading unsure values at 1.0× as well answered a transposed
+/// neighbour INCONCLUSIVE instead of MISMATCH and gained nothing.
 const VALUE_WIDENING: f32 = 1.4 / 1.2;
 
+/// A value's first serial and the lowest confidence of its characters (0–100), as the field
+/// takes it ([`field_from_reads`]): after the marks at its end are trimmed, before a
+/// verification code. None when no serial parsed.
+fn serial_confidence(read: &LineRead, crop: &GrayImage) -> Option<f32> {
+    let read = without_marks_at_end(read, crop);
+    let text = read.text();
+    let (_, span) = find_spans_in_text(before_verification_code(&text))
+        .into_iter()
+        .next()?;
+    Some(min_confidence_of(read.chars.get(span).unwrap_or_default()))
+}
+
 /// Reads again, [`VALUE_WIDENING`] times as wide, every value whose first reading holds no
-/// serial, and keeps the wider reading when it holds one (its characters' columns mapped back to
-/// the crop's). Greedy CTC decoding joins a doubled character whose copies fall on neighbouring
-/// output steps with no blank between them (`2022118` for `20221118` in condensed print); the
-/// wider input gives each character more steps. Only readings that found no serial are read
-/// again: the reported serial plays no part in which.
-fn read_unparsed_wider(
+/// serial or holds one read unsurely (a character under [`SURE_READ`]), and keeps the wider
+/// reading when it holds a serial and, for an unsure one, holds it more surely (its characters'
+/// columns mapped back to the crop's). Greedy CTC decoding joins a doubled character whose
+/// copies fall on neighbouring output steps with no blank between them (`2022118` for
+/// `20221118` in condensed print); the wider input gives each character more steps. Which
+/// values are read again depends on the readings only, never on the reported serial.
+fn read_again_wider(
     cuts: &[&[GrayImage; 2]],
     firsts: &mut [LineRead],
     engine: &mut dyn Readers,
 ) -> Result<()> {
-    let holds_serial =
-        |read: &LineRead| !find_spans_in_text(before_verification_code(&read.text())).is_empty();
+    let confidence: Vec<Option<f32>> = firsts
+        .iter()
+        .zip(cuts)
+        .map(|(read, cut)| serial_confidence(read, &cut[0]))
+        .collect();
     let again: Vec<usize> = (0..firsts.len())
-        .filter(|&i| !holds_serial(&firsts[i]))
+        .filter(|&i| confidence[i].is_none_or(|c| c < SURE_READ))
         .collect();
     if again.is_empty() {
         return Ok(());
@@ -196,16 +215,27 @@ fn read_unparsed_wider(
         .collect();
     let reads = engine.read_all(&wide.iter().map(|c| (c, Ask::VALUE)).collect::<Vec<_>>())?;
     for (&i, mut read) in again.iter().zip(reads) {
-        if holds_serial(&read) {
-            for c in &mut read.chars {
-                c.x0 = (c.x0 as f32 / VALUE_WIDENING).floor() as i32;
-                c.x1 = (c.x1 as f32 / VALUE_WIDENING).ceil() as i32;
-            }
+        for c in &mut read.chars {
+            c.x0 = (c.x0 as f32 / VALUE_WIDENING).floor() as i32;
+            c.x1 = (c.x1 as f32 / VALUE_WIDENING).ceil() as i32;
+        }
+        let wider = serial_confidence(&read, &cuts[i][0]);
+        let surer = match (wider, confidence[i]) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(wider), Some(first)) => wider > first,
+        };
+        if surer {
             firsts[i] = read;
         }
     }
     Ok(())
 }
+
+/// A serial's characters read at this confidence (0–100) or more are read surely; under it a
+/// value is read again wider ([`read_again_wider`]). The verdict's default floor
+/// (`Thresholds::min_char_confidence`).
+const SURE_READ: f32 = 60.0;
 
 /// What a field's value was found as.
 #[derive(Clone, Copy, PartialEq)]
@@ -1177,7 +1207,7 @@ mod tests {
         let cuts = [&unparsed, &parsed];
         let mut reader = ByWidth(Vec::new());
         let mut firsts = vec![read_at_columns("L1234567"), read_at_columns("Q87654321")];
-        read_unparsed_wider(&cuts, &mut firsts, &mut reader).expect("read");
+        read_again_wider(&cuts, &mut firsts, &mut reader).expect("read");
         // Only the value without a serial was read again, 7/6 as wide.
         assert_eq!(reader.0, vec![233]);
         assert_eq!(firsts[0].text(), "L11234567");
@@ -1189,8 +1219,45 @@ mod tests {
         // A wider reading that holds no serial either leaves the first reading as it was.
         let mut firsts = vec![read_at_columns("L1234567")];
         let narrow = [GrayImage::new(100, 48), GrayImage::new(100, 48)];
-        read_unparsed_wider(&[&narrow], &mut firsts, &mut ByWidth(Vec::new())).expect("read");
+        read_again_wider(&[&narrow], &mut firsts, &mut ByWidth(Vec::new())).expect("read");
         assert_eq!(firsts[0].text(), "L1234567");
+    }
+
+    #[test]
+    fn an_unsure_serial_is_read_again_wider_and_the_surer_reading_kept() {
+        // The first reading's `W` is unsure; the wider one reads the same serial surely on one
+        // crop and reads another serial, less surely still, on the other.
+        fn with_confidence(text: &str, at: usize, confidence: f32) -> LineRead {
+            let mut read = read_at_columns(text);
+            read.chars[at].confidence = confidence;
+            read
+        }
+        struct Wider(Vec<u32>);
+        impl Readers for Wider {
+            fn read(&mut self, line: &GrayImage, _ask: Ask) -> Result<LineRead> {
+                self.0.push(line.width());
+                Ok(match line.width() {
+                    233 => with_confidence("W12345678", 0, 90.0),
+                    _ => with_confidence("V12345678", 0, 30.0),
+                })
+            }
+        }
+        let surer = [GrayImage::new(200, 48), GrayImage::new(200, 48)];
+        let no_surer = [GrayImage::new(300, 48), GrayImage::new(300, 48)];
+        let sure = [GrayImage::new(400, 48), GrayImage::new(400, 48)];
+        let mut reader = Wider(Vec::new());
+        let mut firsts = vec![
+            with_confidence("W12345678", 0, 45.0),
+            with_confidence("W12345678", 0, 45.0),
+            with_confidence("W12345678", 0, 80.0),
+        ];
+        read_again_wider(&[&surer, &no_surer, &sure], &mut firsts, &mut reader).expect("read");
+        // The two unsure values were read again, the sure one not.
+        assert_eq!(reader.0, vec![233, 350]);
+        assert_eq!(firsts[0].chars[0].confidence, 90.0);
+        assert_eq!(firsts[1].text(), "W12345678");
+        assert_eq!(firsts[1].chars[0].confidence, 45.0);
+        assert_eq!(firsts[2].chars[0].confidence, 80.0);
     }
 
     #[test]
