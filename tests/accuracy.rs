@@ -21,9 +21,9 @@
 //!
 //! Rates asserted (regression floors just under what is measured; the product target is 95% on
 //! each class, see docs/accuracy.md):
-//! - testdata: legible match photos ≥ 88% (measured 39/42), the other photos ≥ 95% (44/44);
-//! - validation: legible match photos ≥ 80% (measured 248/292), the other photos ≥ 92%
-//!   (319/338); under the targets, see docs/accuracy.md;
+//! - testdata: legible match photos ≥ 88% (measured 40/42), the other photos ≥ 95% (44/44);
+//! - validation: legible match photos ≥ 84% (measured 254/292), the other photos ≥ 92%
+//!   (322/338); under the targets, see docs/accuracy.md;
 //! - tampered: at least 80% answered from a code (measured 36/40);
 //! - slips: no MATCH (measured: all 39 slip photos INCONCLUSIVE).
 
@@ -292,9 +292,9 @@ fn verdicts_over_validation() {
 }
 
 /// Regression floors on validation, percent: a little under the figures measured with the
-/// fine-tuned recogniser and blur seen at coarse scale (84.2% and 94.4%, docs/accuracy.md).
+/// learned reader as it ships (87.0% and 95.3%, docs/accuracy.md).
 /// Raised as the reader improves; never tuned against.
-const VALIDATION_MATCH_FLOOR: usize = 80;
+const VALIDATION_MATCH_FLOOR: usize = 84;
 const VALIDATION_OTHERS_FLOOR: usize = 92;
 
 #[test]
