@@ -170,16 +170,23 @@ pub(super) fn find_fields(
 /// neighbour INCONCLUSIVE instead of MISMATCH and gained nothing.
 const VALUE_WIDENING: f32 = 1.4 / 1.2;
 
-/// A value's first serial and the lowest confidence of its characters (0–100), as the field
-/// takes it ([`field_from_reads`]): after the marks at its end are trimmed, before a
-/// verification code. None when no serial parsed.
+/// The first serial in `text` (`read`'s text or the part of it before a verification code), and
+/// the lowest confidence (0–100) of that serial's own characters: a mark read past its end, as a
+/// code's module beside the value, is not part of it, as the grammar decided.
+fn first_serial(read: &LineRead, text: &str) -> Option<(LabelSerial, f32)> {
+    let (serial, span) = find_spans_in_text(text).into_iter().next()?;
+    Some((
+        serial,
+        min_confidence_of(read.chars.get(span).unwrap_or_default()),
+    ))
+}
+
+/// The lowest confidence of the serial a value's reading holds, as the field takes it
+/// ([`field_from_reads`]): after the marks at its end are trimmed, before a verification code.
+/// None when no serial parsed.
 fn serial_confidence(read: &LineRead, crop: &GrayImage) -> Option<f32> {
     let read = without_marks_at_end(read, crop);
-    let text = read.text();
-    let (_, span) = find_spans_in_text(before_verification_code(&text))
-        .into_iter()
-        .next()?;
-    Some(min_confidence_of(read.chars.get(span).unwrap_or_default()))
+    first_serial(&read, before_verification_code(&read.text())).map(|(_, c)| c)
 }
 
 /// Reads again, [`VALUE_WIDENING`] times as wide, every value whose first reading holds no
@@ -1020,15 +1027,10 @@ fn field_from_reads(
     first: &LineRead,
     rest: &[LineRead],
 ) -> FieldRead {
-    // Each read's first serial, and the lowest confidence of its characters: of the serial's
-    // own (a mark read past its end, as a code's module beside the value, is not part of it, as
-    // the grammar decided), or of the whole read when no serial parsed.
-    let serial_of = |read: &LineRead, text: &str| match find_spans_in_text(text).into_iter().next()
-    {
-        Some((serial, span)) => {
-            let chars = read.chars.get(span).unwrap_or_default();
-            (Some(serial), min_confidence_of(chars))
-        }
+    // Each read's first serial and its characters' lowest confidence ([`first_serial`]), or the
+    // whole read's when no serial parsed.
+    let serial_of = |read: &LineRead, text: &str| match first_serial(read, text) {
+        Some((serial, confidence)) => (Some(serial), confidence),
         None => (None, min_confidence(read)),
     };
     let (others, others_min_confidence): (Vec<_>, Vec<_>) =
