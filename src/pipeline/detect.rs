@@ -10,7 +10,8 @@
 //! beside the label sets its scale), the detector also runs on a close view of the print alone
 //! ([`detector_views`]). A line of print the locator found, that the detector's views show
 //! under [`MISSED_VIEW_PX`] and that the detector found nothing along (small print beside a
-//! label's large captions), gets a view of its own, scaled for its print; so does a piece of
+//! label's large captions, a slip's serial far from the label in a view the pixel cap shrank),
+//! gets a view of its own, scaled for its print; so does a piece of
 //! print the detector found under [`SMALL_PIECE_PX`] in its view (it finds only part of a line
 //! at that size), followed along its line.
 //!
@@ -74,7 +75,8 @@ pub struct View {
 /// or `None` when the readers have no detector. The detector runs on each of
 /// [`detector_views`]; a closer view's lines replace those the wider view found inside it,
 /// unless the wider view found more there (a close view of blurred print can find none). Then
-/// each located line the detector missed ([`missed_lines`]), then each piece of small print it
+/// each located line the detector missed ([`missed_lines`], looked at scaled for its height or
+/// the photo's typical text height, the smaller), then each piece of small print it
 /// found ([`small_pieces`]), is looked at alone, at most [`MAX_LOOKS`] looks a photo;
 /// the lines found along it replace the pieces found there before when they reach the look's
 /// length ([`Look`]).
@@ -100,11 +102,12 @@ pub fn find_lines_learned(
             inside
         });
     }
-    let mut looks: Vec<Look> = missed_lines(located, &found, whole_scale)
+    let typical = text_height(located).unwrap_or(f32::MAX);
+    let mut looks: Vec<Look> = missed_lines(located, &found, whole_scale, typical)
         .into_iter()
         .map(|line| Look {
             line: line.clone(),
-            text: line.text_height,
+            text: line.text_height.min(typical),
             enough: MISSED_COVER * line.length,
         })
         .collect();
@@ -142,6 +145,10 @@ pub fn find_lines_learned(
 /// Least character candidates in a located line for it to count as print the detector missed
 /// (a serial holds at least nine).
 const MISSED_MIN_CHARS: usize = 8;
+/// Least length of a located line, in text heights, for it to count as print the detector
+/// missed when its chain holds fewer than [`MISSED_MIN_CHARS`] characters: runs of joined
+/// letters make few, long members.
+const MISSED_MIN_LENGTH: f32 = 12.0;
 /// Located lines whose text the whole view shows below this height, view px, are looked at
 /// again when the detector found no line along them: DB detectors find text of 10–40 px, and
 /// the print beside a label's large captions can come out at 6–9 px.
@@ -154,17 +161,26 @@ const MAX_LOOKS: usize = 2;
 /// Margin around a looked-at line in its own view, text heights.
 const LOOK_MARGIN: f32 = 2.0;
 
-/// The located lines of at least [`MISSED_MIN_CHARS`] characters, shown by the whole view
-/// (`whole_scale` view px per photo px) under [`MISSED_VIEW_PX`], that the lines `found` cover
-/// for less than [`MISSED_COVER`] of their length, most characters first.
+/// The located lines of at least [`MISSED_MIN_CHARS`] characters or [`MISSED_MIN_LENGTH`] text
+/// heights, shown by the whole view (`whole_scale` view px per photo px) under
+/// [`MISSED_VIEW_PX`], that the lines `found` cover for less than [`MISSED_COVER`] of their
+/// length, most characters first. A line's height is taken as at most `typical`, the height
+/// most located characters have: the locator measures across the label's text direction, so a
+/// line turned from it (a slip laid beside the label, its letters joined into runs) measures
+/// several times its print's height, and would seem large enough for the whole view.
 fn missed_lines<'a>(
     located: &'a [TextLine],
     found: &[Found],
     whole_scale: f32,
+    typical: f32,
 ) -> Vec<&'a TextLine> {
     let mut missed: Vec<&TextLine> = located
         .iter()
-        .filter(|l| l.chars >= MISSED_MIN_CHARS && l.text_height * whole_scale < MISSED_VIEW_PX)
+        .filter(|l| {
+            let height = l.text_height.min(typical);
+            (l.chars >= MISSED_MIN_CHARS || l.length >= MISSED_MIN_LENGTH * height)
+                && height * whole_scale < MISSED_VIEW_PX
+        })
         .filter(|l| {
             const SAMPLES: usize = 9;
             let (s, c) = l.angle.sin_cos();
@@ -952,6 +968,55 @@ mod tests {
             serial.length >= 400.0 && serial.length < 440.0,
             "{serial:?}"
         );
+    }
+
+    #[test]
+    fn a_turned_line_measured_too_tall_is_still_looked_at_for_the_photos_text_height() {
+        // Five captions 10 px tall, and a serial 8 px tall that the locator chained as four
+        // runs of joined letters and measured 40 px tall (as on a slip turned from the label).
+        let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
+        let boxes = (0..5).map(|k| (100, 100 + 30 * k, 600, 10));
+        for (x0, y0, w, h) in boxes.chain([(900, 600, 400, 8)]) {
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    gray.put_pixel(x, y, image::Luma([30]));
+                }
+            }
+        }
+        let mut located: Vec<TextLine> = (0..5)
+            .map(|k| TextLine {
+                angle: 0.0,
+                centre: (400.0, 105.0 + 30.0 * k as f32),
+                length: 600.0,
+                text_height: 10.0,
+                chars: 40,
+                across: 105.0 + 30.0 * k as f32,
+            })
+            .collect();
+        located.push(TextLine {
+            angle: 0.0,
+            centre: (1100.0, 604.0),
+            length: 400.0,
+            text_height: 40.0,
+            chars: 4,
+            across: 604.0,
+        });
+        let mut detector = TallInkDetector(9);
+        // The whole view shows the serial under the detector's least height.
+        let views = detector_views(&gray, &located);
+        let map = detector
+            .detect(&views[0].image)
+            .expect("a map")
+            .expect("a detector");
+        assert_eq!(lines_from_map(&map, &views[0]).len(), 5);
+        let lines = find_lines_learned(&gray, &located, &mut detector)
+            .expect("lines")
+            .expect("a detector");
+        let serial = lines
+            .iter()
+            .find(|l| (l.centre.1 - 604.0).abs() < 4.0)
+            .expect("the serial's line");
+        assert!(serial.length >= 400.0, "{serial:?}");
     }
 
     #[test]
