@@ -910,8 +910,17 @@ mod tests {
     /// A photo with five captions 40 px tall (their located lines, 40 characters each) and the
     /// ink boxes `serial` (x, y, width, height), dark on light.
     fn captions_and(serial: &[(u32, u32, u32, u32)]) -> (GrayImage, Vec<TextLine>) {
+        captions_of(40, 80, serial)
+    }
+
+    /// [`captions_and`] with captions `height` px tall, `pitch` px apart.
+    fn captions_of(
+        height: u32,
+        pitch: u32,
+        serial: &[(u32, u32, u32, u32)],
+    ) -> (GrayImage, Vec<TextLine>) {
         let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
-        let boxes = (0..5).map(|k| (100, 100 + 80 * k, 600, 40));
+        let boxes = (0..5).map(|k| (100, 100 + pitch * k, 600, height));
         for (x0, y0, w, h) in boxes.chain(serial.iter().copied()) {
             for y in y0..y0 + h {
                 for x in x0..x0 + w {
@@ -920,13 +929,16 @@ mod tests {
             }
         }
         let located = (0..5)
-            .map(|k| TextLine {
-                angle: 0.0,
-                centre: (400.0, 120.0 + 80.0 * k as f32),
-                length: 600.0,
-                text_height: 40.0,
-                chars: 40,
-                across: 120.0 + 80.0 * k as f32,
+            .map(|k| {
+                let y = (100 + pitch * k) as f32 + height as f32 / 2.0;
+                TextLine {
+                    angle: 0.0,
+                    centre: (400.0, y),
+                    length: 600.0,
+                    text_height: height as f32,
+                    chars: 40,
+                    across: y,
+                }
             })
             .collect();
         (gray, located)
@@ -974,25 +986,7 @@ mod tests {
     fn a_turned_line_measured_too_tall_is_still_looked_at_for_the_photos_text_height() {
         // Five captions 10 px tall, and a serial 8 px tall that the locator chained as four
         // runs of joined letters and measured 40 px tall (as on a slip turned from the label).
-        let mut gray = GrayImage::from_pixel(1600, 1000, image::Luma([220]));
-        let boxes = (0..5).map(|k| (100, 100 + 30 * k, 600, 10));
-        for (x0, y0, w, h) in boxes.chain([(900, 600, 400, 8)]) {
-            for y in y0..y0 + h {
-                for x in x0..x0 + w {
-                    gray.put_pixel(x, y, image::Luma([30]));
-                }
-            }
-        }
-        let mut located: Vec<TextLine> = (0..5)
-            .map(|k| TextLine {
-                angle: 0.0,
-                centre: (400.0, 105.0 + 30.0 * k as f32),
-                length: 600.0,
-                text_height: 10.0,
-                chars: 40,
-                across: 105.0 + 30.0 * k as f32,
-            })
-            .collect();
+        let (gray, mut located) = captions_of(10, 30, &[(900, 600, 400, 8)]);
         located.push(TextLine {
             angle: 0.0,
             centre: (1100.0, 604.0),
