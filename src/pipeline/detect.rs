@@ -103,14 +103,7 @@ pub fn find_lines_learned(
         });
     }
     let typical = text_height(located).unwrap_or(f32::MAX);
-    let mut looks: Vec<Look> = missed_lines(located, &found, whole_scale, typical)
-        .into_iter()
-        .map(|line| Look {
-            line: line.clone(),
-            text: line.text_height.min(typical),
-            enough: MISSED_COVER * line.length,
-        })
-        .collect();
+    let mut looks = missed_lines(located, &found, whole_scale, typical);
     looks.extend(small_pieces(&found));
     let mut looked: Vec<View> = Vec::new();
     for look in looks {
@@ -161,19 +154,20 @@ const MAX_LOOKS: usize = 2;
 /// Margin around a looked-at line in its own view, text heights.
 const LOOK_MARGIN: f32 = 2.0;
 
-/// The located lines of at least [`MISSED_MIN_CHARS`] characters or [`MISSED_MIN_LENGTH`] text
-/// heights, shown by the whole view (`whole_scale` view px per photo px) under
-/// [`MISSED_VIEW_PX`], that the lines `found` cover for less than [`MISSED_COVER`] of their
-/// length, most characters first. A line's height is taken as at most `typical`, the height
+/// Looks at the located lines of at least [`MISSED_MIN_CHARS`] characters or
+/// [`MISSED_MIN_LENGTH`] text heights, shown by the whole view (`whole_scale` view px per photo
+/// px) under [`MISSED_VIEW_PX`], that the lines `found` cover for less than [`MISSED_COVER`] of
+/// their length, most characters first, each scaled for its text height and taken when it finds
+/// lines along [`MISSED_COVER`] of it. A line's height is taken as at most `typical`, the height
 /// most located characters have: the locator measures across the label's text direction, so a
 /// line turned from it (a slip laid beside the label, its letters joined into runs) measures
 /// several times its print's height, and would seem large enough for the whole view.
-fn missed_lines<'a>(
-    located: &'a [TextLine],
+fn missed_lines(
+    located: &[TextLine],
     found: &[Found],
     whole_scale: f32,
     typical: f32,
-) -> Vec<&'a TextLine> {
+) -> Vec<Look> {
     let mut missed: Vec<&TextLine> = located
         .iter()
         .filter(|l| {
@@ -196,6 +190,13 @@ fn missed_lines<'a>(
         .collect();
     missed.sort_by_key(|l| std::cmp::Reverse(l.chars));
     missed
+        .into_iter()
+        .map(|line| Look {
+            line: line.clone(),
+            text: line.text_height.min(typical),
+            enough: MISSED_COVER * line.length,
+        })
+        .collect()
 }
 
 /// A closer look at a line: its place, the text height its view is scaled for (photo px), and
