@@ -309,8 +309,10 @@ const MAX_CLOSE_AREA: f32 = 0.35;
 /// device's vents, a stripe on the box) then gets a view spanning the photo, scaled for the
 /// marks: the label's text shrinks to a few pixels and goes undetected. The close view spans the
 /// lines no taller than [`PRINT_SPREAD`] × the [`SMALL_PRINT_RANK`] height of the located
-/// characters, scaled by the [`CLOSE_TEXT_RANK`] height of their characters; it is taken when
-/// it is at least [`MIN_CLOSE_GAIN`] closer than the whole view and covers at most
+/// characters that lie together ([`densest_group`]: the marks break into pieces of that size
+/// too, far from the label), scaled by the [`CLOSE_TEXT_RANK`] height of the characters of
+/// their chains of two or more (lone specks and bars do not set the scale); it is taken when it
+/// is at least [`MIN_CLOSE_GAIN`] closer than the whole view and covers at most
 /// [`MAX_CLOSE_AREA`] of its region.
 pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
     let whole = detector_view(gray, located);
@@ -320,12 +322,72 @@ pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
             .filter(|l| l.text_height <= PRINT_SPREAD * small)
             .cloned()
             .collect();
-        let text = height_at_rank(&print, CLOSE_TEXT_RANK)?;
+        let print = densest_group(print, GROUP_REACH * PRINT_SPREAD * small);
+        let chained: Vec<TextLine> = print.iter().filter(|l| l.chars >= 2).cloned().collect();
+        let text = height_at_rank(&chained, CLOSE_TEXT_RANK)?;
         let view = view_around(gray, &print, text, REGION_MARGIN);
         let gain = view.scale.0 / whole.scale.0;
         (gain >= MIN_CLOSE_GAIN && view.area() <= MAX_CLOSE_AREA * whole.area()).then_some(view)
     });
     std::iter::once(whole).chain(close).collect()
+}
+
+/// How far apart, in the close view's tallest print heights, two lines may lie and still be
+/// print of one label (a label's lines are a text height or two apart; a code or a logo between
+/// its columns a few more). Measured in that height rather than each line's own: on a label
+/// turned from the text direction the locator found, the print comes out as lone specks a few
+/// pixels tall, which their own heights would leave apart.
+const GROUP_REACH: f32 = 4.0;
+
+/// The lines of `lines` that lie together and hold the most characters in chains of two or
+/// more (a lone candidate is as often a speck, a bar or a piece of a mark): lines are grouped
+/// when their boxes come within `reach` photo px of each other. A row of marks
+/// across a large photo (vent slots) leaves pieces of a label's print size along it, far from
+/// the label; a view spanning both is as coarse as the whole photo's.
+fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
+    let m = reach / 2.0;
+    let grown: Vec<[f32; 4]> = lines
+        .iter()
+        .map(|l| {
+            let (x0, y0, x1, y1) = l.bbox();
+            [x0 - m, y0 - m, x1 + m, y1 + m]
+        })
+        .collect();
+    let mut group: Vec<usize> = (0..lines.len()).collect();
+    // Grouping by repeated relabelling, until no two lines that meet differ.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..lines.len() {
+            for j in i + 1..lines.len() {
+                let (a, b) = (grown[i], grown[j]);
+                let meet = a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+                if meet && group[i] != group[j] {
+                    let low = group[i].min(group[j]);
+                    group[i] = low;
+                    group[j] = low;
+                    changed = true;
+                }
+            }
+        }
+    }
+    let chars = |g: usize| -> usize {
+        lines
+            .iter()
+            .zip(&group)
+            .filter(|(l, k)| **k == g && l.chars >= 2)
+            .map(|(l, _)| l.chars)
+            .sum()
+    };
+    let Some(best) = (0..lines.len()).max_by_key(|&g| (chars(g), std::cmp::Reverse(g))) else {
+        return lines;
+    };
+    lines
+        .into_iter()
+        .zip(group)
+        .filter(|(_, g)| *g == best)
+        .map(|(l, _)| l)
+        .collect()
 }
 
 /// The detector's view of `gray` ([module docs](self)).
@@ -848,6 +910,45 @@ mod tests {
         assert!((close.scale.0 - 1.0).abs() < 0.1, "{:?}", close.scale);
         assert!(close.holds((1200.0, 1700.0)) && close.holds((1340.0, 1970.0)));
         assert!(!close.holds((2000.0, 300.0)));
+        // The marks also break into pieces of the print's size along the stripe: the close view
+        // still holds the label alone, not the stripe with it.
+        for k in 0..6 {
+            located.push(line(300.0 + 600.0 * k as f32, 260.0, 60.0, 22.0, 2));
+        }
+        let views = detector_views(&gray, &located);
+        assert_eq!(views.len(), 2);
+        let close = &views[1];
+        assert!((close.scale.0 - 1.0).abs() < 0.1, "{:?}", close.scale);
+        assert!(close.holds((1200.0, 1700.0)) && !close.holds((300.0, 260.0)));
+    }
+
+    #[test]
+    fn lines_lying_together_with_the_most_characters_make_the_densest_group() {
+        let line = |x: f32, y: f32, chars: usize| TextLine {
+            angle: 0.0,
+            centre: (x, y),
+            length: 100.0,
+            text_height: 10.0,
+            chars,
+            across: y,
+        };
+        // Two lines 30 px apart, one 35 px below them (within reach of the second), and four
+        // far away with more characters each but fewer in all.
+        let mut lines = vec![line(100.0, 100.0, 10), line(100.0, 130.0, 10)];
+        lines.push(line(100.0, 165.0, 10));
+        for k in 0..4 {
+            lines.push(line(1000.0 + 300.0 * k as f32, 1000.0, 7));
+        }
+        let group = densest_group(lines.clone(), 40.0);
+        assert_eq!(group.len(), 3, "{group:?}");
+        assert!(group.iter().all(|l| l.centre.0 == 100.0));
+        // Forty lone candidates together (specks, a barcode's bars) count for nothing.
+        for k in 0..40 {
+            lines.push(line(100.0 + 20.0 * k as f32, 2000.0, 1));
+        }
+        let group = densest_group(lines, 40.0);
+        assert!(group.iter().all(|l| l.centre.0 == 100.0), "{group:?}");
+        assert!(densest_group(Vec::new(), 40.0).is_empty());
     }
 
     #[test]

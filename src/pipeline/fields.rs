@@ -1080,30 +1080,7 @@ fn without_marks_at_end(read: &LineRead, crop: &GrayImage) -> LineRead {
     if read.chars.len() < 5 || w == 0 || h < 8 {
         return read.clone();
     }
-    let [dark] = gray_levels_at_ranks(crop, [crop.as_raw().len() / 10]);
-    let dark = u16::from(dark);
-    // Ink is darker than halfway from the print to the ground beside it, the lightest pixel
-    // within one crop height: the ground of a photo darkens along a line under uneven light.
-    let column_light: Vec<u16> = (0..w)
-        .map(|x| {
-            (0..h)
-                .map(|y| u16::from(crop.get_pixel(x, y)[0]))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let ink: Vec<u16> = (0..w as usize)
-        .map(|x| {
-            let window =
-                &column_light[x.saturating_sub(h as usize)..(x + h as usize + 1).min(w as usize)];
-            let light = window.iter().copied().max().unwrap_or(0);
-            if light < dark + 32 {
-                0
-            } else {
-                (dark + light) / 2
-            }
-        })
-        .collect();
+    let ink = ink_levels(crop);
     // Each character's inked rows: the first and last row with ink across enough of its columns.
     let extent = |c: &CharRead| {
         let (x0, x1) = (
@@ -1140,6 +1117,58 @@ fn without_marks_at_end(read: &LineRead, crop: &GrayImage) -> LineRead {
     LineRead {
         chars: read.chars[..end].to_vec(),
     }
+}
+
+/// Least gap, gray levels, between the print and the ground around a column for it to hold ink.
+const MIN_INK_CONTRAST: u16 = 32;
+
+/// The ink threshold of each column of `crop`: halfway between the print's and the ground's
+/// gray levels within one crop height either side (the 10th and 90th percentiles of those
+/// pixels), or 0 (nothing is ink) where they are less than [`MIN_INK_CONTRAST`] apart. Both
+/// levels are local: under uneven light the print at one end of a value can be darker than the
+/// ground at the other; and percentiles, not extremes, so that sensor noise on grey print does
+/// not make the ground ink (a value's last two digits were taken for a code's modules so).
+fn ink_levels(crop: &GrayImage) -> Vec<u16> {
+    let (w, h) = crop.dimensions();
+    let (w, reach) = (w as usize, h as usize);
+    let mut hist = [0u32; 256];
+    let mut count = 0u32;
+    let add = |hist: &mut [u32; 256], count: &mut u32, x: usize, sign: i64| {
+        for y in 0..h {
+            let v = crop.get_pixel(x as u32, y)[0] as usize;
+            hist[v] = (i64::from(hist[v]) + sign) as u32;
+        }
+        *count = (i64::from(*count) + sign * i64::from(h)) as u32;
+    };
+    let level = |hist: &[u32; 256], count: u32, q: f32| -> u16 {
+        let need = (count as f32 * q).ceil().max(1.0) as u32;
+        let mut seen = 0;
+        hist.iter()
+            .position(|&n| {
+                seen += n;
+                seen >= need
+            })
+            .unwrap_or(255) as u16
+    };
+    for x in 0..reach.min(w) {
+        add(&mut hist, &mut count, x, 1);
+    }
+    (0..w)
+        .map(|x| {
+            if x + reach < w {
+                add(&mut hist, &mut count, x + reach, 1);
+            }
+            if x > reach {
+                add(&mut hist, &mut count, x - reach - 1, -1);
+            }
+            let (dark, light) = (level(&hist, count, 0.1), level(&hist, count, 0.9));
+            if light < dark + MIN_INK_CONTRAST {
+                0
+            } else {
+                (dark + light) / 2
+            }
+        })
+        .collect()
 }
 
 /// Lowest confidence of a read's letters and digits before a verification code read after the
@@ -1292,6 +1321,39 @@ mod tests {
         inner[4] = (90, 0, 104, 48);
         let crop = blocks(200, 48, &inner);
         assert_eq!(without_marks_at_end(&eight, &crop), eight);
+    }
+
+    #[test]
+    fn noisy_grey_print_under_uneven_light_keeps_its_last_characters() {
+        // Twenty characters of grey print; the last two where the light falls off, on a darker
+        // ground and printed darker. Sensor noise of ±3 gray levels, and one pixel in a hundred
+        // 25 levels lighter. The reader's column spans are narrower than the glyphs, as for
+        // letter-spaced print.
+        let rects: Vec<(u32, u32, u32, u32)> = (0..20)
+            .map(|i| (10 + 20 * i, 12, 24 + 20 * i, 36))
+            .collect();
+        let mut crop = GrayImage::new(420, 48);
+        let mut seed = 12345u32;
+        for (y, x) in (0..48).flat_map(|y| (0..420).map(move |x| (y, x))) {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let r = (seed >> 16) % 100;
+            let noise = (r % 7) as i32 - 3 + if r == 0 { 25 } else { 0 };
+            let print = rects
+                .iter()
+                .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
+            let level = match (x < 365, print) {
+                (true, false) => 140,
+                (true, true) => 96,
+                (false, false) => 108,
+                (false, true) => 70,
+            };
+            crop.put_pixel(x, y, image::Luma([(level + noise).clamp(0, 255) as u8]));
+        }
+        let mut read = read_at_columns("DS2CD2143G2I20230415");
+        for c in &mut read.chars {
+            (c.x0, c.x1) = (c.x0 + 4, c.x1 - 4);
+        }
+        assert_eq!(without_marks_at_end(&read, &crop), read);
     }
 
     /// A white image with black rectangles `(x0, y0, x1, y1)`.
