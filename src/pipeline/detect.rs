@@ -353,33 +353,26 @@ fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
             [x0 - m, y0 - m, x1 + m, y1 + m]
         })
         .collect();
-    let mut group: Vec<usize> = (0..lines.len()).collect();
-    // Grouping by repeated relabelling, until no two lines that meet differ.
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for i in 0..lines.len() {
-            for j in i + 1..lines.len() {
-                let (a, b) = (grown[i], grown[j]);
-                let meet = a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
-                if meet && group[i] != group[j] {
-                    let low = group[i].min(group[j]);
-                    group[i] = low;
-                    group[j] = low;
-                    changed = true;
-                }
+    let mut parent: Vec<usize> = (0..lines.len()).collect();
+    for i in 0..lines.len() {
+        for j in i + 1..lines.len() {
+            let (a, b) = (grown[i], grown[j]);
+            if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ri] = rj;
             }
         }
     }
-    let chars = |g: usize| -> usize {
-        lines
-            .iter()
-            .zip(&group)
-            .filter(|(l, k)| **k == g && l.chars >= 2)
-            .map(|(l, _)| l.chars)
-            .sum()
-    };
-    let Some(best) = (0..lines.len()).max_by_key(|&g| (chars(g), std::cmp::Reverse(g))) else {
+    let group: Vec<usize> = (0..lines.len()).map(|i| root(&mut parent, i)).collect();
+    let mut chars = vec![0usize; lines.len()];
+    for (l, &g) in lines.iter().zip(&group) {
+        if l.chars >= 2 {
+            chars[g] += l.chars;
+        }
+    }
+    // The group of the first line whose group holds the most.
+    let most = chars.iter().copied().max().unwrap_or(0);
+    let Some(best) = group.iter().copied().find(|&g| chars[g] == most) else {
         return lines;
     };
     lines

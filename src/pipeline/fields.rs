@@ -1131,15 +1131,7 @@ const MIN_INK_CONTRAST: u16 = 32;
 fn ink_levels(crop: &GrayImage) -> Vec<u16> {
     let (w, h) = crop.dimensions();
     let (w, reach) = (w as usize, h as usize);
-    let mut hist = [0u32; 256];
-    let mut count = 0u32;
-    let add = |hist: &mut [u32; 256], count: &mut u32, x: usize, sign: i64| {
-        for y in 0..h {
-            let v = crop.get_pixel(x as u32, y)[0] as usize;
-            hist[v] = (i64::from(hist[v]) + sign) as u32;
-        }
-        *count = (i64::from(*count) + sign * i64::from(h)) as u32;
-    };
+    let column = |x: usize| (0..h).map(move |y| usize::from(crop.get_pixel(x as u32, y)[0]));
     let level = |hist: &[u32; 256], count: u32, q: f32| -> u16 {
         let need = (count as f32 * q).ceil().max(1.0) as u32;
         let mut seen = 0;
@@ -1150,17 +1142,20 @@ fn ink_levels(crop: &GrayImage) -> Vec<u16> {
             })
             .unwrap_or(255) as u16
     };
-    for x in 0..reach.min(w) {
-        add(&mut hist, &mut count, x, 1);
+    // The gray levels of the columns within `reach` of the current one.
+    let mut hist = [0u32; 256];
+    for v in (0..reach.min(w)).flat_map(column) {
+        hist[v] += 1;
     }
     (0..w)
         .map(|x| {
             if x + reach < w {
-                add(&mut hist, &mut count, x + reach, 1);
+                column(x + reach).for_each(|v| hist[v] += 1);
             }
             if x > reach {
-                add(&mut hist, &mut count, x - reach - 1, -1);
+                column(x - reach - 1).for_each(|v| hist[v] -= 1);
             }
+            let count = hist.iter().sum();
             let (dark, light) = (level(&hist, count, 0.1), level(&hist, count, 0.9));
             if light < dark + MIN_INK_CONTRAST {
                 0
