@@ -323,7 +323,7 @@ pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
             .cloned()
             .collect();
         let print = densest_group(print, GROUP_REACH * PRINT_SPREAD * small);
-        let chained: Vec<TextLine> = print.iter().filter(|l| l.chars >= 2).cloned().collect();
+        let chained: Vec<TextLine> = print.iter().filter(|l| is_chain(l)).cloned().collect();
         let text = height_at_rank(&chained, CLOSE_TEXT_RANK)?;
         let view = view_around(gray, &print, text, REGION_MARGIN);
         let gain = view.scale.0 / whole.scale.0;
@@ -340,10 +340,9 @@ pub fn detector_views(gray: &GrayImage, located: &[TextLine]) -> Vec<View> {
 const GROUP_REACH: f32 = 4.0;
 
 /// The lines of `lines` that lie together and hold the most characters in chains of two or
-/// more (a lone candidate is as often a speck, a bar or a piece of a mark): lines are grouped
-/// when their boxes come within `reach` photo px of each other. A row of marks
-/// across a large photo (vent slots) leaves pieces of a label's print size along it, far from
-/// the label; a view spanning both is as coarse as the whole photo's.
+/// more ([`is_chain`]): lines are grouped when their boxes come within `reach` photo px of each
+/// other. A row of marks across a large photo (vent slots) leaves pieces of a label's print size
+/// along it, far from the label; a view spanning both is as coarse as the whole photo's.
 fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
     let m = reach / 2.0;
     let grown: Vec<[f32; 4]> = lines
@@ -366,7 +365,7 @@ fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
     let group: Vec<usize> = (0..lines.len()).map(|i| root(&mut parent, i)).collect();
     let mut chars = vec![0usize; lines.len()];
     for (l, &g) in lines.iter().zip(&group) {
-        if l.chars >= 2 {
+        if is_chain(l) {
             chars[g] += l.chars;
         }
     }
@@ -381,6 +380,12 @@ fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
         .filter(|(_, g)| *g == best)
         .map(|(l, _)| l)
         .collect()
+}
+
+/// Whether a located line is a chain of two or more character candidates: a lone candidate is
+/// as often a speck, a barcode's bar or a piece of a mark.
+fn is_chain(line: &TextLine) -> bool {
+    line.chars >= 2
 }
 
 /// The detector's view of `gray` ([module docs](self)).
