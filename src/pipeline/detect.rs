@@ -28,7 +28,7 @@
 use image::GrayImage;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-use super::locate::{TextLine, root};
+use super::locate::{TextLine, root, within};
 use super::ocr::Readers;
 use super::resample::scale_region;
 use crate::error::Result;
@@ -344,19 +344,10 @@ const GROUP_REACH: f32 = 4.0;
 /// other. A row of marks across a large photo (vent slots) leaves pieces of a label's print size
 /// along it, far from the label; a view spanning both is as coarse as the whole photo's.
 fn densest_group(lines: Vec<TextLine>, reach: f32) -> Vec<TextLine> {
-    let m = reach / 2.0;
-    let grown: Vec<[f32; 4]> = lines
-        .iter()
-        .map(|l| {
-            let (x0, y0, x1, y1) = l.bbox();
-            [x0 - m, y0 - m, x1 + m, y1 + m]
-        })
-        .collect();
     let mut parent: Vec<usize> = (0..lines.len()).collect();
     for i in 0..lines.len() {
         for j in i + 1..lines.len() {
-            let (a, b) = (grown[i], grown[j]);
-            if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
+            if within(&lines[i], &lines[j], reach) {
                 let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ri] = rj;
             }

@@ -389,8 +389,14 @@ pub fn find_print(gray: &GrayImage, work: &GrayImage) -> (Vec<TextLine>, Vec<Tex
 
 /// Whether two lines' boxes meet at all.
 pub fn touch(a: &TextLine, b: &TextLine) -> bool {
+    within(a, b, 0.0)
+}
+
+/// Whether two lines' boxes come closer than `gap` photo px to each other, across and down
+/// (0: they overlap).
+pub fn within(a: &TextLine, b: &TextLine, gap: f32) -> bool {
     let (a, b) = (a.bbox(), b.bbox());
-    a.0.max(b.0) < a.2.min(b.2) && a.1.max(b.1) < a.3.min(b.3)
+    a.0.max(b.0) < a.2.min(b.2) + gap && a.1.max(b.1) < a.3.min(b.3) + gap
 }
 
 /// Whether two lines' boxes overlap by more than half the smaller one.
